@@ -1,0 +1,472 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * link.c: the link handshake, run on the host's thread for every new
+ * connection, never blocking:
+ *
+ *   client -> link header (16 bytes) + link message (<= 4096 bytes)
+ *   server -> link header + link reply (error, RSA public key, caps)
+ *   client -> [auth mechanism, u32, if it has AUTH_SELECTION] + 128-byte
+ *             RSA-OAEP ticket
+ *   server -> u32 link result
+ *
+ * then the socket is handed to a channel client. Every read takes exactly
+ * the bytes the current step needs, so nothing the client pipelines after
+ * the handshake is consumed here. A handshake that does not finish within
+ * LINK_TIMEOUT_MS is dropped.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <spice/protocol.h>
+
+#include "spice-plugin-wire.h"
+
+#include "auth-ticket.h"
+#include "channel-client.h"
+#include "client.h"
+#include "link-parser.h"
+#include "registry.h"
+#include "server.h"
+
+#define LINK_TIMEOUT_MS 30000
+#define MAX_PENDING_LINKS 64
+
+typedef enum {
+    LINK_READ_HEADER,
+    LINK_READ_MESSAGE,
+    LINK_READ_AUTH_MECHANISM,
+    LINK_READ_TICKET,
+    LINK_SEND_RESULT, /* result queued; hand off once written */
+    LINK_SEND_ERROR,  /* error queued; close once written */
+} LinkState;
+
+struct LinkConn {
+    SpiceServer *server;
+    int fd;
+    bool skip_auth;
+    LinkState state;
+    char *peer;
+
+    uint8_t in[LINK_MAX_SIZE];
+    size_t in_len;
+    size_t in_need;
+
+    GByteArray *out;
+    size_t out_pos;
+
+    LoopWatch *watch;
+    int watch_events;
+    LoopTimer *timer;
+    SpiceChannelEventInfo *info;
+
+    LinkHeader header;
+    LinkMessage message;
+    GArray *common_caps;
+    GArray *caps;
+    AuthKey *key;
+    uint32_t session_id; /* for secondary channels: the session joined */
+};
+
+static void link_io(int fd, int events, void *opaque);
+
+static void link_free(LinkConn *link)
+{
+    SpiceServer *s = link->server;
+    s->links = g_list_remove(s->links, link);
+    loop_watch_free(link->watch);
+    loop_timer_free(link->timer);
+    if (link->fd >= 0) {
+        close(link->fd);
+    }
+    if (link->info) {
+        server_channel_event(s, SPICE_CHANNEL_EVENT_DISCONNECTED, link->info);
+        g_free(link->info);
+    }
+    if (link->common_caps) {
+        g_array_unref(link->common_caps);
+    }
+    if (link->caps) {
+        g_array_unref(link->caps);
+    }
+    auth_key_free(link->key);
+    g_byte_array_unref(link->out);
+    g_free(link->peer);
+    g_free(link);
+}
+
+static void link_fail(LinkConn *link, const char *why)
+{
+    g_message("link from %s: %s", link->peer, why);
+    link_free(link);
+}
+
+static void link_set_events(LinkConn *link)
+{
+    int events = 0;
+    if (link->state <= LINK_READ_TICKET) {
+        events |= SPICE_WATCH_EVENT_READ;
+    }
+    if (link->out_pos < link->out->len) {
+        events |= SPICE_WATCH_EVENT_WRITE;
+    }
+    if (events != link->watch_events) {
+        link->watch_events = events;
+        loop_watch_update(link->watch, events);
+    }
+}
+
+static void link_queue(LinkConn *link, const void *data, size_t len)
+{
+    g_byte_array_append(link->out, data, (guint)len);
+}
+
+static void queue_u32(LinkConn *link, uint32_t v)
+{
+    uint8_t b[4];
+    spice_wire_put_u32(b, v);
+    link_queue(link, b, 4);
+}
+
+static void queue_link_header(LinkConn *link, uint32_t size)
+{
+    queue_u32(link, SPICE_MAGIC);
+    queue_u32(link, SPICE_VERSION_MAJOR);
+    queue_u32(link, SPICE_VERSION_MINOR);
+    queue_u32(link, size);
+}
+
+/* Reply with an error in the link-reply layout (zero key, no caps) and
+ * close once it is written. */
+static void link_send_error(LinkConn *link, uint32_t error, const char *why)
+{
+    g_message("link from %s refused (error %u): %s", link->peer, error, why);
+    queue_link_header(link, LINK_REPLY_SIZE);
+    uint8_t reply[LINK_REPLY_SIZE] = { 0 };
+    spice_wire_put_u32(reply, error);
+    link_queue(link, reply, sizeof(reply));
+    link->state = LINK_SEND_ERROR;
+}
+
+/* Send a u32 link result after authentication. */
+static void link_send_result(LinkConn *link, uint32_t result, const char *why)
+{
+    queue_u32(link, result);
+    if (result == SPICE_LINK_ERR_OK) {
+        link->state = LINK_SEND_RESULT;
+    } else {
+        g_message("link from %s refused (error %u): %s", link->peer, result, why);
+        link->state = LINK_SEND_ERROR;
+    }
+}
+
+static void common_caps_words(uint32_t *word0)
+{
+    *word0 = (1u << SPICE_COMMON_CAP_PROTOCOL_AUTH_SELECTION) |
+             (1u << SPICE_COMMON_CAP_AUTH_SPICE) | (1u << SPICE_COMMON_CAP_MINI_HEADER);
+}
+
+/* Security policy of a channel type: SPICE_CHANNEL_SECURITY_* bits. */
+static int channel_security(SpiceServer *s, uint8_t type)
+{
+    GHashTable *policy = s->config.channel_security;
+    gpointer v = g_hash_table_lookup(policy, channel_type_name(type));
+    if (!v) {
+        v = g_hash_table_lookup(policy, "default");
+    }
+    return v ? GPOINTER_TO_INT(v) : SPICE_CHANNEL_SECURITY_NONE | SPICE_CHANNEL_SECURITY_SSL;
+}
+
+static void handle_link_message(LinkConn *link)
+{
+    SpiceServer *s = link->server;
+    const char *why;
+    uint32_t err = link_parse_message(link->in, link->in_len, &link->message, &why);
+    if (err != SPICE_LINK_ERR_OK) {
+        link_send_error(link, err, why);
+        return;
+    }
+    LinkMessage *m = &link->message;
+    link_message_caps(link->in, m, &link->common_caps, &link->caps);
+
+    SpiceChannel *channel = registry_find(s, m->channel_type, m->channel_id);
+    if (!channel) {
+        g_autofree char *msg = g_strdup_printf("no %s channel %u is available",
+                                               channel_type_name(m->channel_type),
+                                               m->channel_id);
+        link_send_error(link, SPICE_LINK_ERR_CHANNEL_NOT_AVAILABLE, msg);
+        return;
+    }
+    if (!(channel_security(s, m->channel_type) & SPICE_CHANNEL_SECURITY_NONE)) {
+        link_send_error(link, SPICE_LINK_ERR_NEED_SECURED,
+                        "the channel is configured to require TLS");
+        return;
+    }
+
+    g_autoptr(GError) error = NULL;
+    link->key = auth_key_pool_take(s->keys, &error);
+    uint8_t reply[LINK_REPLY_SIZE] = { 0 };
+    if (!link->key || !auth_key_public_der(link->key, reply + 4)) {
+        g_warning("link from %s: %s", link->peer,
+                  error ? error->message : "RSA public key has an unexpected size");
+        link_send_error(link, SPICE_LINK_ERR_ERROR, "no RSA key for the ticket");
+        return;
+    }
+    uint32_t ncommon = 1;
+    uint32_t nchannel = channel->caps->len;
+    spice_wire_put_u32(reply + 4 + LINK_PUBKEY_SIZE, ncommon);
+    spice_wire_put_u32(reply + 8 + LINK_PUBKEY_SIZE, nchannel);
+    spice_wire_put_u32(reply + 12 + LINK_PUBKEY_SIZE, LINK_REPLY_SIZE);
+    queue_link_header(link, LINK_REPLY_SIZE + 4 * (ncommon + nchannel));
+    link_queue(link, reply, sizeof(reply));
+    uint32_t word0;
+    common_caps_words(&word0);
+    queue_u32(link, word0);
+    for (uint32_t i = 0; i < nchannel; i++) {
+        queue_u32(link, g_array_index(channel->caps, uint32_t, i));
+    }
+
+    if (caps_test(link->common_caps, SPICE_COMMON_CAP_PROTOCOL_AUTH_SELECTION)) {
+        link->state = LINK_READ_AUTH_MECHANISM;
+        link->in_need = 4;
+    } else {
+        link->state = LINK_READ_TICKET;
+        link->in_need = LINK_TICKET_SIZE;
+    }
+    link->in_len = 0;
+}
+
+static void handle_auth_mechanism(LinkConn *link)
+{
+    uint32_t mechanism = spice_wire_get_u32(link->in);
+    if (mechanism == SPICE_COMMON_CAP_AUTH_SPICE) {
+        link->state = LINK_READ_TICKET;
+        link->in_need = LINK_TICKET_SIZE;
+        link->in_len = 0;
+        return;
+    }
+    link_send_result(link, SPICE_LINK_ERR_INVALID_DATA,
+                     mechanism == SPICE_COMMON_CAP_AUTH_SASL
+                         ? "client asked for SASL, which this server does not offer"
+                         : "unknown authentication mechanism");
+}
+
+static void handle_ticket(LinkConn *link)
+{
+    SpiceServer *s = link->server;
+    char password[LINK_TICKET_SIZE + 1];
+    if (!auth_key_decrypt_ticket(link->key, link->in, LINK_TICKET_SIZE, password,
+                                 sizeof(password))) {
+        link_send_result(link, SPICE_LINK_ERR_PERMISSION_DENIED,
+                         "cannot decrypt the ticket");
+        return;
+    }
+    const char *denied = server_check_ticket(s, password, link->skip_auth);
+    memset(password, 0, sizeof(password));
+    auth_key_free(link->key);
+    link->key = NULL;
+    if (denied) {
+        link_send_result(link, SPICE_LINK_ERR_PERMISSION_DENIED, denied);
+        return;
+    }
+    LinkMessage *m = &link->message;
+    if (m->channel_type != SPICE_CHANNEL_MAIN) {
+        SpiceClient *client = s->client;
+        if (!client || client->session_id != m->connection_id) {
+            g_autofree char *why =
+                g_strdup_printf("connection id %08x matches no session", m->connection_id);
+            link_send_result(link, SPICE_LINK_ERR_BAD_CONNECTION_ID, why);
+            return;
+        }
+        link->session_id = client->session_id;
+    }
+    if (!registry_find(s, m->channel_type, m->channel_id)) {
+        link_send_result(link, SPICE_LINK_ERR_CHANNEL_NOT_AVAILABLE,
+                         "the channel went away during the link");
+        return;
+    }
+    link_send_result(link, SPICE_LINK_ERR_OK, NULL);
+}
+
+/* The result was written: give the socket to a channel client. */
+static void link_hand_off(LinkConn *link)
+{
+    SpiceServer *s = link->server;
+    LinkMessage *m = &link->message;
+    SpiceChannel *channel = registry_find(s, m->channel_type, m->channel_id);
+    SpiceClient *client;
+    if (!channel) {
+        link_fail(link, "the channel went away during the link");
+        return;
+    }
+    if (m->channel_type == SPICE_CHANNEL_MAIN) {
+        client = client_new(s);
+    } else {
+        client = s->client;
+        if (!client || client->session_id != link->session_id) {
+            link_fail(link, "the session ended during the link");
+            return;
+        }
+    }
+    ChannelClientParams params = {
+        .fd = link->fd,
+        .info = link->info,
+        .common_caps = link->common_caps,
+        .caps = link->caps,
+    };
+    link->fd = -1;
+    link->info = NULL;
+    link->common_caps = NULL;
+    link->caps = NULL;
+    link_free(link);
+    channel_client_create(s, channel, client, &params);
+}
+
+/* A step's bytes are complete. */
+static void link_step(LinkConn *link)
+{
+    const char *why;
+    switch (link->state) {
+    case LINK_READ_HEADER: {
+        uint32_t err = link_parse_header(link->in, link->in_len, &link->header, &why);
+        if (err != SPICE_LINK_ERR_OK) {
+            link_send_error(link, err, why);
+            return;
+        }
+        link->state = LINK_READ_MESSAGE;
+        link->in_need = link->header.size;
+        link->in_len = 0;
+        return;
+    }
+    case LINK_READ_MESSAGE:
+        handle_link_message(link);
+        return;
+    case LINK_READ_AUTH_MECHANISM:
+        handle_auth_mechanism(link);
+        return;
+    case LINK_READ_TICKET:
+        handle_ticket(link);
+        return;
+    default:
+        return;
+    }
+}
+
+/* Returns false when the link was freed. */
+static bool link_write(LinkConn *link)
+{
+    while (link->out_pos < link->out->len) {
+        ssize_t n = send(link->fd, link->out->data + link->out_pos,
+                         link->out->len - link->out_pos, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                return true;
+            }
+            g_autofree char *why = g_strdup_printf("write failed: %s", g_strerror(errno));
+            link_fail(link, why);
+            return false;
+        }
+        link->out_pos += (size_t)n;
+    }
+    g_byte_array_set_size(link->out, 0);
+    link->out_pos = 0;
+    if (link->state == LINK_SEND_ERROR) {
+        link_free(link);
+        return false;
+    }
+    if (link->state == LINK_SEND_RESULT) {
+        link_hand_off(link);
+        return false;
+    }
+    return true;
+}
+
+/* Returns false when the link was freed. */
+static bool link_read(LinkConn *link)
+{
+    while (link->state <= LINK_READ_TICKET) {
+        ssize_t n = recv(link->fd, link->in + link->in_len, link->in_need - link->in_len, 0);
+        if (n == 0) {
+            link_fail(link, "client closed the connection during the link");
+            return false;
+        }
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                return true;
+            }
+            g_autofree char *why = g_strdup_printf("read failed: %s", g_strerror(errno));
+            link_fail(link, why);
+            return false;
+        }
+        link->in_len += (size_t)n;
+        if (link->in_len == link->in_need) {
+            link_step(link);
+        }
+    }
+    return true;
+}
+
+static void link_io(int fd, int events, void *opaque)
+{
+    LinkConn *link = opaque;
+    (void)fd;
+    if ((events & SPICE_WATCH_EVENT_READ) && !link_read(link)) {
+        return;
+    }
+    if (!link_write(link)) {
+        return;
+    }
+    link_set_events(link);
+}
+
+static void link_timeout(void *opaque)
+{
+    LinkConn *link = opaque;
+    link_fail(link, "handshake did not finish in time");
+}
+
+void link_start(SpiceServer *s, int fd, bool skip_auth)
+{
+    if (g_list_length(s->links) >= MAX_PENDING_LINKS) {
+        g_autofree char *peer = net_describe_peer(fd);
+        g_message("link from %s dropped: %u handshakes already in progress", peer,
+                  MAX_PENDING_LINKS);
+        close(fd);
+        return;
+    }
+    LinkConn *link = g_new0(LinkConn, 1);
+    link->server = s;
+    link->fd = fd;
+    link->skip_auth = skip_auth;
+    link->state = LINK_READ_HEADER;
+    link->in_need = LINK_HEADER_SIZE;
+    link->out = g_byte_array_new();
+    link->peer = net_describe_peer(fd);
+    link->info = g_new0(SpiceChannelEventInfo, 1);
+    net_fill_event_info(fd, link->info);
+    s->links = g_list_prepend(s->links, link);
+    server_channel_event(s, SPICE_CHANNEL_EVENT_CONNECTED, link->info);
+
+    link->watch_events = SPICE_WATCH_EVENT_READ;
+    link->watch = loop_watch_new(s->loop, fd, link->watch_events, link_io, link);
+    link->timer = loop_timer_new(s->loop, link_timeout, link);
+    if (!link->watch || !link->timer) {
+        link_fail(link, "the event loop refused a watch or timer");
+        return;
+    }
+    loop_timer_start(link->timer, LINK_TIMEOUT_MS);
+}
+
+void link_free_all(SpiceServer *s)
+{
+    while (s->links) {
+        link_free(s->links->data);
+    }
+}

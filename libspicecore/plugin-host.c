@@ -1,0 +1,551 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * plugin-host.c: plugins inside a server. Loads the enabled plugins,
+ * rejects conflicting ones, calls init() with the host-services table and
+ * implements that table.
+ */
+#include "plugin-host.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <gio/gio.h>
+#include <spice/enums.h>
+
+#include "spice-plugin-wire.h"
+
+#include "channel-client.h"
+#include "client.h"
+#include "plugin-loader.h"
+#include "registry.h"
+
+/* ---- logging ---------------------------------------------------------------- */
+
+static GLogLevelFlags log_level(SpicePluginLogLevel level)
+{
+    switch (level) {
+    case SPICE_PLUGIN_LOG_ERROR:
+        return G_LOG_LEVEL_CRITICAL;
+    case SPICE_PLUGIN_LOG_WARNING:
+        return G_LOG_LEVEL_WARNING;
+    case SPICE_PLUGIN_LOG_MESSAGE:
+        return G_LOG_LEVEL_MESSAGE;
+    case SPICE_PLUGIN_LOG_INFO:
+        return G_LOG_LEVEL_INFO;
+    default:
+        return G_LOG_LEVEL_DEBUG;
+    }
+}
+
+static void plugin_logv(SpicePlugin *plugin, SpicePluginLogLevel level, const char *format,
+                        va_list ap)
+{
+    g_autofree char *msg = g_strdup_vprintf(format, ap);
+    g_log(G_LOG_DOMAIN, log_level(level), "plugin %s: %s", plugin ? plugin->name : "?", msg);
+}
+
+void plugin_log(SpicePlugin *plugin, SpicePluginLogLevel level, const char *format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    plugin_logv(plugin, level, format, ap);
+    va_end(ap);
+}
+
+/* ---- the services --------------------------------------------------------------- */
+
+static void host_set_error(SpicePlugin *plugin, const char *format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    g_free(plugin->error);
+    plugin->error = g_strdup_vprintf(format, ap);
+    va_end(ap);
+}
+
+static void host_set_data(SpicePlugin *plugin, void *data)
+{
+    plugin->data = data;
+}
+
+static void *host_get_data(SpicePlugin *plugin)
+{
+    return plugin->data;
+}
+
+static const char *host_config_get(SpicePlugin *plugin, const char *key)
+{
+    return plugin->config ? g_hash_table_lookup(plugin->config, key) : NULL;
+}
+
+static SpiceChannel *host_channel_register(SpicePlugin *plugin, const SpiceChannelClass *klass,
+                                           uint8_t id, void *data)
+{
+    return registry_add(plugin->server, plugin, klass, id, data);
+}
+
+static void host_channel_unregister(SpiceChannel *channel)
+{
+    registry_remove(channel);
+}
+
+static void *host_channel_get_data(SpiceChannel *channel)
+{
+    return channel->data;
+}
+
+static uint8_t host_channel_get_type(SpiceChannel *channel)
+{
+    return channel->type;
+}
+
+static uint8_t host_channel_get_id(SpiceChannel *channel)
+{
+    return channel->id;
+}
+
+static uint32_t host_channel_list(SpicePlugin *plugin, SpiceChannelId *ids, uint32_t max)
+{
+    return registry_list(plugin->server, ids, max);
+}
+
+static uint32_t host_client_get_session_id(SpiceClient *client)
+{
+    return client->session_id;
+}
+
+static void host_client_notify(SpiceClient *client, uint32_t severity, uint32_t visibility,
+                               uint32_t what, const char *message)
+{
+    SpiceChannelClient *main_cc = client->main_cc;
+    if (!main_cc || !message) {
+        return;
+    }
+    size_t len = strlen(message);
+    if (len > 4096) {
+        len = 4096;
+    }
+    /* NOTIFY: u64 time stamp, u32 severity, visibility, what, message
+     * length, message bytes with a NUL. */
+    uint32_t size = 8 + 4 * 4 + (uint32_t)len + 1;
+    uint8_t *body = g_malloc0(size);
+    spice_wire_put_u64(body, (uint64_t)g_get_real_time());
+    spice_wire_put_u32(body + 8, severity);
+    spice_wire_put_u32(body + 12, visibility);
+    spice_wire_put_u32(body + 16, what);
+    spice_wire_put_u32(body + 20, (uint32_t)len);
+    memcpy(body + 24, message, len);
+    cc_send_owned(main_cc, SPICE_MSG_NOTIFY, body, size, g_free);
+}
+
+static uint32_t host_mouse_mode_get(SpicePlugin *plugin, uint32_t *supported)
+{
+    SpiceServer *s = plugin->server;
+    if (supported) {
+        *supported = server_supported_mouse_modes(s);
+    }
+    return s->mouse_mode;
+}
+
+static int host_mouse_mode_request(SpicePlugin *plugin, uint32_t mode)
+{
+    return server_request_mouse_mode(plugin->server, mode);
+}
+
+static const char *host_server_get_name(SpicePlugin *plugin)
+{
+    return plugin->server->config.name;
+}
+
+static bool host_server_get_uuid(SpicePlugin *plugin, uint8_t uuid[16])
+{
+    ServerConfig *c = &plugin->server->config;
+    if (c->uuid_set) {
+        memcpy(uuid, c->uuid, 16);
+    }
+    return c->uuid_set;
+}
+
+static int64_t host_server_get_int(SpicePlugin *plugin, SpiceServerInt key)
+{
+    SpiceServer *s = plugin->server;
+    ServerConfig *c = &s->config;
+    switch (key) {
+    case SPICE_SERVER_INT_AGENT_MOUSE:
+        return c->agent_mouse;
+    case SPICE_SERVER_INT_AGENT_COPYPASTE:
+        return c->agent_copypaste;
+    case SPICE_SERVER_INT_AGENT_FILE_XFER:
+        return c->agent_file_xfer;
+    case SPICE_SERVER_INT_IMAGE_COMPRESSION:
+        return c->image_compression;
+    case SPICE_SERVER_INT_JPEG_COMPRESSION:
+        return c->jpeg_compression;
+    case SPICE_SERVER_INT_ZLIB_GLZ_COMPRESSION:
+        return c->zlib_glz_compression;
+    case SPICE_SERVER_INT_STREAMING_VIDEO:
+        return c->streaming_video;
+    case SPICE_SERVER_INT_PLAYBACK_COMPRESSION:
+        return c->playback_compression;
+    case SPICE_SERVER_INT_VM_RUNNING:
+        return s->vm_running;
+    case SPICE_SERVER_INT_DISPLAY_CHANNELS:
+        return registry_count_type(s, SPICE_CHANNEL_DISPLAY);
+    case SPICE_SERVER_INT_QXL_RAM_SIZE:
+        return s->qxl_ram_size;
+    }
+    return -1;
+}
+
+static uint32_t host_mm_time(SpicePlugin *plugin)
+{
+    return server_mm_time(plugin->server);
+}
+
+EventLoop *plugin_loop_get(SpiceServer *s, SpicePluginLoop *loop)
+{
+    return loop ? loop->loop : s->loop;
+}
+
+static SpicePluginTimer *host_timer_new(SpicePlugin *plugin, SpicePluginLoop *loop,
+                                        SpicePluginFunc func, void *opaque)
+{
+    return (SpicePluginTimer *)loop_timer_new(plugin_loop_get(plugin->server, loop), func,
+                                              opaque);
+}
+
+static void host_timer_start(SpicePluginTimer *timer, uint32_t ms)
+{
+    loop_timer_start((LoopTimer *)timer, ms);
+}
+
+static void host_timer_cancel(SpicePluginTimer *timer)
+{
+    loop_timer_cancel((LoopTimer *)timer);
+}
+
+static void host_timer_free(SpicePluginTimer *timer)
+{
+    loop_timer_free((LoopTimer *)timer);
+}
+
+static SpicePluginWatch *host_watch_new(SpicePlugin *plugin, SpicePluginLoop *loop, int fd,
+                                        int events, SpicePluginWatchFunc func, void *opaque)
+{
+    return (SpicePluginWatch *)loop_watch_new(plugin_loop_get(plugin->server, loop), fd, events,
+                                              func, opaque);
+}
+
+static void host_watch_update(SpicePluginWatch *watch, int events)
+{
+    loop_watch_update((LoopWatch *)watch, events);
+}
+
+static void host_watch_free(SpicePluginWatch *watch)
+{
+    loop_watch_free((LoopWatch *)watch);
+}
+
+static SpicePluginLoop *host_loop_new(SpicePlugin *plugin, const char *name)
+{
+    EventLoop *loop = event_loop_new_thread(name ? name : plugin->name);
+    if (!loop) {
+        return NULL;
+    }
+    SpicePluginLoop *pl = g_new0(SpicePluginLoop, 1);
+    pl->plugin = plugin;
+    pl->loop = loop;
+    plugin->loops = g_list_prepend(plugin->loops, pl);
+    return pl;
+}
+
+static void host_loop_free(SpicePluginLoop *loop)
+{
+    if (!loop) {
+        return;
+    }
+    loop->plugin->loops = g_list_remove(loop->plugin->loops, loop);
+    event_loop_free(loop->loop);
+    g_free(loop);
+}
+
+static void host_loop_invoke(SpicePlugin *plugin, SpicePluginLoop *loop, SpicePluginFunc func,
+                             void *opaque, bool wait)
+{
+    event_loop_invoke(plugin_loop_get(plugin->server, loop), func, opaque, wait);
+}
+
+static void host_log(SpicePlugin *plugin, SpicePluginLogLevel level, const char *format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    plugin_logv(plugin, level, format, ap);
+    va_end(ap);
+}
+
+static const SpiceHostServices host_services = {
+    .size = sizeof(SpiceHostServices),
+    .abi_major = SPICE_PLUGIN_ABI_MAJOR,
+    .abi_minor = SPICE_PLUGIN_ABI_MINOR,
+
+    .log = host_log,
+    .set_error = host_set_error,
+    .set_data = host_set_data,
+    .get_data = host_get_data,
+    .config_get = host_config_get,
+
+    .channel_register = host_channel_register,
+    .channel_unregister = host_channel_unregister,
+    .channel_get_data = host_channel_get_data,
+    .channel_get_type = host_channel_get_type,
+    .channel_get_id = host_channel_get_id,
+    .channel_set_cap = channel_set_cap,
+    .channel_list = host_channel_list,
+
+    .channel_client_set_data = cc_set_data,
+    .channel_client_get_data = cc_get_data,
+    .channel_client_get_channel = cc_get_channel,
+    .channel_client_get_client = cc_get_client,
+    .channel_client_test_cap = cc_test_cap,
+    .channel_client_test_common_cap = cc_test_common_cap,
+    .channel_client_send = cc_send,
+    .channel_client_send_owned = cc_send_owned,
+    .channel_client_can_send = cc_can_send,
+    .channel_client_want_produce = cc_want_produce,
+    .channel_client_ping = cc_ping,
+    .channel_client_disconnect = cc_disconnect,
+    .channel_client_get_family = cc_get_family,
+
+    .client_get_session_id = host_client_get_session_id,
+    .client_notify = host_client_notify,
+
+    .mouse_mode_get = host_mouse_mode_get,
+    .mouse_mode_request = host_mouse_mode_request,
+    .server_get_name = host_server_get_name,
+    .server_get_uuid = host_server_get_uuid,
+    .server_get_int = host_server_get_int,
+    .mm_time = host_mm_time,
+
+    .timer_new = host_timer_new,
+    .timer_start = host_timer_start,
+    .timer_cancel = host_timer_cancel,
+    .timer_free = host_timer_free,
+    .watch_new = host_watch_new,
+    .watch_update = host_watch_update,
+    .watch_free = host_watch_free,
+
+    .loop_new = host_loop_new,
+    .loop_free = host_loop_free,
+    .loop_invoke = host_loop_invoke,
+    .channel_client_move = cc_move,
+};
+
+const SpiceHostServices *plugin_host_services(void)
+{
+    return &host_services;
+}
+
+/* ---- loading -------------------------------------------------------------------- */
+
+static void plugin_unregister_channels(SpicePlugin *plugin)
+{
+    SpiceServer *s = plugin->server;
+    GList *l = s->channels;
+    while (l) {
+        GList *next = l->next;
+        SpiceChannel *ch = l->data;
+        if (ch->plugin == plugin) {
+            registry_remove(ch);
+        }
+        l = next;
+    }
+}
+
+/* Release what a plugin holds in the server, deinit it (only after a
+ * successful init) and unload it. */
+static void plugin_free(SpicePlugin *plugin)
+{
+    SpiceServer *s = plugin->server;
+    interfaces_release_plugin(s, plugin);
+    plugin_unregister_channels(plugin);
+    if (s->loop) {
+        /* Let the channel clients' disconnects reach the plugin now. */
+        event_loop_run_pending(s->loop);
+    }
+    if (plugin->initialized) {
+        plugin->initialized = false;
+        if (plugin->desc->deinit) {
+            plugin->desc->deinit(plugin);
+        }
+    }
+    while (plugin->loops) {
+        plugin_log(plugin, SPICE_PLUGIN_LOG_WARNING, "deinit left a worker loop running");
+        host_loop_free(plugin->loops->data);
+    }
+    if (plugin->module) {
+        g_module_close(plugin->module);
+    }
+    if (plugin->config) {
+        g_hash_table_unref(plugin->config);
+    }
+    g_free(plugin->error);
+    g_free(plugin->name);
+    g_free(plugin->path);
+    g_free(plugin);
+}
+
+/* Another loaded plugin already provides one of this plugin's channel
+ * types or interfaces? */
+static bool check_conflicts(SpiceServer *s, SpicePlugin *plugin, GError **error)
+{
+    const SpicePluginDescriptor *d = plugin->desc;
+    for (guint i = 0; i < s->plugins->len; i++) {
+        SpicePlugin *other = g_ptr_array_index(s->plugins, i);
+        for (const SpiceChannelClass *const *k = d->channels; k && *k; k++) {
+            for (const SpiceChannelClass *const *o = other->desc->channels; o && *o; o++) {
+                if ((*k)->type == (*o)->type) {
+                    g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                                "%s: channel type %u (%s) is already provided by plugin '%s' "
+                                "(%s)",
+                                plugin->path, (*k)->type, channel_type_name((*k)->type),
+                                other->name, other->path);
+                    return false;
+                }
+            }
+        }
+        for (const SpiceInterfaceClass *const *k = d->interfaces; k && *k; k++) {
+            for (const SpiceInterfaceClass *const *o = other->desc->interfaces; o && *o; o++) {
+                if (strcmp((*k)->type, (*o)->type) == 0 &&
+                    g_strcmp0((*k)->subtype, (*o)->subtype) == 0) {
+                    g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                                "%s: interface '%s%s%s' is already served by plugin '%s' (%s)",
+                                plugin->path, (*k)->type, (*k)->subtype ? ":" : "",
+                                (*k)->subtype ? (*k)->subtype : "", other->name, other->path);
+                    return false;
+                }
+            }
+        }
+    }
+    return true;
+}
+
+/* Open, check and initialise one plugin. On success it is appended to
+ * s->plugins. */
+static bool load_one(SpiceServer *s, const PluginConfig *config, const PluginFile *file,
+                     GError **error)
+{
+    SpicePlugin *plugin = g_new0(SpicePlugin, 1);
+    plugin->server = s;
+    plugin->name = g_strdup(file->name);
+    plugin->path = g_strdup(file->path);
+    if (!plugin_module_open(file->path, file->name, &plugin->module, &plugin->desc, error) ||
+        !check_conflicts(s, plugin, error)) {
+        plugin_free(plugin);
+        return false;
+    }
+    plugin->config = plugin_config_section(config, file->name);
+    g_ptr_array_add(s->plugins, plugin);
+    plugin->initialized = true;
+    int rc = plugin->desc->init(plugin, &host_services);
+    if (rc < 0) {
+        plugin->initialized = false; /* init cleans up after itself */
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: init failed: %s (%s)",
+                    plugin->path, plugin->error ? plugin->error : "no reason given",
+                    g_strerror(-rc));
+        g_ptr_array_remove(s->plugins, plugin);
+        plugin_free(plugin);
+        return false;
+    }
+    g_info("plugin %s %s loaded from %s", plugin->name, plugin->desc->version, plugin->path);
+    return true;
+}
+
+bool plugin_host_load_all(SpiceServer *s, GError **error)
+{
+    g_autoptr(PluginConfig) config = plugin_config_load(NULL, error);
+    if (!config) {
+        return false;
+    }
+    g_auto(GStrv) dirs = plugin_search_path();
+    g_autoptr(GPtrArray) files = plugin_scan(dirs);
+    g_autofree char *path_text = g_strjoinv(":", dirs);
+
+    bool main_found = false;
+    for (guint i = 0; i < files->len; i++) {
+        const PluginFile *f = g_ptr_array_index(files, i);
+        const char *why;
+        bool is_main = strcmp(f->name, "main") == 0;
+        main_found |= is_main;
+        if (!plugin_config_enabled(config, f->name, &why)) {
+            if (is_main) {
+                g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", why);
+                return false;
+            }
+            g_debug("plugin %s not loaded: %s", f->name, why);
+            continue;
+        }
+        g_autoptr(GError) local = NULL;
+        if (!load_one(s, config, f, &local)) {
+            if (plugin_config_optional(config, f->name)) {
+                g_message("optional plugin %s skipped: %s", f->name, local->message);
+                continue;
+            }
+            g_propagate_error(error, g_steal_pointer(&local));
+            return false;
+        }
+    }
+    if (!main_found) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                    "the main channel plugin (libspice-plugin-main.so) is not in the plugin "
+                    "path %s",
+                    path_text);
+        return false;
+    }
+    for (const char *const *r = plugin_config_requested(config); r && *r; r++) {
+        bool found = false;
+        for (guint i = 0; i < files->len && !found; i++) {
+            found = strcmp(((PluginFile *)g_ptr_array_index(files, i))->name, *r) == 0;
+        }
+        if (found) {
+            continue;
+        }
+        if (plugin_config_optional(config, *r)) {
+            g_message("optional plugin %s skipped: libspice-plugin-%s.so is not in the plugin "
+                      "path %s",
+                      *r, *r, path_text);
+            continue;
+        }
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                    "plugin '%s' is enabled but libspice-plugin-%s.so is not in the plugin "
+                    "path %s",
+                    *r, *r, path_text);
+        return false;
+    }
+    return true;
+}
+
+void plugin_host_unload_all(SpiceServer *s)
+{
+    /* Unload in reverse: plugins loaded later may use earlier ones' channels. */
+    while (s->plugins->len > 0) {
+        SpicePlugin *p = g_ptr_array_index(s->plugins, s->plugins->len - 1);
+        plugin_free(p);
+        g_ptr_array_remove_index(s->plugins, s->plugins->len - 1);
+    }
+    interfaces_release_plugin(s, NULL);
+}
+
+SpicePlugin *plugin_host_find_interface(SpiceServer *s, const char *type, const char *subtype,
+                                        const SpiceInterfaceClass **klass)
+{
+    for (guint i = 0; i < s->plugins->len; i++) {
+        SpicePlugin *p = g_ptr_array_index(s->plugins, i);
+        for (const SpiceInterfaceClass *const *k = p->desc->interfaces; k && *k; k++) {
+            if (strcmp((*k)->type, type) == 0 && g_strcmp0((*k)->subtype, subtype) == 0) {
+                *klass = *k;
+                return p;
+            }
+        }
+    }
+    return NULL;
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * plugin-loader.h: finding, choosing and checking channel plugins.
+ *
+ * Used by the server (spice_server_init) and by spice-plugin-list, so both
+ * give the same answer about a plugin and the same reason.
+ *
+ *  - search path: SPICE_PLUGIN_PATH (colon-separated), then the build
+ *    tree's plugin folder when the library runs from the build tree, then
+ *    the install folder;
+ *  - deployment config: a key file (SPICE_PLUGIN_CONFIG, else
+ *    SYSCONFDIR/spicecore/plugins.conf if present) with
+ *        [channels] enable=...; disable=...; optional=...
+ *        [plugin NAME] optional=true and the plugin's own keys
+ *    and the environment: SPICE_PLUGIN_ENABLE (the exact list to enable,
+ *    overriding the file), SPICE_PLUGIN_DISABLE (names to leave out);
+ *  - a plugin is opened only when enabled;
+ *  - every rejection names the file and the values that differ.
+ */
+#ifndef SPICECORE_PLUGIN_LOADER_H_
+#define SPICECORE_PLUGIN_LOADER_H_
+
+#include <stdbool.h>
+
+#include <glib.h>
+#include <gmodule.h>
+
+#include "spice-plugin.h"
+
+#define PLUGIN_FILE_PREFIX "libspice-plugin-"
+#define PLUGIN_FILE_SUFFIX ".so"
+
+typedef struct PluginConfig PluginConfig;
+
+/* Load the deployment config. file NULL: SPICE_PLUGIN_CONFIG or the
+ * system file when it exists, else defaults. A file that exists but does
+ * not parse is an error. */
+PluginConfig *plugin_config_load(const char *file, GError **error);
+void plugin_config_free(PluginConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PluginConfig, plugin_config_free)
+
+/* The config file in use, or NULL. */
+const char *plugin_config_file(const PluginConfig *config);
+
+/* Whether plugin `name` is enabled, with the reason (static or owned by
+ * config). */
+bool plugin_config_enabled(const PluginConfig *config, const char *name, const char **why);
+/* Whether a failure of `name` is tolerated. */
+bool plugin_config_optional(const PluginConfig *config, const char *name);
+/* Names the config asks for explicitly (enable lists), NULL-terminated. */
+const char *const *plugin_config_requested(const PluginConfig *config);
+/* A new table with the keys of [plugin NAME] (string -> string). */
+GHashTable *plugin_config_section(const PluginConfig *config, const char *name);
+
+/* The search path, NULL-terminated; g_strfreev it. */
+char **plugin_search_path(void);
+
+typedef struct PluginFile {
+    char *name; /* NAME of libspice-plugin-NAME.so */
+    char *path;
+    char *shadowed; /* a later file with the same name that is ignored, or NULL */
+} PluginFile;
+
+/* Every plugin file in the path, first occurrence of a name wins,
+ * sorted by name with "main" first. */
+GPtrArray *plugin_scan(char **dirs);
+
+/* "spice_plugin_NAME_query" with '-' written '_'. g_free it. */
+char *plugin_query_symbol(const char *name);
+
+/* Check a descriptor against this server's ABI; on failure the error
+ * message starts with path. */
+bool plugin_descriptor_validate(const SpicePluginDescriptor *desc, const char *path,
+                                const char *name, GError **error);
+
+/* Open a plugin file, query and validate its descriptor. */
+bool plugin_module_open(const char *path, const char *name, GModule **module,
+                        const SpicePluginDescriptor **desc, GError **error);
+
+#endif /* SPICECORE_PLUGIN_LOADER_H_ */

@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * server-config.c: the spice_server_set_* / get_* entry points and the
+ * ticket check. Setters validate and store; the modules that use a value
+ * read it from ServerConfig (plugins through server_get_int).
+ */
+#include "server.h"
+
+#include <string.h>
+
+#include <spice/enums.h>
+
+#include "auth-ticket.h"
+#include "client.h"
+#include "registry.h"
+
+SPICE_EXPORT spice_compat_version_t spice_get_current_compat_version(void)
+{
+    return SPICE_COMPAT_VERSION_CURRENT;
+}
+
+SPICE_EXPORT int spice_server_set_compat_version(SpiceServer *s, spice_compat_version_t version)
+{
+    g_return_val_if_fail(s != NULL, -1);
+    if (version != SPICE_COMPAT_VERSION_0_6) {
+        g_warning("spice_server_set_compat_version: only 0.6 compatibility is supported "
+                  "(asked for %d)",
+                  (int)version);
+        return -1;
+    }
+    return 0;
+}
+
+SPICE_EXPORT int spice_server_set_port(SpiceServer *s, int port)
+{
+    g_return_val_if_fail(s != NULL, -1);
+    if (port < 0 || port > 0xffff) {
+        g_warning("spice_server_set_port: %d is not a port number", port);
+        return -1;
+    }
+    s->config.port = port;
+    return 0;
+}
+
+SPICE_EXPORT void spice_server_set_addr(SpiceServer *s, const char *addr, int flags)
+{
+    g_return_if_fail(s != NULL);
+    g_free(s->config.addr);
+    s->config.addr = addr ? g_strdup(addr) : NULL;
+    s->config.addr_flags = flags;
+}
+
+SPICE_EXPORT int spice_server_set_listen_socket_fd(SpiceServer *s, int listen_fd)
+{
+    g_return_val_if_fail(s != NULL, -1);
+    s->config.listen_fd = listen_fd;
+    return 0;
+}
+
+SPICE_EXPORT int spice_server_set_exit_on_disconnect(SpiceServer *s, int flag)
+{
+    g_return_val_if_fail(s != NULL, -1);
+    s->config.exit_on_disconnect = flag != 0;
+    return 0;
+}
+
+SPICE_EXPORT int spice_server_set_noauth(SpiceServer *s)
+{
+    g_return_val_if_fail(s != NULL, -1);
+    memset(s->config.password, 0, sizeof(s->config.password));
+    s->config.ticketing = false;
+    return 0;
+}
+
+SPICE_EXPORT int spice_server_set_sasl(SpiceServer *s, int enabled)
+{
+    g_return_val_if_fail(s != NULL, -1);
+    if (enabled) {
+        g_warning("spice_server_set_sasl: SASL authentication is not supported by this build");
+        return -1;
+    }
+    s->config.sasl = false;
+    return 0;
+}
+
+SPICE_EXPORT int spice_server_set_sasl_appname(SpiceServer *s, const char *appname)
+{
+    g_return_val_if_fail(s != NULL, -1);
+    (void)appname;
+    g_warning("spice_server_set_sasl_appname: SASL authentication is not supported by this "
+              "build");
+    return -1;
+}
+
+SPICE_EXPORT int spice_server_set_ticket(SpiceServer *s, const char *passwd, int lifetime,
+                                         int fail_if_connected, int disconnect_if_connected)
+{
+    g_return_val_if_fail(s != NULL, -1);
+    ServerConfig *c = &s->config;
+    if (passwd && strlen(passwd) > SPICE_TICKET_MAX_LEN) {
+        g_warning("spice_server_set_ticket: password longer than %d characters",
+                  SPICE_TICKET_MAX_LEN);
+        return -1;
+    }
+    bool connected = s->client && s->client->main_cc;
+    if (connected) {
+        if (fail_if_connected) {
+            return -1;
+        }
+        if (disconnect_if_connected) {
+            client_destroy(s->client, "ticket changed");
+        } else if (!c->ticketing) {
+            /* The connected client never authenticated: it must not stay
+             * once a password is required. */
+            g_message("ticketing switched on: disconnecting the unauthenticated client");
+            client_destroy(s->client, "ticketing switched on");
+        }
+    }
+    c->ticketing = true;
+    if (passwd) {
+        g_strlcpy(c->password, passwd, sizeof(c->password));
+        c->ticket_expiry_us =
+            lifetime > 0 ? g_get_monotonic_time() + (int64_t)lifetime * G_USEC_PER_SEC
+                         : INT64_MAX;
+    } else {
+        memset(c->password, 0, sizeof(c->password));
+        c->ticket_expiry_us = 0; /* expired */
+    }
+    return 0;
+}
+
+const char *server_check_ticket(SpiceServer *s, const char *password, bool skip_auth)
+{
+    ServerConfig *c = &s->config;
+    if (!c->ticketing || skip_auth) {
+        return NULL;
+    }
+    if (c->password[0] == '\0') {
+        return "ticketing is enabled but no password is set";
+    }
+    if (g_get_monotonic_time() > c->ticket_expiry_us) {
+        return "the ticket has expired";
+    }
+    if (!auth_password_equal(password, c->password)) {
+        return "invalid password";
+    }
+    return NULL;
+}
+
+SPICE_EXPORT int spice_server_set_tls(SpiceServer *s, int port, const char *ca_cert_file,
+                                      const char *certs_file, const char *private_key_file,
+                                      const char *key_passwd, const char *dh_key_file,
+                                      const char *ciphersuite)
+{
+    g_return_val_if_fail(s != NULL, -1);
+    (void)port;
+    (void)ca_cert_file;
+    (void)certs_file;
+    (void)private_key_file;
+    (void)key_passwd;
+    (void)dh_key_file;
+    (void)ciphersuite;
+    g_warning("spice_server_set_tls: TLS is not supported by this build yet");
+    return -1;
+}
+
+SPICE_EXPORT int spice_server_set_image_compression(SpiceServer *s, SpiceImageCompression comp)
+{
+    g_return_val_if_fail(s != NULL, -1);
+    if (comp <= SPICE_IMAGE_COMPRESSION_INVALID || comp >= SPICE_IMAGE_COMPRESSION_ENUM_END) {
+        g_warning("spice_server_set_image_compression: invalid value %d", (int)comp);
+        return -1;
+    }
+    s->config.image_compression = comp;
+    return 0;
+}
+
+SPICE_EXPORT SpiceImageCompression spice_server_get_image_compression(SpiceServer *s)
+{
+    g_return_val_if_fail(s != NULL, SPICE_IMAGE_COMPRESSION_INVALID);
+    return s->config.image_compression;
+}
+
+static int check_wan(const char *what, spice_wan_compression_t comp)
+{
+    if (comp != SPICE_WAN_COMPRESSION_AUTO && comp != SPICE_WAN_COMPRESSION_ALWAYS &&
+        comp != SPICE_WAN_COMPRESSION_NEVER) {
+        g_warning("%s: invalid value %d", what, (int)comp);
+        return -1;
+    }
+    return 0;
+}
+
+SPICE_EXPORT int spice_server_set_jpeg_compression(SpiceServer *s, spice_wan_compression_t comp)
+{
+    g_return_val_if_fail(s != NULL, -1);
+    if (check_wan("spice_server_set_jpeg_compression", comp) < 0) {
+        return -1;
+    }
+    s->config.jpeg_compression = comp;
+    return 0;
+}
+
+SPICE_EXPORT int spice_server_set_zlib_glz_compression(SpiceServer *s,
+                                                       spice_wan_compression_t comp)
+{
+    g_return_val_if_fail(s != NULL, -1);
+    if (check_wan("spice_server_set_zlib_glz_compression", comp) < 0) {
+        return -1;
+    }
+    s->config.zlib_glz_compression = comp;
+    return 0;
+}
+
+SPICE_EXPORT int spice_server_set_channel_security(SpiceServer *s, const char *channel,
+                                                   int security)
+{
+    g_return_val_if_fail(s != NULL && channel != NULL, -1);
+    if (strcmp(channel, "default") != 0) {
+        bool known = false;
+        for (unsigned t = SPICE_CHANNEL_MAIN; t < SPICE_END_CHANNEL; t++) {
+            known |= strcmp(channel, channel_type_name((uint8_t)t)) == 0;
+        }
+        if (!known) {
+            g_warning("spice_server_set_channel_security: unknown channel '%s'", channel);
+            return -1;
+        }
+    }
+    g_hash_table_replace(s->config.channel_security, g_strdup(channel),
+                         GINT_TO_POINTER(security));
+    return 0;
+}
+
+SPICE_EXPORT int spice_server_add_renderer(SpiceServer *s, const char *name)
+{
+    g_return_val_if_fail(s != NULL && name != NULL, -1);
+    if (strcmp(name, "sw") != 0) {
+        g_warning("spice_server_add_renderer: unknown renderer '%s' (only 'sw' exists)", name);
+        return -1;
+    }
+    return 0;
+}
+
+SPICE_EXPORT int spice_server_set_streaming_video(SpiceServer *s, int value)
+{
+    g_return_val_if_fail(s != NULL, -1);
+    if (value != SPICE_STREAM_VIDEO_OFF && value != SPICE_STREAM_VIDEO_ALL &&
+        value != SPICE_STREAM_VIDEO_FILTER) {
+        g_warning("spice_server_set_streaming_video: invalid value %d", value);
+        return -1;
+    }
+    s->config.streaming_video = value;
+    return 0;
+}
+
+SPICE_EXPORT int spice_server_set_video_codecs(SpiceServer *s, const char *video_codecs)
+{
+    g_return_val_if_fail(s != NULL, -1);
+    g_warning("spice_server_set_video_codecs('%s'): this build has no video stream encoders",
+              video_codecs ? video_codecs : "");
+    return -1;
+}
+
+SPICE_EXPORT const char *spice_server_get_video_codecs(SpiceServer *s)
+{
+    g_return_val_if_fail(s != NULL, NULL);
+    /* No stream encoders: the list is empty. Freed with free_video_codecs. */
+    return g_strdup("");
+}
+
+SPICE_EXPORT void spice_server_free_video_codecs(SpiceServer *s, const char *video_codecs)
+{
+    (void)s;
+    g_free((char *)video_codecs);
+}
+
+SPICE_EXPORT int spice_server_set_playback_compression(SpiceServer *s, int enable)
+{
+    g_return_val_if_fail(s != NULL, -1);
+    s->config.playback_compression = enable != 0;
+    return 0;
+}
+
+SPICE_EXPORT int spice_server_set_agent_mouse(SpiceServer *s, int enable)
+{
+    g_return_val_if_fail(s != NULL, -1);
+    s->config.agent_mouse = enable != 0;
+    if (s->initialized) {
+        server_update_mouse_mode(s);
+    }
+    return 0;
+}
+
+SPICE_EXPORT int spice_server_set_agent_copypaste(SpiceServer *s, int enable)
+{
+    g_return_val_if_fail(s != NULL, -1);
+    s->config.agent_copypaste = enable != 0;
+    return 0;
+}
+
+SPICE_EXPORT int spice_server_set_agent_file_xfer(SpiceServer *s, int enable)
+{
+    g_return_val_if_fail(s != NULL, -1);
+    s->config.agent_file_xfer = enable != 0;
+    return 0;
+}
+
+SPICE_EXPORT void spice_server_set_name(SpiceServer *s, const char *name)
+{
+    g_return_if_fail(s != NULL);
+    g_free(s->config.name);
+    s->config.name = g_strdup(name);
+}
+
+SPICE_EXPORT void spice_server_set_uuid(SpiceServer *s, const uint8_t uuid[16])
+{
+    g_return_if_fail(s != NULL && uuid != NULL);
+    memcpy(s->config.uuid, uuid, 16);
+    s->config.uuid_set = true;
+}
+
+SPICE_EXPORT void spice_server_set_seamless_migration(SpiceServer *s, int enable)
+{
+    g_return_if_fail(s != NULL);
+    s->config.seamless_migration = enable != 0;
+}

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * server.h: the SpiceServer object and what the core's modules share.
+ *
+ * Ownership in one picture:
+ *
+ *   SpiceServer
+ *    |- EventLoop host loop (the host's SpiceCoreInterface)
+ *    |- Listener[]             listening sockets          (net.c)
+ *    |- LinkConn list          handshakes in progress     (link.c)
+ *    |- SpicePlugin[]          loaded plugins             (plugin-host.c)
+ *    |- SpiceChannel list      the registration ring      (registry.c)
+ *    |- InterfaceRecord list   host interfaces added      (interfaces.c)
+ *    `- SpiceClient (0 or 1)   the connected client       (client.c)
+ *         `- SpiceChannelClient[]  its connections        (channel-client.c)
+ *
+ * Everything above is touched on the host's thread only, except channel
+ * clients moved to a worker loop (they are then touched on that loop's
+ * thread) and what is marked otherwise.
+ */
+#ifndef SPICECORE_SERVER_H_
+#define SPICECORE_SERVER_H_
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+#define SPICE_SERVER_INTERNAL
+#include "spice-server/spice.h"
+#include "spice-plugin.h"
+
+#include "event-loop.h"
+
+#ifndef G_LOG_DOMAIN
+#define G_LOG_DOMAIN "spicecore"
+#endif
+
+/* Functions exported from the library. */
+#define SPICE_EXPORT __attribute__((visibility("default")))
+
+typedef struct Listener Listener;
+typedef struct AuthKeyPool AuthKeyPool;
+typedef struct LinkConn LinkConn;
+typedef struct InterfaceRecord InterfaceRecord;
+
+#define SPICE_TICKET_MAX_LEN 60
+
+typedef struct ServerConfig {
+    /* listening */
+    int port;       /* -1: none */
+    int tls_port;   /* -1: none */
+    char *addr;     /* NULL: any */
+    int addr_flags; /* SPICE_ADDR_FLAG_* */
+    int listen_fd;  /* -1: none; owned by the host */
+
+    /* authentication */
+    bool ticketing;
+    char password[SPICE_TICKET_MAX_LEN + 1];
+    int64_t ticket_expiry_us; /* monotonic; INT64_MAX: never */
+    bool sasl;
+
+    /* session */
+    bool exit_on_disconnect;
+    char *name;
+    uint8_t uuid[16];
+    bool uuid_set;
+
+    /* display and audio policy, read by plugins */
+    SpiceImageCompression image_compression;
+    spice_wan_compression_t jpeg_compression;
+    spice_wan_compression_t zlib_glz_compression;
+    int streaming_video;
+    bool playback_compression;
+    bool agent_mouse;
+    bool agent_copypaste;
+    bool agent_file_xfer;
+    bool seamless_migration;
+    char *video_codecs;
+    /* channel name -> SPICE_CHANNEL_SECURITY_* ("default" for the rest) */
+    GHashTable *channel_security;
+} ServerConfig;
+
+struct SpiceServer {
+    ServerConfig config;
+    bool initialized;
+    const SpiceCoreInterface *core;
+    EventLoop *loop;
+
+    GPtrArray *listeners; /* Listener* */
+    GList *links;         /* LinkConn* in progress */
+    GPtrArray *plugins;   /* SpicePlugin*, in load order */
+    GList *channels;      /* SpiceChannel*, registration order */
+    GList *interfaces;    /* InterfaceRecord* */
+    SpiceClient *client;  /* the one connected client, or NULL */
+    AuthKeyPool *keys;    /* fresh RSA keys for links */
+
+    /* mouse */
+    uint32_t mouse_mode;           /* SPICE_MOUSE_MODE_* current */
+    uint32_t mouse_supported_last; /* supported modes last announced */
+    bool display_allows_client_mouse; /* set by the display owner */
+    uint32_t qxl_ram_size;
+
+    bool vm_running;
+    int64_t mm_time_base_us;
+};
+
+/* ---- server.c ---- */
+/* Broadcast a server event to every plugin that listens. */
+void server_emit_event(SpiceServer *s, SpiceServerEventType type, SpiceChannel *channel);
+/* Recompute the allowed mouse modes; switches to server mode when client
+ * mode is no longer allowed and tells plugins when anything changed. */
+void server_update_mouse_mode(SpiceServer *s);
+uint32_t server_supported_mouse_modes(SpiceServer *s);
+/* Switch to mode if allowed: 0, or -EPERM. */
+int server_request_mouse_mode(SpiceServer *s, uint32_t mode);
+uint32_t server_mm_time(SpiceServer *s);
+/* Count interfaces of type currently added (e.g. "tablet"). */
+unsigned server_count_interfaces(SpiceServer *s, const char *type);
+
+/* ---- auth (server-config.c) ---- */
+/* Check a decrypted password against the ticket settings. Returns NULL when
+ * accepted or a static reason string. */
+const char *server_check_ticket(SpiceServer *s, const char *password, bool skip_auth);
+
+/* ---- net.c ---- */
+bool net_start_listening(SpiceServer *s);
+void net_stop_listening(SpiceServer *s);
+/* Configure an accepted or host-provided client socket (non-blocking,
+ * TCP_NODELAY, keep-alive, close-on-exec). */
+bool net_setup_client_socket(int fd);
+/* Fill laddr_ext/paddr_ext (and the old short fields) of info for fd. */
+void net_fill_event_info(int fd, SpiceChannelEventInfo *info);
+/* "127.0.0.1:5900" / "[::1]:5900" / "unix:/path"; g_free the result. */
+char *net_describe_peer(int fd);
+
+/* ---- link.c ---- */
+/* Start the link handshake on a connected socket (takes ownership). */
+void link_start(SpiceServer *s, int fd, bool skip_auth);
+void link_free_all(SpiceServer *s);
+
+/* ---- host event ---- */
+void server_channel_event(SpiceServer *s, int event, SpiceChannelEventInfo *info);
+
+#endif /* SPICECORE_SERVER_H_ */

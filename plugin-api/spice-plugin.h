@@ -1,0 +1,524 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * spice-plugin.h: the channel plugin ABI of libspicecore.
+ *
+ * A plugin is one shared object, libspice-plugin-NAME.so, that exports
+ * exactly one function, spice_plugin_NAME_query(). That function is pure: it
+ * returns a pointer to a static SpicePluginDescriptor and does nothing
+ * else (it may be called in a throw-away process by spice-plugin-list).
+ * Write it with SPICE_PLUGIN_DEFINE().
+ *
+ * The descriptor declares, as data, the channel classes the plugin provides
+ * and the host interfaces ("keyboard", "qxl", ...) it serves. The server
+ * calls init() with a table of host services; from then on the plugin
+ * registers channel instances, receives client messages through its
+ * channel operations and sends messages through the services.
+ *
+ * Compatibility rules (see docs/plugin-abi.md):
+ *  - magic must equal SPICE_PLUGIN_MAGIC;
+ *  - abi_major must equal the server's SPICE_PLUGIN_ABI_MAJOR;
+ *  - abi_minor must not be newer than the server's;
+ *  - structs carry their own size or version; new members are only ever
+ *    appended, so a plugin built for 1.N runs on a server providing 1.M,
+ *    M >= N. Optional operations left NULL mean "not supported".
+ *
+ * Threads: every service acts on objects owned by one event loop. Objects
+ * created without a loop belong to the host's thread (where init() runs and
+ * where the host calls spice_server_* functions). A channel client moved to
+ * a worker loop with channel_client_move() belongs to that loop's thread
+ * from the moment its on_moved callback runs. Services marked "any thread"
+ * may be called from anywhere.
+ *
+ * This header needs nothing but the C library and the public server
+ * headers; a plugin links against nothing of ours.
+ */
+#ifndef SPICE_PLUGIN_H_
+#define SPICE_PLUGIN_H_
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <spice.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* "SPLG" read as a little-endian 32-bit number. */
+#define SPICE_PLUGIN_MAGIC 0x474c5053u
+
+/*
+ * ABI version this header describes. Major changes break every plugin;
+ * minor changes only append. History in docs/plugin-abi.md.
+ */
+#define SPICE_PLUGIN_ABI_MAJOR 1
+#define SPICE_PLUGIN_ABI_MINOR 1
+
+#if defined(__GNUC__)
+#define SPICE_PLUGIN_EXPORT          __attribute__((visibility("default")))
+#define SPICE_PLUGIN_PRINTF(fmt, va) __attribute__((format(printf, fmt, va)))
+#else
+#define SPICE_PLUGIN_EXPORT
+#define SPICE_PLUGIN_PRINTF(fmt, va)
+#endif
+
+/* Opaque handles owned by the server. */
+typedef struct SpicePlugin SpicePlugin;               /* one loaded plugin in one server */
+typedef struct SpiceChannel SpiceChannel;             /* a registered channel (type, id) */
+typedef struct SpiceChannelClient SpiceChannelClient; /* one client connected to a channel */
+typedef struct SpiceClient SpiceClient;               /* one client session (main + others) */
+typedef struct SpicePluginTimer SpicePluginTimer;
+typedef struct SpicePluginWatch SpicePluginWatch;
+typedef struct SpicePluginLoop SpicePluginLoop; /* an event loop in its own thread */
+
+typedef enum {
+    SPICE_PLUGIN_LOG_ERROR = 1,
+    SPICE_PLUGIN_LOG_WARNING = 2,
+    SPICE_PLUGIN_LOG_MESSAGE = 3,
+    SPICE_PLUGIN_LOG_INFO = 4,
+    SPICE_PLUGIN_LOG_DEBUG = 5,
+} SpicePluginLogLevel;
+
+/* ------------------------------------------------------------------------
+ * Channel classes: what a plugin declares about a channel type.
+ */
+
+/* A capability bit the channel advertises, with a name for tools. */
+typedef struct SpiceChannelCap {
+    uint32_t cap;     /* capability number: bit cap % 32 of word cap / 32 */
+    const char *name; /* e.g. "KEY_SCANCODE" */
+} SpiceChannelCap;
+
+/* SpiceChannelClass.flags */
+enum {
+    /* The core runs the SET_ACK / ACK_SYNC / ACK flow-control window on
+     * every client of this channel and stops producing while it is full. */
+    SPICE_CHANNEL_CLASS_HANDLE_ACKS = 1u << 0,
+    /* Several instances (ids) of this type may be registered. */
+    SPICE_CHANNEL_CLASS_MULTI_INSTANCE = 1u << 1,
+};
+
+typedef struct SpiceChannelOps SpiceChannelOps;
+
+typedef struct SpiceChannelClass {
+    uint32_t size;     /* sizeof(SpiceChannelClass) the plugin was built with */
+    uint8_t type;      /* SPICE_CHANNEL_MAIN, SPICE_CHANNEL_INPUTS, ... */
+    uint8_t reserved0[3];
+    const char *name;  /* "main", "inputs", ...: used in logs and config */
+    uint32_t flags;    /* SPICE_CHANNEL_CLASS_* */
+    /* Largest message body a client may send; bigger ones disconnect. */
+    uint32_t max_message_size;
+    /* Capabilities advertised in the link reply, NULL-terminated by name. */
+    const SpiceChannelCap *caps;
+    uint32_t n_caps;
+    uint32_t reserved1;
+    const SpiceChannelOps *ops;
+    void *reserved[4];
+} SpiceChannelClass;
+
+/*
+ * Channel operations: the core calls these on the thread that owns the
+ * channel client. `version` says how many members the plugin knows;
+ * members past that version are treated as NULL.
+ */
+#define SPICE_CHANNEL_OPS_VERSION 1
+
+struct SpiceChannelOps {
+    uint32_t version;
+
+    /* --- version 1 --- */
+
+    /* A client linked to this channel and was authenticated. Return 0 to
+     * accept, a negative errno to refuse (the client is disconnected). */
+    int (*connect)(SpiceChannel *channel, SpiceChannelClient *cc);
+    /* The client is going away; cc is valid until this returns. Not called
+     * for a client whose connect() failed. */
+    void (*disconnect)(SpiceChannel *channel, SpiceChannelClient *cc);
+    /* One complete client message of this channel's own range (>= 101, or
+     * any type the core does not handle itself). body is valid only during
+     * the call. Return 0, or a negative errno to disconnect the client (log
+     * why first); -ENOTSUP means "unknown message type". */
+    int (*handle_message)(SpiceChannelClient *cc, uint16_t type, const uint8_t *body,
+                          uint32_t size);
+    /* Optional: the client can take more messages (the ack window and the
+     * outgoing queue have room). Only called after the plugin asked with
+     * channel_client_want_produce(). */
+    void (*produce)(SpiceChannelClient *cc);
+    /* Optional: a PONG answered a PING sent with channel_client_ping();
+     * rtt_us is the round trip measured by the core. */
+    void (*pong)(SpiceChannelClient *cc, uint32_t ping_id, uint64_t rtt_us);
+};
+
+/* ------------------------------------------------------------------------
+ * Interfaces served: routing of spice_server_add_interface() and of the
+ * public entry points that act on an interface instance.
+ */
+
+/* Entry points of the "keyboard" interface (spice_server_kbd_leds). */
+typedef struct SpiceKbdEntries {
+    uint32_t size;
+    int (*kbd_leds)(void *iface_data, SpiceKbdInstance *sin, int leds);
+} SpiceKbdEntries;
+
+/* Entry points of the "qxl" interface: one per spice_qxl_* call. */
+typedef struct SpiceQxlEntries {
+    uint32_t size;
+    void (*wakeup)(void *iface_data);
+    void (*oom)(void *iface_data);
+    void (*start)(void *iface_data);
+    void (*stop)(void *iface_data);
+    void (*update_area)(void *iface_data, uint32_t surface_id, QXLRect *area,
+                        QXLRect *dirty_rects, uint32_t num_dirty_rects,
+                        uint32_t clear_dirty_region);
+    void (*add_memslot)(void *iface_data, QXLDevMemSlot *slot);
+    void (*del_memslot)(void *iface_data, uint32_t slot_group_id, uint32_t slot_id);
+    void (*reset_memslots)(void *iface_data);
+    void (*destroy_surfaces)(void *iface_data);
+    void (*destroy_primary_surface)(void *iface_data, uint32_t surface_id);
+    void (*create_primary_surface)(void *iface_data, uint32_t surface_id,
+                                   QXLDevSurfaceCreate *surface);
+    void (*reset_image_cache)(void *iface_data);
+    void (*reset_cursor)(void *iface_data);
+    void (*destroy_surface_wait)(void *iface_data, uint32_t surface_id);
+    void (*loadvm_commands)(void *iface_data, QXLCommandExt *ext, uint32_t count);
+    void (*update_area_async)(void *iface_data, uint32_t surface_id, QXLRect *area,
+                              uint32_t clear_dirty_region, uint64_t cookie);
+    void (*add_memslot_async)(void *iface_data, QXLDevMemSlot *slot, uint64_t cookie);
+    void (*destroy_surfaces_async)(void *iface_data, uint64_t cookie);
+    void (*destroy_primary_surface_async)(void *iface_data, uint32_t surface_id,
+                                          uint64_t cookie);
+    void (*create_primary_surface_async)(void *iface_data, uint32_t surface_id,
+                                         QXLDevSurfaceCreate *surface, uint64_t cookie);
+    void (*destroy_surface_async)(void *iface_data, uint32_t surface_id, uint64_t cookie);
+    void (*flush_surfaces_async)(void *iface_data, uint64_t cookie);
+    void (*monitors_config_async)(void *iface_data, QXLPHYSICAL monitors_config, int group_id,
+                                  uint64_t cookie);
+    void (*driver_unload)(void *iface_data);
+    void (*set_max_monitors)(void *iface_data, unsigned int max_monitors);
+    void (*gl_scanout)(void *iface_data, int fd, uint32_t width, uint32_t height,
+                       uint32_t stride, uint32_t format, int y_0_top);
+    void (*gl_draw_async)(void *iface_data, uint32_t x, uint32_t y, uint32_t w, uint32_t h,
+                          uint64_t cookie);
+    void (*set_device_info)(void *iface_data, const char *device_address,
+                            uint32_t device_display_id_start,
+                            uint32_t device_display_id_count);
+} SpiceQxlEntries;
+
+/* Entry points of the "playback" interface. */
+typedef struct SpicePlaybackEntries {
+    uint32_t size;
+    void (*start)(void *iface_data);
+    void (*stop)(void *iface_data);
+    void (*get_buffer)(void *iface_data, uint32_t **samples, uint32_t *num_samples);
+    void (*put_samples)(void *iface_data, uint32_t *samples);
+    void (*set_volume)(void *iface_data, uint8_t nchannels, uint16_t *volume);
+    void (*set_mute)(void *iface_data, uint8_t mute);
+    uint32_t (*get_best_rate)(void *iface_data);
+    void (*set_rate)(void *iface_data, uint32_t frequency);
+} SpicePlaybackEntries;
+
+/* Entry points of the "record" interface. */
+typedef struct SpiceRecordEntries {
+    uint32_t size;
+    void (*start)(void *iface_data);
+    void (*stop)(void *iface_data);
+    uint32_t (*get_samples)(void *iface_data, uint32_t *samples, uint32_t bufsize);
+    void (*set_volume)(void *iface_data, uint8_t nchannels, uint16_t *volume);
+    void (*set_mute)(void *iface_data, uint8_t mute);
+    uint32_t (*get_best_rate)(void *iface_data);
+    void (*set_rate)(void *iface_data, uint32_t frequency);
+} SpiceRecordEntries;
+
+/* Entry points of the "char_device" interface. */
+typedef struct SpiceCharDeviceEntries {
+    uint32_t size;
+    void (*wakeup)(void *iface_data);
+    void (*port_event)(void *iface_data, uint8_t event);
+} SpiceCharDeviceEntries;
+
+/*
+ * One interface type a plugin serves. For "char_device" the subtype
+ * ("vdagent", "usbredir", "smartcard", "port") selects the plugin; it is
+ * NULL for other types.
+ */
+typedef struct SpiceInterfaceClass {
+    uint32_t size;
+    uint32_t reserved0;
+    const char *type;    /* SPICE_INTERFACE_KEYBOARD, SPICE_INTERFACE_QXL, ... */
+    const char *subtype; /* char device subtype, or NULL */
+    uint32_t major;      /* the interface major version the plugin implements */
+    uint32_t minor;      /* the newest minor version it understands */
+    /* The host added an instance. Store per-instance state in *iface_data.
+     * Return 0, or a negative errno (log why) to refuse the instance. */
+    int (*add)(SpicePlugin *plugin, SpiceBaseInstance *sin, void **iface_data);
+    /* The host removes the instance. */
+    void (*remove)(SpicePlugin *plugin, SpiceBaseInstance *sin, void *iface_data);
+    /* SpiceKbdEntries, SpiceQxlEntries, ... matching `type`, or NULL. */
+    const void *entries;
+    void *reserved[4];
+} SpiceInterfaceClass;
+
+/* ------------------------------------------------------------------------
+ * Server events: notifications the core broadcasts to every plugin that
+ * has a server_event callback. Always on the host's thread.
+ */
+typedef enum {
+    /* The supported or current mouse mode changed (see mouse_mode_get). */
+    SPICE_SERVER_EVENT_MOUSE_MODE_CHANGED = 1,
+    /* A channel was registered or unregistered after start-up. */
+    SPICE_SERVER_EVENT_CHANNEL_ADDED = 2,
+    SPICE_SERVER_EVENT_CHANNEL_REMOVED = 3,
+    /* spice_server_vm_start() / spice_server_vm_stop(). */
+    SPICE_SERVER_EVENT_VM_START = 4,
+    SPICE_SERVER_EVENT_VM_STOP = 5,
+} SpiceServerEventType;
+
+typedef struct SpiceServerEvent {
+    uint32_t size;
+    uint32_t type; /* SpiceServerEventType */
+    SpiceChannel *channel; /* CHANNEL_ADDED / CHANNEL_REMOVED */
+    void *reserved[4];
+} SpiceServerEvent;
+
+/* A channel as listed to clients. */
+typedef struct SpiceChannelId {
+    uint8_t type;
+    uint8_t id;
+} SpiceChannelId;
+
+/* Values readable with server_get_int(). */
+typedef enum {
+    SPICE_SERVER_INT_AGENT_MOUSE = 1,
+    SPICE_SERVER_INT_AGENT_COPYPASTE = 2,
+    SPICE_SERVER_INT_AGENT_FILE_XFER = 3,
+    SPICE_SERVER_INT_IMAGE_COMPRESSION = 4, /* SpiceImageCompression */
+    SPICE_SERVER_INT_JPEG_COMPRESSION = 5,  /* spice_wan_compression_t */
+    SPICE_SERVER_INT_ZLIB_GLZ_COMPRESSION = 6,
+    SPICE_SERVER_INT_STREAMING_VIDEO = 7, /* SPICE_STREAM_VIDEO_* */
+    SPICE_SERVER_INT_PLAYBACK_COMPRESSION = 8,
+    SPICE_SERVER_INT_VM_RUNNING = 9,
+    SPICE_SERVER_INT_DISPLAY_CHANNELS = 10, /* registered display channels */
+    SPICE_SERVER_INT_QXL_RAM_SIZE = 11,     /* hint for MAIN_INIT, bytes */
+} SpiceServerInt;
+
+/* ------------------------------------------------------------------------
+ * Host services: the table the server hands to init(). Append-only; each
+ * block is marked with the ABI minor that added it. A plugin that wants a
+ * member newer than the minor it was built for checks `size` first with
+ * SPICE_HOST_HAS().
+ */
+typedef void (*SpicePluginFunc)(void *opaque);
+typedef void (*SpicePluginWatchFunc)(int fd, int events, void *opaque);
+
+typedef struct SpiceHostServices {
+    uint32_t size; /* sizeof(SpiceHostServices) as the server knows it */
+    uint16_t abi_major;
+    uint16_t abi_minor;
+
+    /* --- since 1.0: the plugin itself --- */
+
+    /* Any thread. Logs under the plugin's name. */
+    void (*log)(SpicePlugin *plugin, SpicePluginLogLevel level, const char *format, ...)
+        SPICE_PLUGIN_PRINTF(3, 4);
+    /* Set the reason init() is about to fail with; shown to the operator. */
+    void (*set_error)(SpicePlugin *plugin, const char *format, ...) SPICE_PLUGIN_PRINTF(2, 3);
+    void (*set_data)(SpicePlugin *plugin, void *data);
+    void *(*get_data)(SpicePlugin *plugin);
+    /* A key of the plugin's section ([plugin NAME]) in the deployment's
+     * config file, or NULL. The string lives as long as the plugin. */
+    const char *(*config_get)(SpicePlugin *plugin, const char *key);
+
+    /* --- since 1.0: channels --- */
+
+    /* Register a channel instance of one of this plugin's classes. It is
+     * listed to clients from now on. Returns NULL (and logs) if the
+     * (type, id) pair is taken. */
+    SpiceChannel *(*channel_register)(SpicePlugin *plugin, const SpiceChannelClass *klass,
+                                      uint8_t id, void *channel_data);
+    /* Disconnect its clients and remove it from the list. */
+    void (*channel_unregister)(SpiceChannel *channel);
+    void *(*channel_get_data)(SpiceChannel *channel);
+    uint8_t (*channel_get_type)(SpiceChannel *channel);
+    uint8_t (*channel_get_id)(SpiceChannel *channel);
+    /* Change a capability advertised to clients that link from now on. */
+    void (*channel_set_cap)(SpiceChannel *channel, uint32_t cap, bool enabled);
+    /* Fill up to max entries with the channels clients may link to, in the
+     * order to list them (MAIN excluded). Returns how many there are. */
+    uint32_t (*channel_list)(SpicePlugin *plugin, SpiceChannelId *ids, uint32_t max);
+
+    /* --- since 1.0: channel clients --- */
+
+    void (*channel_client_set_data)(SpiceChannelClient *cc, void *data);
+    void *(*channel_client_get_data)(SpiceChannelClient *cc);
+    SpiceChannel *(*channel_client_get_channel)(SpiceChannelClient *cc);
+    SpiceClient *(*channel_client_get_client)(SpiceChannelClient *cc);
+    /* Capabilities the client announced in its link message. */
+    bool (*channel_client_test_cap)(SpiceChannelClient *cc, uint32_t cap);
+    bool (*channel_client_test_common_cap)(SpiceChannelClient *cc, uint32_t cap);
+    /* Queue a message; the body is copied. Returns 0, or -ENOSPC when the
+     * outgoing queue limit is reached (the client is then disconnected). */
+    int (*channel_client_send)(SpiceChannelClient *cc, uint16_t type, const void *body,
+                               uint32_t size);
+    /* Queue a message and take ownership of body, freed with free_func
+     * once written. Same return values; body is freed on failure too. */
+    int (*channel_client_send_owned)(SpiceChannelClient *cc, uint16_t type, void *body,
+                                     uint32_t size, void (*free_func)(void *));
+    /* True when the ack window is open and the outgoing queue is below its
+     * low-water mark: producing more now will not pile up. */
+    bool (*channel_client_can_send)(SpiceChannelClient *cc);
+    /* Ask for one produce() call as soon as can_send() becomes true. */
+    void (*channel_client_want_produce)(SpiceChannelClient *cc);
+    /* Send a PING with payload_size zero bytes; the PONG is reported to
+     * ops->pong. Returns the ping id. */
+    uint32_t (*channel_client_ping)(SpiceChannelClient *cc, uint32_t payload_size);
+    /* Disconnect; reason goes to the log. Safe inside ops callbacks: the
+     * client is torn down once the callback returns. */
+    void (*channel_client_disconnect)(SpiceChannelClient *cc, const char *reason);
+    /* Socket family of the connection (AF_INET, AF_INET6, AF_UNIX). */
+    int (*channel_client_get_family)(SpiceChannelClient *cc);
+
+    /* --- since 1.0: client sessions --- */
+
+    uint32_t (*client_get_session_id)(SpiceClient *client);
+    /* Send a NOTIFY (SPICE_NOTIFY_SEVERITY_*, VISIBILITY_*) on the
+     * client's main channel. */
+    void (*client_notify)(SpiceClient *client, uint32_t severity, uint32_t visibility,
+                          uint32_t what, const char *message);
+
+    /* --- since 1.0: server state --- */
+
+    /* Current mouse mode (SPICE_MOUSE_MODE_*); *supported gets the mask of
+     * modes allowed now. */
+    uint32_t (*mouse_mode_get)(SpicePlugin *plugin, uint32_t *supported);
+    /* Switch modes if the mode is allowed; returns 0 or -EPERM. Plugins
+     * get SPICE_SERVER_EVENT_MOUSE_MODE_CHANGED when it changes. */
+    int (*mouse_mode_request)(SpicePlugin *plugin, uint32_t mode);
+    /* Server name (NULL if unset) and UUID (false if unset). */
+    const char *(*server_get_name)(SpicePlugin *plugin);
+    bool (*server_get_uuid)(SpicePlugin *plugin, uint8_t uuid[16]);
+    int64_t (*server_get_int)(SpicePlugin *plugin, SpiceServerInt key);
+    /* Any thread. The multimedia clock in milliseconds. */
+    uint32_t (*mm_time)(SpicePlugin *plugin);
+
+    /* --- since 1.0: event loops --- */
+
+    /* loop NULL means the host's thread. */
+    SpicePluginTimer *(*timer_new)(SpicePlugin *plugin, SpicePluginLoop *loop,
+                                   SpicePluginFunc func, void *opaque);
+    void (*timer_start)(SpicePluginTimer *timer, uint32_t ms);
+    void (*timer_cancel)(SpicePluginTimer *timer);
+    void (*timer_free)(SpicePluginTimer *timer);
+    /* events: SPICE_WATCH_EVENT_READ / _WRITE. */
+    SpicePluginWatch *(*watch_new)(SpicePlugin *plugin, SpicePluginLoop *loop, int fd,
+                                   int events, SpicePluginWatchFunc func, void *opaque);
+    void (*watch_update)(SpicePluginWatch *watch, int events);
+    void (*watch_free)(SpicePluginWatch *watch);
+
+    /* --- since 1.1: worker threads --- */
+
+    /* Start a thread running its own event loop (named for debuggers). */
+    SpicePluginLoop *(*loop_new)(SpicePlugin *plugin, const char *name);
+    /* Stop the thread (after running what was queued) and free the loop. */
+    void (*loop_free)(SpicePluginLoop *loop);
+    /* Any thread. Run func(opaque) on the loop's thread (NULL: the host's
+     * thread). With wait, block until it ran; calling with wait from the
+     * loop's own thread runs func at once. */
+    void (*loop_invoke)(SpicePlugin *plugin, SpicePluginLoop *loop, SpicePluginFunc func,
+                        void *opaque, bool wait);
+    /* Hand a channel client (host thread, inside or after connect()) to a
+     * worker loop. on_moved(cc, opaque) then runs on that thread; from then
+     * on all services and ops for cc run there. */
+    void (*channel_client_move)(SpiceChannelClient *cc, SpicePluginLoop *loop,
+                                void (*on_moved)(SpiceChannelClient *cc, void *opaque),
+                                void *opaque);
+} SpiceHostServices;
+
+/* True when the server's table has member `member`. */
+#define SPICE_HOST_HAS(host, member)                                                     \
+    ((host)->size >= offsetof(SpiceHostServices, member) + sizeof((host)->member) &&   \
+     (host)->member != NULL)
+
+/* ------------------------------------------------------------------------
+ * The descriptor.
+ */
+typedef struct SpicePluginDescriptor {
+    uint32_t magic;     /* SPICE_PLUGIN_MAGIC */
+    uint16_t abi_major; /* SPICE_PLUGIN_ABI_MAJOR the plugin was built with */
+    uint16_t abi_minor; /* SPICE_PLUGIN_ABI_MINOR the plugin was built with */
+    uint32_t size;      /* sizeof(SpicePluginDescriptor) the plugin was built with */
+    uint32_t reserved0;
+
+    const char *name;        /* must match the file name libspice-plugin-NAME.so */
+    const char *version;     /* the plugin's own version */
+    const char *license;     /* SPDX identifier */
+    const char *description; /* one line */
+    const char *origin;      /* where it comes from (URL or vendor) */
+
+    /* NULL-terminated arrays. */
+    const SpiceChannelClass *const *channels;
+    const SpiceInterfaceClass *const *interfaces;
+
+    /* Called once per server, on the host's thread. Return 0, or a
+     * negative errno after set_error(). */
+    int (*init)(SpicePlugin *plugin, const SpiceHostServices *host);
+    /* Called once per server before unloading; channels are already gone. */
+    void (*deinit)(SpicePlugin *plugin);
+    /* Optional. */
+    void (*server_event)(SpicePlugin *plugin, const SpiceServerEvent *event);
+
+    void *reserved[8];
+} SpicePluginDescriptor;
+
+typedef const SpicePluginDescriptor *(*SpicePluginQueryFunc)(void);
+
+/*
+ * SPICE_PLUGIN_DEFINE(name, ...): define the query entry point for plugin
+ * `name` (an identifier, the file name's NAME with '-' written as '_'),
+ * with the remaining descriptor members given as designated initialisers:
+ *
+ *   SPICE_PLUGIN_DEFINE(inputs,
+ *       .version = "1.0", .license = "LGPL-2.1-or-later",
+ *       .description = "...", .origin = "...",
+ *       .channels = inputs_channels, .interfaces = inputs_interfaces,
+ *       .init = inputs_init, .deinit = inputs_deinit)
+ *
+ * When the build defines SPICE_PLUGIN_FILE_NAME to the NAME part of the
+ * output file (our meson helper and the pkg-config example do), a name
+ * that differs from the file name is a compile error.
+ */
+#define SPICE_PLUGIN_CONCAT_(a, b) a##b
+#define SPICE_PLUGIN_CONCAT(a, b)  SPICE_PLUGIN_CONCAT_(a, b)
+
+#ifdef SPICE_PLUGIN_FILE_NAME
+#define SPICE_PLUGIN_NAME_CHECK(id_)                                                       \
+    enum { spice_plugin_name_is_##id_ = 1 };                                               \
+    /* A compile error here means the plugin name and its file name differ. */             \
+    typedef char spice_plugin_name_check_t[SPICE_PLUGIN_CONCAT(spice_plugin_name_is_,      \
+                                                               SPICE_PLUGIN_FILE_NAME)];
+#else
+#define SPICE_PLUGIN_NAME_CHECK(id_)
+#endif
+
+#define SPICE_PLUGIN_DEFINE(id_, ...)                                                      \
+    SPICE_PLUGIN_NAME_CHECK(id_)                                                           \
+    SPICE_PLUGIN_EXPORT const SpicePluginDescriptor *spice_plugin_##id_##_query(void);     \
+    SPICE_PLUGIN_EXPORT const SpicePluginDescriptor *spice_plugin_##id_##_query(void)      \
+    {                                                                                      \
+        static const SpicePluginDescriptor descriptor = {                                  \
+            .magic = SPICE_PLUGIN_MAGIC,                                                   \
+            .abi_major = SPICE_PLUGIN_ABI_MAJOR,                                           \
+            .abi_minor = SPICE_PLUGIN_ABI_MINOR,                                           \
+            .size = sizeof(SpicePluginDescriptor),                                         \
+            .name = #id_,                                                                  \
+            __VA_ARGS__                                                                    \
+        };                                                                                 \
+        return &descriptor;                                                                \
+    }
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SPICE_PLUGIN_H_ */

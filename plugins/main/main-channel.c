@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * main-channel.c: the MAIN channel (libspice-plugin-main.so).
+ *
+ * The first channel a client links. It tells the client its session id,
+ * the mouse modes and the multimedia clock (INIT), the server's name and
+ * UUID, the channels it may open (CHANNELS_LIST, on ATTACH_CHANNELS, and
+ * later one entry per channel added), and answers mouse-mode requests.
+ * Right after INIT it measures the link with three PINGs (warm-up,
+ * latency, 250 KiB of payload for the bit rate), as clients expect.
+ *
+ * The guest agent (AGENT_* messages) is not implemented yet: INIT says no
+ * agent is connected, and agent messages a client sends anyway are
+ * ignored with one log line per session.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <spice/enums.h>
+#include <spice/protocol.h>
+
+#include "spice-plugin-wire.h"
+#include "spice-plugin.h"
+
+/* Largest client message: room for agent data chunks (the protocol's
+ * 4096 + (10 + 1) * 2048 bytes). */
+#define MAIN_MAX_MESSAGE   (4096 + 11 * 2048)
+#define AGENT_TOKENS       10
+#define MM_TIME_DELTA_MS   400
+#define NET_TEST_PAYLOAD   (250 * 1024)
+#define LOW_BANDWIDTH_BPS  (10 * 1000 * 1000)
+#define MAX_LISTED_CHANNELS 256
+
+typedef struct MainPlugin {
+    SpicePlugin *plugin;
+    const SpiceHostServices *host;
+    SpiceChannel *channel;
+    SpiceChannelClient *cc; /* the connected client's main channel */
+} MainPlugin;
+
+typedef enum { NET_TEST_NONE, NET_TEST_WARMUP, NET_TEST_LATENCY, NET_TEST_RATE } NetTestStep;
+
+typedef struct MainClient {
+    MainPlugin *mp;
+    bool channels_listed;
+    bool agent_refusal_logged;
+    NetTestStep net_step;
+    uint32_t net_ping_id[3];
+    uint64_t latency_us;
+    uint64_t bitrate_bps;
+} MainClient;
+
+static void send_mouse_mode(MainPlugin *mp)
+{
+    uint32_t supported;
+    uint32_t current = mp->host->mouse_mode_get(mp->plugin, &supported);
+    uint8_t body[4];
+    spice_wire_put_u16(body, (uint16_t)supported);
+    spice_wire_put_u16(body + 2, (uint16_t)current);
+    mp->host->channel_client_send(mp->cc, SPICE_MSG_MAIN_MOUSE_MODE, body, sizeof(body));
+}
+
+static void send_channels_list(MainPlugin *mp, const SpiceChannelId *ids, uint32_t n)
+{
+    uint8_t body[4 + 2 * MAX_LISTED_CHANNELS];
+    n = n > MAX_LISTED_CHANNELS ? MAX_LISTED_CHANNELS : n;
+    spice_wire_put_u32(body, n);
+    for (uint32_t i = 0; i < n; i++) {
+        body[4 + 2 * i] = ids[i].type;
+        body[5 + 2 * i] = ids[i].id;
+    }
+    mp->host->channel_client_send(mp->cc, SPICE_MSG_MAIN_CHANNELS_LIST, body, 4 + 2 * n);
+}
+
+static void send_init(MainPlugin *mp, SpiceChannelClient *cc)
+{
+    const SpiceHostServices *h = mp->host;
+    uint32_t supported;
+    uint32_t current = h->mouse_mode_get(mp->plugin, &supported);
+    uint8_t body[32];
+    spice_wire_put_u32(body, h->client_get_session_id(h->channel_client_get_client(cc)));
+    spice_wire_put_u32(body + 4,
+                       (uint32_t)h->server_get_int(mp->plugin, SPICE_SERVER_INT_DISPLAY_CHANNELS));
+    spice_wire_put_u32(body + 8, supported);
+    spice_wire_put_u32(body + 12, current);
+    spice_wire_put_u32(body + 16, 0); /* agent connected: not supported yet */
+    spice_wire_put_u32(body + 20, AGENT_TOKENS);
+    spice_wire_put_u32(body + 24, h->mm_time(mp->plugin) - MM_TIME_DELTA_MS);
+    spice_wire_put_u32(body + 28,
+                       (uint32_t)h->server_get_int(mp->plugin, SPICE_SERVER_INT_QXL_RAM_SIZE));
+    h->channel_client_send(cc, SPICE_MSG_MAIN_INIT, body, sizeof(body));
+
+    if (h->channel_client_test_cap(cc, SPICE_MAIN_CAP_NAME_AND_UUID)) {
+        const char *name = h->server_get_name(mp->plugin);
+        if (name) {
+            size_t len = strlen(name) + 1;
+            if (len > 4096) {
+                len = 4096;
+            }
+            uint8_t msg[4 + 4096];
+            spice_wire_put_u32(msg, (uint32_t)len);
+            memcpy(msg + 4, name, len);
+            msg[4 + len - 1] = '\0';
+            h->channel_client_send(cc, SPICE_MSG_MAIN_NAME, msg, 4 + (uint32_t)len);
+        }
+        uint8_t uuid[16];
+        if (h->server_get_uuid(mp->plugin, uuid)) {
+            h->channel_client_send(cc, SPICE_MSG_MAIN_UUID, uuid, sizeof(uuid));
+        }
+    }
+}
+
+static void start_net_test(MainPlugin *mp, SpiceChannelClient *cc, MainClient *mc)
+{
+    /* Over a unix socket bandwidth is not a question worth asking. */
+    if (mp->host->channel_client_get_family(cc) == AF_UNIX) {
+        return;
+    }
+    mc->net_step = NET_TEST_WARMUP;
+    mc->net_ping_id[0] = mp->host->channel_client_ping(cc, 0);
+    mc->net_ping_id[1] = mp->host->channel_client_ping(cc, 0);
+    mc->net_ping_id[2] = mp->host->channel_client_ping(cc, NET_TEST_PAYLOAD);
+}
+
+static int main_connect(SpiceChannel *channel, SpiceChannelClient *cc);
+static void main_disconnect(SpiceChannel *channel, SpiceChannelClient *cc);
+static int main_handle_message(SpiceChannelClient *cc, uint16_t type, const uint8_t *body,
+                               uint32_t size);
+static void main_pong_cb(SpiceChannelClient *cc, uint32_t ping_id, uint64_t rtt_us);
+
+static const SpiceChannelOps main_ops = {
+    .version = SPICE_CHANNEL_OPS_VERSION,
+    .connect = main_connect,
+    .disconnect = main_disconnect,
+    .handle_message = main_handle_message,
+    .pong = main_pong_cb,
+};
+
+static const SpiceChannelCap main_caps[] = {
+    { SPICE_MAIN_CAP_NAME_AND_UUID, "NAME_AND_UUID" },
+    { SPICE_MAIN_CAP_AGENT_CONNECTED_TOKENS, "AGENT_CONNECTED_TOKENS" },
+};
+
+static const SpiceChannelClass main_class = {
+    .size = sizeof(SpiceChannelClass),
+    .type = SPICE_CHANNEL_MAIN,
+    .name = "main",
+    .flags = 0,
+    .max_message_size = MAIN_MAX_MESSAGE,
+    .caps = main_caps,
+    .n_caps = sizeof(main_caps) / sizeof(main_caps[0]),
+    .ops = &main_ops,
+};
+
+/* The host-services table is one per process (every server hands out the
+ * same table), so it may live in a static like SQLite's extension API
+ * pointer; all per-server state hangs off the channel and the plugin. */
+static const SpiceHostServices *g_host;
+
+static MainPlugin *plugin_state(SpiceChannel *channel)
+{
+    return g_host->channel_get_data(channel);
+}
+
+static MainClient *client_state(SpiceChannelClient *cc)
+{
+    return g_host->channel_client_get_data(cc);
+}
+
+static int main_connect(SpiceChannel *channel, SpiceChannelClient *cc)
+{
+    MainPlugin *mp = plugin_state(channel);
+    MainClient *mc = calloc(1, sizeof(*mc));
+    if (!mc) {
+        return -ENOMEM;
+    }
+    mc->mp = mp;
+    g_host->channel_client_set_data(cc, mc);
+    mp->cc = cc;
+    send_init(mp, cc);
+    start_net_test(mp, cc, mc);
+    return 0;
+}
+
+static void main_disconnect(SpiceChannel *channel, SpiceChannelClient *cc)
+{
+    MainPlugin *mp = plugin_state(channel);
+    if (mp->cc == cc) {
+        mp->cc = NULL;
+    }
+    free(client_state(cc));
+    g_host->channel_client_set_data(cc, NULL);
+}
+
+static void main_pong_cb(SpiceChannelClient *cc, uint32_t ping_id, uint64_t rtt_us)
+{
+    MainClient *mc = client_state(cc);
+    MainPlugin *mp = mc->mp;
+    if (mc->net_step == NET_TEST_NONE) {
+        return;
+    }
+    if (ping_id == mc->net_ping_id[0]) {
+        mc->net_step = NET_TEST_LATENCY;
+    } else if (ping_id == mc->net_ping_id[1]) {
+        mc->latency_us = rtt_us;
+        mc->net_step = NET_TEST_RATE;
+    } else if (ping_id == mc->net_ping_id[2]) {
+        uint64_t transfer_us = rtt_us > mc->latency_us ? rtt_us - mc->latency_us : 1;
+        mc->bitrate_bps = (uint64_t)NET_TEST_PAYLOAD * 8 * 1000000 / transfer_us;
+        mc->net_step = NET_TEST_NONE;
+        mp->host->log(mp->plugin, SPICE_PLUGIN_LOG_INFO,
+                      "network test: latency %.3f ms, bit rate %.1f Mbit/s (%s bandwidth)",
+                      mc->latency_us / 1000.0, mc->bitrate_bps / 1e6,
+                      mc->bitrate_bps < LOW_BANDWIDTH_BPS ? "low" : "high");
+    }
+}
+
+static int refuse_agent(MainPlugin *mp, MainClient *mc, uint16_t type)
+{
+    if (!mc->agent_refusal_logged) {
+        mc->agent_refusal_logged = true;
+        mp->host->log(mp->plugin, SPICE_PLUGIN_LOG_MESSAGE,
+                      "agent message %u ignored: no guest agent is connected (agent support "
+                      "is not available in this build)",
+                      type);
+    }
+    return 0;
+}
+
+static int main_handle_message(SpiceChannelClient *cc, uint16_t type, const uint8_t *body,
+                               uint32_t size)
+{
+    MainClient *mc = client_state(cc);
+    MainPlugin *mp = mc->mp;
+    const SpiceHostServices *h = mp->host;
+    SpiceWireReader r = spice_wire_reader(body, size);
+
+    switch (type) {
+    case SPICE_MSGC_MAIN_ATTACH_CHANNELS: {
+        SpiceChannelId ids[MAX_LISTED_CHANNELS];
+        uint32_t n = h->channel_list(mp->plugin, ids, MAX_LISTED_CHANNELS);
+        send_channels_list(mp, ids, n);
+        mc->channels_listed = true;
+        return 0;
+    }
+    case SPICE_MSGC_MAIN_MOUSE_MODE_REQUEST: {
+        uint16_t mode = spice_wire_u16(&r);
+        if (r.error) {
+            h->log(mp->plugin, SPICE_PLUGIN_LOG_MESSAGE, "malformed MOUSE_MODE_REQUEST");
+            return -EINVAL;
+        }
+        if (h->mouse_mode_request(mp->plugin, mode) < 0) {
+            h->log(mp->plugin, SPICE_PLUGIN_LOG_INFO,
+                   "client asked for mouse mode %u, which is not available now", mode);
+        }
+        return 0;
+    }
+    case SPICE_MSGC_MAIN_CLIENT_INFO:
+        (void)spice_wire_u64(&r);
+        if (r.error) {
+            h->log(mp->plugin, SPICE_PLUGIN_LOG_MESSAGE, "malformed CLIENT_INFO");
+            return -EINVAL;
+        }
+        return 0;
+    case SPICE_MSGC_MAIN_AGENT_START:
+    case SPICE_MSGC_MAIN_AGENT_TOKEN:
+        (void)spice_wire_u32(&r);
+        if (r.error) {
+            h->log(mp->plugin, SPICE_PLUGIN_LOG_MESSAGE, "malformed agent message %u", type);
+            return -EINVAL;
+        }
+        return refuse_agent(mp, mc, type);
+    case SPICE_MSGC_MAIN_AGENT_DATA:
+        return refuse_agent(mp, mc, type);
+    case SPICE_MSGC_MAIN_MIGRATE_CONNECTED:
+    case SPICE_MSGC_MAIN_MIGRATE_CONNECT_ERROR:
+    case SPICE_MSGC_MAIN_MIGRATE_END:
+    case SPICE_MSGC_MAIN_MIGRATE_DST_DO_SEAMLESS:
+    case SPICE_MSGC_MAIN_MIGRATE_CONNECTED_SEAMLESS:
+        h->log(mp->plugin, SPICE_PLUGIN_LOG_INFO,
+               "migration message %u ignored: no migration is in progress", type);
+        return 0;
+    case SPICE_MSGC_MAIN_QUALITY_INDICATOR:
+        return 0;
+    default:
+        return -ENOTSUP;
+    }
+}
+
+static void main_server_event(SpicePlugin *plugin, const SpiceServerEvent *ev)
+{
+    MainPlugin *mp = g_host->get_data(plugin);
+    if (!mp || !mp->cc) {
+        return;
+    }
+    switch (ev->type) {
+    case SPICE_SERVER_EVENT_MOUSE_MODE_CHANGED:
+        send_mouse_mode(mp);
+        break;
+    case SPICE_SERVER_EVENT_CHANNEL_ADDED: {
+        MainClient *mc = client_state(mp->cc);
+        if (mc->channels_listed) {
+            SpiceChannelId id = { g_host->channel_get_type(ev->channel),
+                                  g_host->channel_get_id(ev->channel) };
+            if (id.type != SPICE_CHANNEL_MAIN) {
+                send_channels_list(mp, &id, 1);
+            }
+        }
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static int main_init(SpicePlugin *plugin, const SpiceHostServices *host)
+{
+    g_host = host;
+    MainPlugin *mp = calloc(1, sizeof(*mp));
+    if (!mp) {
+        host->set_error(plugin, "out of memory");
+        return -ENOMEM;
+    }
+    mp->plugin = plugin;
+    mp->host = host;
+    mp->channel = host->channel_register(plugin, &main_class, 0, mp);
+    if (!mp->channel) {
+        host->set_error(plugin, "cannot register the main channel");
+        free(mp);
+        return -EEXIST;
+    }
+    host->set_data(plugin, mp);
+    return 0;
+}
+
+static void main_deinit(SpicePlugin *plugin)
+{
+    free(g_host->get_data(plugin));
+    g_host->set_data(plugin, NULL);
+}
+
+static const SpiceChannelClass *const main_channels[] = { &main_class, NULL };
+
+SPICE_PLUGIN_DEFINE(main, .version = "0.1.0", .license = "LGPL-2.1-or-later",
+                    .description = "Main channel: session, channel list, mouse modes",
+                    .origin = "spicecore", .channels = main_channels, .init = main_init,
+                    .deinit = main_deinit, .server_event = main_server_event)
