@@ -19,7 +19,9 @@
 
 #include <glib.h>
 
+#ifndef SPICE_SERVER_INTERNAL
 #define SPICE_SERVER_INTERNAL
+#endif
 #include "spice-server/spice.h"
 
 typedef struct EventLoop EventLoop;

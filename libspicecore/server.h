@@ -26,7 +26,9 @@
 
 #include <glib.h>
 
+#ifndef SPICE_SERVER_INTERNAL
 #define SPICE_SERVER_INTERNAL
+#endif
 #include "spice-server/spice.h"
 #include "spice-plugin.h"
 

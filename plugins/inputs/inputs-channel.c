@@ -134,6 +134,8 @@ static void release_keys(InputsPlugin *ip)
             ip->key[i] = false;
             push_scan(ip, (uint8_t)(i | SCAN_RELEASE));
         }
+    }
+    for (unsigned i = 0; i < 0x80; i++) {
         if (ip->key_ext[i]) {
             ip->key_ext[i] = false;
             push_scan(ip, 0xe0);
