@@ -666,7 +666,7 @@ bool channel_client_create(SpiceServer *s, SpiceChannel *channel, SpiceClient *c
     g_mutex_unlock(&channel->lock);
     client_add_channel_client(client, cc, channel->type == SPICE_CHANNEL_MAIN);
 
-    g_info("%s: connected (session %08x)", cc->label, client->session_id);
+    g_debug("%s: connected (session %08x)", cc->label, client->session_id);
 
     cc_enter(cc);
     if (cc->acks) {
@@ -779,7 +779,7 @@ static void cc_teardown(SpiceChannelClient *cc)
     }
     cc->torn_down = true;
     channel_client_ref(cc);
-    g_info("%s: disconnected: %s", cc->label, cc->disconnect_reason);
+    g_debug("%s: disconnected: %s", cc->label, cc->disconnect_reason);
 
     loop_watch_free(cc->watch);
     cc->watch = NULL;

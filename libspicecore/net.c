@@ -288,7 +288,7 @@ bool net_start_listening(SpiceServer *s)
     }
     for (guint i = 0; i < s->listeners->len; i++) {
         Listener *l = g_ptr_array_index(s->listeners, i);
-        g_info("listening on %s", l->description);
+        g_debug("listening on %s", l->description);
     }
     return true;
 }

@@ -456,7 +456,7 @@ static bool load_one(SpiceServer *s, const PluginConfig *config, const PluginFil
         plugin_free(plugin);
         return false;
     }
-    g_info("plugin %s %s loaded from %s", plugin->name, plugin->desc->version, plugin->path);
+    g_debug("plugin %s %s loaded from %s", plugin->name, plugin->desc->version, plugin->path);
     return true;
 }
 

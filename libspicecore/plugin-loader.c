@@ -65,13 +65,15 @@ PluginConfig *plugin_config_load(const char *file, GError **error)
     g_autoptr(PluginConfig) config = g_new0(PluginConfig, 1);
     bool must_exist = file != NULL;
     if (!file) {
+        /* Set: that file (empty: none at all). Unset: the system file if
+         * there is one. */
         file = g_getenv("SPICE_PLUGIN_CONFIG");
         must_exist = file != NULL && *file;
+        if (!file) {
+            file = SPICE_PLUGIN_SYSCONF_FILE;
+        }
     }
-    if (!file || !*file) {
-        file = SPICE_PLUGIN_SYSCONF_FILE;
-    }
-    if (must_exist || g_file_test(file, G_FILE_TEST_EXISTS)) {
+    if (*file && (must_exist || g_file_test(file, G_FILE_TEST_EXISTS))) {
         g_autoptr(GError) local = NULL;
         config->keyfile = g_key_file_new();
         if (!g_key_file_load_from_file(config->keyfile, file, G_KEY_FILE_NONE, &local)) {

@@ -8,8 +8,8 @@
  *  - search path: SPICE_PLUGIN_PATH (colon-separated), then the build
  *    tree's plugin folder when the library runs from the build tree, then
  *    the install folder;
- *  - deployment config: a key file (SPICE_PLUGIN_CONFIG, else
- *    SYSCONFDIR/spicecore/plugins.conf if present) with
+ *  - deployment config: a key file (SPICE_PLUGIN_CONFIG; set but empty
+ *    means none; unset means SYSCONFDIR/spicecore/plugins.conf if present)
  *        [channels] enable=...; disable=...; optional=...
  *        [plugin NAME] optional=true and the plugin's own keys
  *    and the environment: SPICE_PLUGIN_ENABLE (the exact list to enable,

@@ -40,7 +40,8 @@ SpiceChannel *channel_ref(SpiceChannel *channel);
 void channel_unref(SpiceChannel *channel);
 void channel_set_cap(SpiceChannel *channel, uint32_t cap, bool enabled);
 
-/* "inputs", or "type 42" for unknown types; static storage. */
+/* "inputs", "display", ...; "unknown" for types the protocol does not
+ * name. Static storage. */
 const char *channel_type_name(uint8_t type);
 
 #endif /* SPICECORE_REGISTRY_H_ */

@@ -166,11 +166,11 @@ static inline uint8_t *spice_wire_reserve(SpiceWireWriter *w, size_t n)
         w->error = true;
         return NULL;
     }
-    if (w->size + n > w->capacity) {
-        size_t cap = w->capacity ? w->capacity : 64;
-        while (cap < w->size + n) {
-            cap *= 2;
-        }
+    size_t need = w->size + n;
+    if (need > w->capacity) {
+        /* Grow geometrically; the bound check above keeps this from
+         * overflowing. */
+        size_t cap = w->capacity * 2 > need ? w->capacity * 2 : need;
         uint8_t *p = (uint8_t *)realloc(w->data, cap);
         if (!p) {
             w->error = true;
@@ -180,7 +180,7 @@ static inline uint8_t *spice_wire_reserve(SpiceWireWriter *w, size_t n)
         w->capacity = cap;
     }
     uint8_t *p = w->data + w->size;
-    w->size += n;
+    w->size = need;
     return p;
 }
 
