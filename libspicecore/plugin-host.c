@@ -38,6 +38,9 @@ static GLogLevelFlags log_level(SpicePluginLogLevel level)
 }
 
 static void plugin_logv(SpicePlugin *plugin, SpicePluginLogLevel level, const char *format,
+                        va_list ap) G_GNUC_PRINTF(3, 0);
+
+static void plugin_logv(SpicePlugin *plugin, SpicePluginLogLevel level, const char *format,
                         va_list ap)
 {
     g_autofree char *msg = g_strdup_vprintf(format, ap);
@@ -53,6 +56,8 @@ void plugin_log(SpicePlugin *plugin, SpicePluginLogLevel level, const char *form
 }
 
 /* ---- the services --------------------------------------------------------------- */
+
+static void host_set_error(SpicePlugin *plugin, const char *format, ...) G_GNUC_PRINTF(2, 3);
 
 static void host_set_error(SpicePlugin *plugin, const char *format, ...)
 {
@@ -274,6 +279,9 @@ static void host_loop_invoke(SpicePlugin *plugin, SpicePluginLoop *loop, SpicePl
 {
     event_loop_invoke(plugin_loop_get(plugin->server, loop), func, opaque, wait);
 }
+
+static void host_log(SpicePlugin *plugin, SpicePluginLogLevel level, const char *format, ...)
+    G_GNUC_PRINTF(3, 4);
 
 static void host_log(SpicePlugin *plugin, SpicePluginLogLevel level, const char *format, ...)
 {

@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * fuzz-channel.c: client messages into a live channel of a real server
+ * (main + inputs plugins loaded from the build tree).
+ *
+ * Built once per target:
+ *   FUZZ_CHANNEL   channel type the client is connected to
+ *   FUZZ_MSG_TYPE  if defined, the input is the body of one message of
+ *                  this type; otherwise it is the raw byte stream the
+ *                  client sends (mini headers, several messages, junk)
+ *
+ * The host's core interface here records timers and watches but never
+ * fires them: the fuzzer drives the channel by feeding bytes directly.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <spice/enums.h>
+#include <spice/protocol.h>
+
+#include "channel-client.h"
+#include "client.h"
+#include "registry.h"
+#include "server.h"
+#include "spice-plugin-wire.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+struct SpiceTimer {
+    SpiceTimerFunc func;
+    void *opaque;
+};
+
+struct SpiceWatch {
+    int fd;
+};
+
+static SpiceTimer *stub_timer_add(SpiceTimerFunc func, void *opaque)
+{
+    SpiceTimer *t = g_new0(SpiceTimer, 1);
+    t->func = func;
+    t->opaque = opaque;
+    return t;
+}
+
+static void stub_timer_start(SpiceTimer *t, uint32_t ms)
+{
+    (void)t, (void)ms;
+}
+
+static void stub_timer_cancel(SpiceTimer *t)
+{
+    (void)t;
+}
+
+static void stub_timer_remove(SpiceTimer *t)
+{
+    g_free(t);
+}
+
+static SpiceWatch *stub_watch_add(int fd, int mask, SpiceWatchFunc func, void *opaque)
+{
+    (void)mask, (void)func, (void)opaque;
+    SpiceWatch *w = g_new0(SpiceWatch, 1);
+    w->fd = fd;
+    return w;
+}
+
+static void stub_watch_update(SpiceWatch *w, int mask)
+{
+    (void)w, (void)mask;
+}
+
+static void stub_watch_remove(SpiceWatch *w)
+{
+    g_free(w);
+}
+
+static SpiceCoreInterface core = {
+    .base = { SPICE_INTERFACE_CORE, "fuzz", SPICE_INTERFACE_CORE_MAJOR,
+              SPICE_INTERFACE_CORE_MINOR },
+    .timer_add = stub_timer_add,
+    .timer_start = stub_timer_start,
+    .timer_cancel = stub_timer_cancel,
+    .timer_remove = stub_timer_remove,
+    .watch_add = stub_watch_add,
+    .watch_update_mask = stub_watch_update,
+    .watch_remove = stub_watch_remove,
+};
+
+static void kbd_push(SpiceKbdInstance *sin, uint8_t frag)
+{
+    (void)sin, (void)frag;
+}
+
+static uint8_t kbd_leds(SpiceKbdInstance *sin)
+{
+    (void)sin;
+    return 0;
+}
+
+static const SpiceKbdInterface kbd_iface = {
+    .base = { SPICE_INTERFACE_KEYBOARD, "fuzz", 1, 1 },
+    .push_scan_freg = kbd_push,
+    .get_leds = kbd_leds,
+};
+
+static void mouse_motion(SpiceMouseInstance *s, int dx, int dy, int dz, uint32_t b)
+{
+    (void)s, (void)dx, (void)dy, (void)dz, (void)b;
+}
+
+static void mouse_buttons(SpiceMouseInstance *s, uint32_t b)
+{
+    (void)s, (void)b;
+}
+
+static const SpiceMouseInterface mouse_iface = {
+    .base = { SPICE_INTERFACE_MOUSE, "fuzz", 1, 1 },
+    .motion = mouse_motion,
+    .buttons = mouse_buttons,
+};
+
+static void tablet_size(SpiceTabletInstance *t, int w, int h)
+{
+    (void)t, (void)w, (void)h;
+}
+
+static void tablet_position(SpiceTabletInstance *t, int x, int y, uint32_t b)
+{
+    (void)t, (void)x, (void)y, (void)b;
+}
+
+static void tablet_wheel(SpiceTabletInstance *t, int dz, uint32_t b)
+{
+    (void)t, (void)dz, (void)b;
+}
+
+static void tablet_buttons(SpiceTabletInstance *t, uint32_t b)
+{
+    (void)t, (void)b;
+}
+
+static const SpiceTabletInterface tablet_iface = {
+    .base = { SPICE_INTERFACE_TABLET, "fuzz", 1, 1 },
+    .set_logical_size = tablet_size,
+    .position = tablet_position,
+    .wheel = tablet_wheel,
+    .buttons = tablet_buttons,
+};
+
+static SpiceServer *server;
+static SpiceKbdInstance kbd = { { &kbd_iface.base }, NULL };
+static SpiceMouseInstance mouse = { { &mouse_iface.base }, NULL };
+static SpiceTabletInstance tablet = { { &tablet_iface.base }, NULL };
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    g_setenv("SPICE_PLUGIN_CONFIG", "", TRUE);
+    g_setenv("SPICE_PLUGIN_ENABLE", "inputs", TRUE);
+    /* Client-caused errors are logged at "message" level: keep quiet. */
+    g_log_set_handler("spicecore", G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG,
+                      g_log_default_handler, NULL);
+    g_setenv("G_MESSAGES_DEBUG", "", TRUE);
+    server = spice_server_new();
+    spice_server_set_noauth(server);
+    if (spice_server_init(server, &core) != 0) {
+        abort();
+    }
+    spice_server_add_interface(server, &kbd.base);
+    spice_server_add_interface(server, &mouse.base);
+    spice_server_add_interface(server, &tablet.base);
+    return 0;
+}
+
+static void drain(int fd)
+{
+    uint8_t buf[65536];
+    while (read(fd, buf, sizeof(buf)) > 0) {
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0) {
+        abort();
+    }
+    SpiceChannel *channel = registry_find(server, FUZZ_CHANNEL, 0);
+    SpiceClient *client = server->client;
+    if (FUZZ_CHANNEL == SPICE_CHANNEL_MAIN || !client) {
+        client = client_new(server);
+    }
+    ChannelClientParams params = { .fd = sv[0] };
+    params.info = g_new0(SpiceChannelEventInfo, 1);
+    params.common_caps = g_array_new(FALSE, TRUE, sizeof(uint32_t));
+    uint32_t common = 1u << SPICE_COMMON_CAP_MINI_HEADER;
+    g_array_append_val(params.common_caps, common);
+    params.caps = g_array_new(FALSE, TRUE, sizeof(uint32_t));
+    uint32_t caps = ~0u;
+    g_array_append_val(params.caps, caps);
+    if (channel_client_create(server, channel, client, &params)) {
+        SpiceChannelClient *cc = g_ptr_array_index(client->ccs, client->ccs->len - 1);
+        channel_client_ref(cc);
+#ifdef FUZZ_MSG_TYPE
+        uint8_t *msg = g_malloc(6 + size);
+        spice_wire_put_u16(msg, FUZZ_MSG_TYPE);
+        spice_wire_put_u32(msg + 2, (uint32_t)size);
+        memcpy(msg + 6, data, size);
+        channel_client_feed(cc, msg, 6 + size);
+        g_free(msg);
+#else
+        /* Feed in uneven pieces to exercise partial headers and bodies. */
+        size_t pos = 0;
+        while (pos < size) {
+            size_t n = 1 + (data[pos] % 97);
+            n = n > size - pos ? size - pos : n;
+            channel_client_feed(cc, data + pos, n);
+            pos += n;
+            drain(sv[1]);
+        }
+#endif
+        drain(sv[1]);
+        channel_client_disconnect(cc, "fuzz iteration done");
+        channel_client_unref(cc);
+    }
+    event_loop_run_pending(server->loop);
+    if (FUZZ_CHANNEL == SPICE_CHANNEL_MAIN && server->client) {
+        client_destroy(server->client, "fuzz iteration done");
+        event_loop_run_pending(server->loop);
+    }
+    close(sv[1]);
+    return 0;
+}
