@@ -57,8 +57,8 @@ bool auth_key_public_der(AuthKey *key, uint8_t out[162])
     return i2d_PUBKEY(key->pkey, &p) == 162;
 }
 
-bool auth_key_decrypt_ticket(AuthKey *key, const uint8_t *ticket, size_t ticket_len,
-                             char *password, size_t max)
+bool auth_key_decrypt_ticket(AuthKey *key, const uint8_t *ticket, size_t ticket_len, char *password,
+                             size_t max)
 {
     unsigned char plain[512];
     size_t plain_len = sizeof(plain);

@@ -24,8 +24,8 @@ bool auth_key_public_der(AuthKey *key, uint8_t out[162]);
 
 /* Decrypt a 128-byte ticket into a NUL-terminated password (at most
  * max - 1 characters). Returns false when decryption fails. */
-bool auth_key_decrypt_ticket(AuthKey *key, const uint8_t *ticket, size_t ticket_len,
-                             char *password, size_t max);
+bool auth_key_decrypt_ticket(AuthKey *key, const uint8_t *ticket, size_t ticket_len, char *password,
+                             size_t max);
 
 /* Compare two passwords without leaking the position of a difference. */
 bool auth_password_equal(const char *a, const char *b);

@@ -35,10 +35,10 @@
 #include "plugin-host.h"
 #include "registry.h"
 
-#define MINI_HEADER_SIZE 6
-#define FULL_HEADER_SIZE 18
-#define IN_BUF_INITIAL   4096
-#define MAX_IOV          64
+#define MINI_HEADER_SIZE  6
+#define FULL_HEADER_SIZE  18
+#define IN_BUF_INITIAL    4096
+#define MAX_IOV           64
 #define MAX_PENDING_PINGS 8
 /* Reads per wake-up before yielding to other sources. */
 #define MAX_READS_PER_WAKEUP 16
@@ -449,9 +449,8 @@ static void dispatch_message(SpiceChannelClient *cc, uint16_t type, const uint8_
     }
     case SPICE_MSGC_ACK:
         if (cc->acks && cc->client_generation == cc->ack_generation) {
-            cc->messages_window = cc->messages_window > cc->ack_window
-                                      ? cc->messages_window - cc->ack_window
-                                      : 0;
+            cc->messages_window =
+                cc->messages_window > cc->ack_window ? cc->messages_window - cc->ack_window : 0;
         }
         return;
     case SPICE_MSGC_PONG:
@@ -473,8 +472,8 @@ static void dispatch_message(SpiceChannelClient *cc, uint16_t type, const uint8_
     if (ret < 0 && !cc->dead) {
         g_autofree char *why =
             ret == -ENOTSUP ? g_strdup_printf("unknown message type %u (%u bytes)", type, size)
-                            : g_strdup_printf("message type %u (%u bytes) rejected: %s", type,
-                                              size, g_strerror(-ret));
+                            : g_strdup_printf("message type %u (%u bytes) rejected: %s", type, size,
+                                              g_strerror(-ret));
         channel_client_disconnect(cc, why);
     }
 }
@@ -497,8 +496,8 @@ static void process_input(SpiceChannelClient *cc)
         }
         if (size > cc->klass->max_message_size) {
             g_autofree char *why = g_strdup_printf(
-                "message type %u of %u bytes exceeds the %s channel limit of %u bytes", type,
-                size, cc->klass->name, cc->klass->max_message_size);
+                "message type %u of %u bytes exceeds the %s channel limit of %u bytes", type, size,
+                cc->klass->name, cc->klass->max_message_size);
             channel_client_disconnect(cc, why);
             return;
         }

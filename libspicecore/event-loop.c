@@ -13,7 +13,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-
 typedef enum { LOOP_HOST, LOOP_THREAD } LoopKind;
 
 typedef struct PendingCall {
@@ -359,8 +358,7 @@ static GSourceFuncs watch_source_funcs = {
     .dispatch = watch_source_dispatch,
 };
 
-LoopWatch *loop_watch_new(EventLoop *loop, int fd, int events, LoopWatchFunc func,
-                          void *opaque)
+LoopWatch *loop_watch_new(EventLoop *loop, int fd, int events, LoopWatchFunc func, void *opaque)
 {
     LoopWatch *w = g_new0(LoopWatch, 1);
     w->loop = loop;

@@ -65,8 +65,7 @@ void loop_timer_free(LoopTimer *timer);
 
 /* events: SPICE_WATCH_EVENT_READ | SPICE_WATCH_EVENT_WRITE. Loop thread
  * only. */
-LoopWatch *loop_watch_new(EventLoop *loop, int fd, int events, LoopWatchFunc func,
-                          void *opaque);
+LoopWatch *loop_watch_new(EventLoop *loop, int fd, int events, LoopWatchFunc func, void *opaque);
 void loop_watch_update(LoopWatch *watch, int events);
 void loop_watch_free(LoopWatch *watch);
 

@@ -97,8 +97,7 @@ SPICE_EXPORT int spice_server_add_interface(SpiceServer *s, SpiceBaseInstance *s
             return -1;
         }
     }
-    g_autofree char *key =
-        subtype ? g_strdup_printf("%s:%s", type, subtype) : g_strdup(type);
+    g_autofree char *key = subtype ? g_strdup_printf("%s:%s", type, subtype) : g_strdup(type);
 
     InterfaceRecord *r = g_new0(InterfaceRecord, 1);
     r->magic = RECORD_MAGIC;
@@ -246,22 +245,22 @@ static const void *entry_lookup(SpiceBaseInstance *sin, const char *api, size_t 
 
 /* Look up `member` of an entries struct of type T for instance `inst`;
  * the calling function declares `static gint logged_`. */
-#define ENTRY(T, inst, member, data)                                                      \
-    ((const T *)entry_lookup((SpiceBaseInstance *)(inst), __func__,                       \
-                             offsetof(T, member) + sizeof(((T *)0)->member),              \
-                             offsetof(T, member), (data), &logged_))
+#define ENTRY(T, inst, member, data)                                                              \
+    ((const T *)entry_lookup((SpiceBaseInstance *)(inst), __func__,                               \
+                             offsetof(T, member) + sizeof(((T *)0)->member), offsetof(T, member), \
+                             (data), &logged_))
 
 /* Call entry `member` of table type T with the parenthesised argument
  * list `args`, in which D stands for the instance's plugin data. */
 #define D d_
-#define CALL(T, inst, member, args)                                                       \
-    do {                                                                                  \
-        static gint logged_;                                                              \
-        void *d_;                                                                         \
-        const T *e_ = ENTRY(T, inst, member, &d_);                                        \
-        if (e_) {                                                                         \
-            e_->member args;                                                              \
-        }                                                                                 \
+#define CALL(T, inst, member, args)                \
+    do {                                           \
+        static gint logged_;                       \
+        void *d_;                                  \
+        const T *e_ = ENTRY(T, inst, member, &d_); \
+        if (e_) {                                  \
+            e_->member args;                       \
+        }                                          \
     } while (0)
 
 SPICE_EXPORT int spice_server_kbd_leds(SpiceKbdInstance *sin, int leds)
@@ -296,8 +295,8 @@ SPICE_EXPORT void spice_qxl_update_area(QXLInstance *instance, uint32_t surface_
                                         struct QXLRect *area, struct QXLRect *dirty_rects,
                                         uint32_t num_dirty_rects, uint32_t clear_dirty_region)
 {
-    CALL(SpiceQxlEntries, instance, update_area, (D, surface_id, area, dirty_rects, num_dirty_rects,
-             clear_dirty_region));
+    CALL(SpiceQxlEntries, instance, update_area,
+         (D, surface_id, area, dirty_rects, num_dirty_rects, clear_dirty_region));
 }
 
 SPICE_EXPORT void spice_qxl_add_memslot(QXLInstance *instance, QXLDevMemSlot *slot)
@@ -357,7 +356,8 @@ SPICE_EXPORT void spice_qxl_update_area_async(QXLInstance *instance, uint32_t su
                                               QXLRect *qxl_area, uint32_t clear_dirty_region,
                                               uint64_t cookie)
 {
-    CALL(SpiceQxlEntries, instance, update_area_async, (D, surface_id, qxl_area, clear_dirty_region, cookie));
+    CALL(SpiceQxlEntries, instance, update_area_async,
+         (D, surface_id, qxl_area, clear_dirty_region, cookie));
 }
 
 SPICE_EXPORT void spice_qxl_add_memslot_async(QXLInstance *instance, QXLDevMemSlot *slot,
@@ -377,8 +377,7 @@ SPICE_EXPORT void spice_qxl_destroy_primary_surface_async(QXLInstance *instance,
     CALL(SpiceQxlEntries, instance, destroy_primary_surface_async, (D, surface_id, cookie));
 }
 
-SPICE_EXPORT void spice_qxl_create_primary_surface_async(QXLInstance *instance,
-                                                         uint32_t surface_id,
+SPICE_EXPORT void spice_qxl_create_primary_surface_async(QXLInstance *instance, uint32_t surface_id,
                                                          QXLDevSurfaceCreate *surface,
                                                          uint64_t cookie)
 {
@@ -438,8 +437,8 @@ SPICE_EXPORT void spice_qxl_set_device_info(QXLInstance *instance, const char *d
                                             uint32_t device_display_id_start,
                                             uint32_t device_display_id_count)
 {
-    CALL(SpiceQxlEntries, instance, set_device_info, (D, device_address, device_display_id_start,
-             device_display_id_count));
+    CALL(SpiceQxlEntries, instance, set_device_info,
+         (D, device_address, device_display_id_start, device_display_id_count));
 }
 
 /* ---- audio ------------------------------------------------------------------ */
@@ -454,8 +453,8 @@ SPICE_EXPORT void spice_server_playback_stop(SpicePlaybackInstance *sin)
     CALL(SpicePlaybackEntries, sin, stop, (D));
 }
 
-SPICE_EXPORT void spice_server_playback_get_buffer(SpicePlaybackInstance *sin,
-                                                   uint32_t **samples, uint32_t *num_samples)
+SPICE_EXPORT void spice_server_playback_get_buffer(SpicePlaybackInstance *sin, uint32_t **samples,
+                                                   uint32_t *num_samples)
 {
     static gint logged_;
     void *d;
@@ -469,14 +468,13 @@ SPICE_EXPORT void spice_server_playback_get_buffer(SpicePlaybackInstance *sin,
     e->get_buffer(d, samples, num_samples);
 }
 
-SPICE_EXPORT void spice_server_playback_put_samples(SpicePlaybackInstance *sin,
-                                                    uint32_t *samples)
+SPICE_EXPORT void spice_server_playback_put_samples(SpicePlaybackInstance *sin, uint32_t *samples)
 {
     CALL(SpicePlaybackEntries, sin, put_samples, (D, samples));
 }
 
-SPICE_EXPORT void spice_server_playback_set_volume(SpicePlaybackInstance *sin,
-                                                   uint8_t nchannels, uint16_t *volume)
+SPICE_EXPORT void spice_server_playback_set_volume(SpicePlaybackInstance *sin, uint8_t nchannels,
+                                                   uint16_t *volume)
 {
     CALL(SpicePlaybackEntries, sin, set_volume, (D, nchannels, volume));
 }
@@ -509,8 +507,8 @@ SPICE_EXPORT void spice_server_record_stop(SpiceRecordInstance *sin)
     CALL(SpiceRecordEntries, sin, stop, (D));
 }
 
-SPICE_EXPORT uint32_t spice_server_record_get_samples(SpiceRecordInstance *sin,
-                                                      uint32_t *samples, uint32_t bufsize)
+SPICE_EXPORT uint32_t spice_server_record_get_samples(SpiceRecordInstance *sin, uint32_t *samples,
+                                                      uint32_t bufsize)
 {
     static gint logged_;
     void *d;

@@ -44,8 +44,7 @@ uint32_t link_parse_header(const uint8_t *data, size_t len, LinkHeader *out, con
     return SPICE_LINK_ERR_OK;
 }
 
-uint32_t link_parse_message(const uint8_t *data, size_t size, LinkMessage *out,
-                            const char **why)
+uint32_t link_parse_message(const uint8_t *data, size_t size, LinkMessage *out, const char **why)
 {
     SpiceWireReader r = spice_wire_reader(data, size);
     out->connection_id = spice_wire_u32(&r);
@@ -66,8 +65,8 @@ uint32_t link_parse_message(const uint8_t *data, size_t size, LinkMessage *out,
         *why = "capabilities overlap the link message";
         return SPICE_LINK_ERR_INVALID_DATA;
     }
-    uint64_t end = (uint64_t)out->caps_offset +
-                   4 * ((uint64_t)out->num_common_caps + out->num_channel_caps);
+    uint64_t end =
+        (uint64_t)out->caps_offset + 4 * ((uint64_t)out->num_common_caps + out->num_channel_caps);
     if (end > size) {
         *why = "capabilities run past the end of the link message";
         return SPICE_LINK_ERR_INVALID_DATA;
@@ -86,8 +85,7 @@ static GArray *read_words(const uint8_t *p, uint32_t n)
     return a;
 }
 
-void link_message_caps(const uint8_t *data, const LinkMessage *m, GArray **common,
-                       GArray **channel)
+void link_message_caps(const uint8_t *data, const LinkMessage *m, GArray **common, GArray **channel)
 {
     const uint8_t *p = data + m->caps_offset;
     *common = read_words(p, m->num_common_caps);

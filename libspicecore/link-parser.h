@@ -12,13 +12,13 @@
 
 #include <glib.h>
 
-#define LINK_HEADER_SIZE   16u
-#define LINK_MESSAGE_SIZE  18u
-#define LINK_REPLY_SIZE    178u
-#define LINK_MAX_SIZE      4096u /* largest link message accepted */
-#define LINK_MAX_CAPS      1024u /* largest caps word count, each list */
-#define LINK_TICKET_SIZE   128u
-#define LINK_PUBKEY_SIZE   162u
+#define LINK_HEADER_SIZE  16u
+#define LINK_MESSAGE_SIZE 18u
+#define LINK_REPLY_SIZE   178u
+#define LINK_MAX_SIZE     4096u /* largest link message accepted */
+#define LINK_MAX_CAPS     1024u /* largest caps word count, each list */
+#define LINK_TICKET_SIZE  128u
+#define LINK_PUBKEY_SIZE  162u
 
 typedef struct LinkHeader {
     uint32_t magic;
@@ -42,8 +42,7 @@ uint32_t link_parse_header(const uint8_t *data, size_t len, LinkHeader *out, con
 
 /* Parse and check the link message body (`size` bytes, as announced by
  * the header). Returns SPICE_LINK_ERR_OK or the error to reply with. */
-uint32_t link_parse_message(const uint8_t *data, size_t size, LinkMessage *out,
-                            const char **why);
+uint32_t link_parse_message(const uint8_t *data, size_t size, LinkMessage *out, const char **why);
 
 /* Copy the caps words of a parsed message into two new arrays. */
 void link_message_caps(const uint8_t *data, const LinkMessage *m, GArray **common,

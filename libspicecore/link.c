@@ -30,7 +30,7 @@
 #include "registry.h"
 #include "server.h"
 
-#define LINK_TIMEOUT_MS 30000
+#define LINK_TIMEOUT_MS   30000
 #define MAX_PENDING_LINKS 64
 
 typedef enum {
@@ -193,8 +193,7 @@ static void handle_link_message(LinkConn *link)
     SpiceChannel *channel = registry_find(s, m->channel_type, m->channel_id);
     if (!channel) {
         g_autofree char *msg = g_strdup_printf("no %s channel %u is available",
-                                               channel_type_name(m->channel_type),
-                                               m->channel_id);
+                                               channel_type_name(m->channel_type), m->channel_id);
         link_send_error(link, SPICE_LINK_ERR_CHANNEL_NOT_AVAILABLE, msg);
         return;
     }
@@ -258,8 +257,7 @@ static void handle_ticket(LinkConn *link)
     char password[LINK_TICKET_SIZE + 1];
     if (!auth_key_decrypt_ticket(link->key, link->in, LINK_TICKET_SIZE, password,
                                  sizeof(password))) {
-        link_send_result(link, SPICE_LINK_ERR_PERMISSION_DENIED,
-                         "cannot decrypt the ticket");
+        link_send_result(link, SPICE_LINK_ERR_PERMISSION_DENIED, "cannot decrypt the ticket");
         return;
     }
     const char *denied = server_check_ticket(s, password, link->skip_auth);
@@ -357,8 +355,8 @@ static void link_step(LinkConn *link)
 static bool link_write(LinkConn *link)
 {
     while (link->out_pos < link->out->len) {
-        ssize_t n = send(link->fd, link->out->data + link->out_pos,
-                         link->out->len - link->out_pos, MSG_NOSIGNAL);
+        ssize_t n = send(link->fd, link->out->data + link->out_pos, link->out->len - link->out_pos,
+                         MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR) {
                 continue;

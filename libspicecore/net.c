@@ -21,7 +21,7 @@
 
 #include "server.h"
 
-#define KEEPALIVE_IDLE_S 600
+#define KEEPALIVE_IDLE_S       600
 #define MAX_ACCEPTS_PER_WAKEUP 16
 
 struct Listener {

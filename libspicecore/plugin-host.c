@@ -215,8 +215,7 @@ EventLoop *plugin_loop_get(SpiceServer *s, SpicePluginLoop *loop)
 static SpicePluginTimer *host_timer_new(SpicePlugin *plugin, SpicePluginLoop *loop,
                                         SpicePluginFunc func, void *opaque)
 {
-    return (SpicePluginTimer *)loop_timer_new(plugin_loop_get(plugin->server, loop), func,
-                                              opaque);
+    return (SpicePluginTimer *)loop_timer_new(plugin_loop_get(plugin->server, loop), func, opaque);
 }
 
 static void host_timer_start(SpicePluginTimer *timer, uint32_t ms)
@@ -457,9 +456,8 @@ static bool load_one(SpiceServer *s, const PluginConfig *config, const PluginFil
     int rc = plugin->desc->init(plugin, &host_services);
     if (rc < 0) {
         plugin->initialized = false; /* init cleans up after itself */
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: init failed: %s (%s)",
-                    plugin->path, plugin->error ? plugin->error : "no reason given",
-                    g_strerror(-rc));
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: init failed: %s (%s)", plugin->path,
+                    plugin->error ? plugin->error : "no reason given", g_strerror(-rc));
         g_ptr_array_remove(s->plugins, plugin);
         plugin_free(plugin);
         return false;

@@ -18,9 +18,9 @@ struct SpicePlugin {
     const SpicePluginDescriptor *desc;
     bool initialized;
     void *data;
-    char *error;         /* set_error() text */
-    GHashTable *config;  /* [plugin NAME] keys */
-    GList *loops;        /* SpicePluginLoop* it started */
+    char *error;        /* set_error() text */
+    GHashTable *config; /* [plugin NAME] keys */
+    GList *loops;       /* SpicePluginLoop* it started */
 };
 
 struct SpicePluginLoop {

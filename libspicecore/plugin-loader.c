@@ -18,12 +18,12 @@
 struct PluginConfig {
     char *file;
     GKeyFile *keyfile;
-    char **file_enable;  /* NULL: not set */
+    char **file_enable; /* NULL: not set */
     char **file_disable;
     char **file_optional;
-    char **env_enable;   /* NULL: not set */
+    char **env_enable; /* NULL: not set */
     char **env_disable;
-    char **requested;    /* union of the enable lists, for "not found" checks */
+    char **requested; /* union of the enable lists, for "not found" checks */
     char *why_buf[4];
 };
 
@@ -77,8 +77,8 @@ PluginConfig *plugin_config_load(const char *file, GError **error)
         g_autoptr(GError) local = NULL;
         config->keyfile = g_key_file_new();
         if (!g_key_file_load_from_file(config->keyfile, file, G_KEY_FILE_NONE, &local)) {
-            g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                        "plugin config file %s: %s", file, local->message);
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "plugin config file %s: %s",
+                        file, local->message);
             return NULL;
         }
         config->file = g_strdup(file);
@@ -330,8 +330,8 @@ char *plugin_query_symbol(const char *name)
 /* ---- validation --------------------------------------------------------------- */
 
 /* Smallest descriptor of ABI 1.0: everything up to server_event. */
-#define DESCRIPTOR_MIN_SIZE (offsetof(SpicePluginDescriptor, server_event) + sizeof(void *))
-#define CHANNEL_CLASS_MIN_SIZE (offsetof(SpiceChannelClass, ops) + sizeof(void *))
+#define DESCRIPTOR_MIN_SIZE      (offsetof(SpicePluginDescriptor, server_event) + sizeof(void *))
+#define CHANNEL_CLASS_MIN_SIZE   (offsetof(SpiceChannelClass, ops) + sizeof(void *))
 #define INTERFACE_CLASS_MIN_SIZE (offsetof(SpiceInterfaceClass, entries) + sizeof(void *))
 /* More than this many classes is a corrupt descriptor, not a plugin. */
 #define MAX_CLASSES 64
@@ -385,12 +385,14 @@ static bool validate_channel(const SpiceChannelClass *k, const char *path, GErro
                        k->name);
     }
     if (k->ops->version > SPICE_CHANNEL_OPS_VERSION) {
-        return invalid(error, path, "channel class '%s' has operations version %u; this server "
-                       "knows up to %u", k->name, k->ops->version, SPICE_CHANNEL_OPS_VERSION);
+        return invalid(error, path,
+                       "channel class '%s' has operations version %u; this server "
+                       "knows up to %u",
+                       k->name, k->ops->version, SPICE_CHANNEL_OPS_VERSION);
     }
     if (k->n_caps > 0 && !k->caps) {
-        return invalid(error, path, "channel class '%s' announces %u caps but lists none",
-                       k->name, k->n_caps);
+        return invalid(error, path, "channel class '%s' announces %u caps but lists none", k->name,
+                       k->n_caps);
     }
     if (k->n_caps > 256) {
         return invalid(error, path, "channel class '%s' has %u caps (at most 256)", k->name,
@@ -404,8 +406,8 @@ static bool validate_channel(const SpiceChannelClass *k, const char *path, GErro
     }
     if (k->max_message_size == 0 || k->max_message_size > 64u * 1024 * 1024) {
         return invalid(error, path,
-                       "channel class '%s': max_message_size %u is not within 1..64 MiB",
-                       k->name, k->max_message_size);
+                       "channel class '%s': max_message_size %u is not within 1..64 MiB", k->name,
+                       k->max_message_size);
     }
     return true;
 }
@@ -442,8 +444,8 @@ static bool validate_interface(const SpiceInterfaceClass *k, const char *path, G
     return invalid(error, path, "unknown interface type '%s'", k->type);
 }
 
-bool plugin_descriptor_validate(const SpicePluginDescriptor *d, const char *path,
-                                const char *name, GError **error)
+bool plugin_descriptor_validate(const SpicePluginDescriptor *d, const char *path, const char *name,
+                                GError **error)
 {
     if (!d) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
@@ -461,7 +463,7 @@ bool plugin_descriptor_validate(const SpicePluginDescriptor *d, const char *path
                     "%s: built for plugin ABI %u.%u; this server provides %u.%u (%s)", path,
                     d->abi_major, d->abi_minor, SPICE_PLUGIN_ABI_MAJOR, SPICE_PLUGIN_ABI_MINOR,
                     d->abi_major != SPICE_PLUGIN_ABI_MAJOR ? "major versions differ"
-                                                          : "the plugin needs a newer server");
+                                                           : "the plugin needs a newer server");
         return false;
     }
     if (d->size < DESCRIPTOR_MIN_SIZE || d->size > 64 * 1024) {

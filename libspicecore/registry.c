@@ -85,8 +85,8 @@ SpiceChannel *registry_add(SpiceServer *s, SpicePlugin *plugin, const SpiceChann
     }
     if (id != 0 && !(klass->flags & SPICE_CHANNEL_CLASS_MULTI_INSTANCE)) {
         plugin_log(plugin, SPICE_PLUGIN_LOG_WARNING,
-                   "channel_register: %s channel id %u: the class allows only id 0",
-                   klass->name, id);
+                   "channel_register: %s channel id %u: the class allows only id 0", klass->name,
+                   id);
         return NULL;
     }
     SpiceChannel *ch = g_new0(SpiceChannel, 1);

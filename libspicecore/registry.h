@@ -20,7 +20,7 @@ struct SpiceChannel {
     void *data;
     GArray *caps; /* uint32_t words advertised in the link reply */
 
-    GMutex lock;     /* guards clients: worker threads add and remove */
+    GMutex lock;    /* guards clients: worker threads add and remove */
     GList *clients; /* SpiceChannelClient*, connected */
 };
 

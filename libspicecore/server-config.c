@@ -120,8 +120,7 @@ SPICE_EXPORT int spice_server_set_ticket(SpiceServer *s, const char *passwd, int
     if (passwd) {
         g_strlcpy(c->password, passwd, sizeof(c->password));
         c->ticket_expiry_us =
-            lifetime > 0 ? g_get_monotonic_time() + (int64_t)lifetime * G_USEC_PER_SEC
-                         : INT64_MAX;
+            lifetime > 0 ? g_get_monotonic_time() + (int64_t)lifetime * G_USEC_PER_SEC : INT64_MAX;
     } else {
         memset(c->password, 0, sizeof(c->password));
         c->ticket_expiry_us = 0; /* expired */
@@ -201,8 +200,7 @@ SPICE_EXPORT int spice_server_set_jpeg_compression(SpiceServer *s, spice_wan_com
     return 0;
 }
 
-SPICE_EXPORT int spice_server_set_zlib_glz_compression(SpiceServer *s,
-                                                       spice_wan_compression_t comp)
+SPICE_EXPORT int spice_server_set_zlib_glz_compression(SpiceServer *s, spice_wan_compression_t comp)
 {
     g_return_val_if_fail(s != NULL, -1);
     if (check_wan("spice_server_set_zlib_glz_compression", comp) < 0) {
@@ -226,8 +224,7 @@ SPICE_EXPORT int spice_server_set_channel_security(SpiceServer *s, const char *c
             return -1;
         }
     }
-    g_hash_table_replace(s->config.channel_security, g_strdup(channel),
-                         GINT_TO_POINTER(security));
+    g_hash_table_replace(s->config.channel_security, g_strdup(channel), GINT_TO_POINTER(security));
     return 0;
 }
 

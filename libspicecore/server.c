@@ -58,8 +58,7 @@ SPICE_EXPORT int spice_server_init(SpiceServer *s, SpiceCoreInterface *core)
     }
     if (core->base.major_version != SPICE_INTERFACE_CORE_MAJOR) {
         g_warning("spice_server_init: core interface version %u.%u, this server needs %u.x",
-                  core->base.major_version, core->base.minor_version,
-                  SPICE_INTERFACE_CORE_MAJOR);
+                  core->base.major_version, core->base.minor_version, SPICE_INTERFACE_CORE_MAJOR);
         return -1;
     }
     if (!core->timer_add || !core->timer_start || !core->timer_cancel || !core->timer_remove ||
@@ -251,14 +250,12 @@ static int main_socket_info(SpiceServer *s, struct sockaddr *sa, socklen_t *sale
     return rc == 0 ? 0 : -1;
 }
 
-SPICE_EXPORT int spice_server_get_sock_info(SpiceServer *s, struct sockaddr *sa,
-                                            socklen_t *salen)
+SPICE_EXPORT int spice_server_get_sock_info(SpiceServer *s, struct sockaddr *sa, socklen_t *salen)
 {
     return main_socket_info(s, sa, salen, false);
 }
 
-SPICE_EXPORT int spice_server_get_peer_info(SpiceServer *s, struct sockaddr *sa,
-                                            socklen_t *salen)
+SPICE_EXPORT int spice_server_get_peer_info(SpiceServer *s, struct sockaddr *sa, socklen_t *salen)
 {
     return main_socket_info(s, sa, salen, true);
 }

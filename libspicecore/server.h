@@ -98,8 +98,8 @@ struct SpiceServer {
     AuthKeyPool *keys;    /* fresh RSA keys for links */
 
     /* mouse */
-    uint32_t mouse_mode;           /* SPICE_MOUSE_MODE_* current */
-    uint32_t mouse_supported_last; /* supported modes last announced */
+    uint32_t mouse_mode;              /* SPICE_MOUSE_MODE_* current */
+    uint32_t mouse_supported_last;    /* supported modes last announced */
     bool display_allows_client_mouse; /* set by the display owner */
     uint32_t qxl_ram_size;
 

@@ -128,8 +128,7 @@ static inline void spice_wire_put_u64(uint8_t *p, uint64_t v)
 
 static inline uint32_t spice_wire_get_u32(const uint8_t *p)
 {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
 static inline uint16_t spice_wire_get_u16(const uint8_t *p)

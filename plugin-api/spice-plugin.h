@@ -103,11 +103,11 @@ enum {
 typedef struct SpiceChannelOps SpiceChannelOps;
 
 typedef struct SpiceChannelClass {
-    uint32_t size;     /* sizeof(SpiceChannelClass) the plugin was built with */
-    uint8_t type;      /* SPICE_CHANNEL_MAIN, SPICE_CHANNEL_INPUTS, ... */
+    uint32_t size; /* sizeof(SpiceChannelClass) the plugin was built with */
+    uint8_t type;  /* SPICE_CHANNEL_MAIN, SPICE_CHANNEL_INPUTS, ... */
     uint8_t reserved0[3];
-    const char *name;  /* "main", "inputs", ...: used in logs and config */
-    uint32_t flags;    /* SPICE_CHANNEL_CLASS_* */
+    const char *name; /* "main", "inputs", ...: used in logs and config */
+    uint32_t flags;   /* SPICE_CHANNEL_CLASS_* */
     /* Largest message body a client may send; bigger ones disconnect. */
     uint32_t max_message_size;
     /* Capabilities advertised in the link reply, NULL-terminated by name. */
@@ -169,9 +169,8 @@ typedef struct SpiceQxlEntries {
     void (*oom)(void *iface_data);
     void (*start)(void *iface_data);
     void (*stop)(void *iface_data);
-    void (*update_area)(void *iface_data, uint32_t surface_id, QXLRect *area,
-                        QXLRect *dirty_rects, uint32_t num_dirty_rects,
-                        uint32_t clear_dirty_region);
+    void (*update_area)(void *iface_data, uint32_t surface_id, QXLRect *area, QXLRect *dirty_rects,
+                        uint32_t num_dirty_rects, uint32_t clear_dirty_region);
     void (*add_memslot)(void *iface_data, QXLDevMemSlot *slot);
     void (*del_memslot)(void *iface_data, uint32_t slot_group_id, uint32_t slot_id);
     void (*reset_memslots)(void *iface_data);
@@ -187,8 +186,7 @@ typedef struct SpiceQxlEntries {
                               uint32_t clear_dirty_region, uint64_t cookie);
     void (*add_memslot_async)(void *iface_data, QXLDevMemSlot *slot, uint64_t cookie);
     void (*destroy_surfaces_async)(void *iface_data, uint64_t cookie);
-    void (*destroy_primary_surface_async)(void *iface_data, uint32_t surface_id,
-                                          uint64_t cookie);
+    void (*destroy_primary_surface_async)(void *iface_data, uint32_t surface_id, uint64_t cookie);
     void (*create_primary_surface_async)(void *iface_data, uint32_t surface_id,
                                          QXLDevSurfaceCreate *surface, uint64_t cookie);
     void (*destroy_surface_async)(void *iface_data, uint32_t surface_id, uint64_t cookie);
@@ -197,13 +195,12 @@ typedef struct SpiceQxlEntries {
                                   uint64_t cookie);
     void (*driver_unload)(void *iface_data);
     void (*set_max_monitors)(void *iface_data, unsigned int max_monitors);
-    void (*gl_scanout)(void *iface_data, int fd, uint32_t width, uint32_t height,
-                       uint32_t stride, uint32_t format, int y_0_top);
+    void (*gl_scanout)(void *iface_data, int fd, uint32_t width, uint32_t height, uint32_t stride,
+                       uint32_t format, int y_0_top);
     void (*gl_draw_async)(void *iface_data, uint32_t x, uint32_t y, uint32_t w, uint32_t h,
                           uint64_t cookie);
     void (*set_device_info)(void *iface_data, const char *device_address,
-                            uint32_t device_display_id_start,
-                            uint32_t device_display_id_count);
+                            uint32_t device_display_id_start, uint32_t device_display_id_count);
 } SpiceQxlEntries;
 
 /* Entry points of the "playback" interface. */
@@ -277,7 +274,7 @@ typedef enum {
 
 typedef struct SpiceServerEvent {
     uint32_t size;
-    uint32_t type; /* SpiceServerEventType */
+    uint32_t type;         /* SpiceServerEventType */
     SpiceChannel *channel; /* CHANNEL_ADDED / CHANNEL_REMOVED */
     void *reserved[4];
 } SpiceServerEvent;
@@ -405,14 +402,14 @@ typedef struct SpiceHostServices {
     /* --- since 1.0: event loops --- */
 
     /* loop NULL means the host's thread. */
-    SpicePluginTimer *(*timer_new)(SpicePlugin *plugin, SpicePluginLoop *loop,
-                                   SpicePluginFunc func, void *opaque);
+    SpicePluginTimer *(*timer_new)(SpicePlugin *plugin, SpicePluginLoop *loop, SpicePluginFunc func,
+                                   void *opaque);
     void (*timer_start)(SpicePluginTimer *timer, uint32_t ms);
     void (*timer_cancel)(SpicePluginTimer *timer);
     void (*timer_free)(SpicePluginTimer *timer);
     /* events: SPICE_WATCH_EVENT_READ / _WRITE. */
-    SpicePluginWatch *(*watch_new)(SpicePlugin *plugin, SpicePluginLoop *loop, int fd,
-                                   int events, SpicePluginWatchFunc func, void *opaque);
+    SpicePluginWatch *(*watch_new)(SpicePlugin *plugin, SpicePluginLoop *loop, int fd, int events,
+                                   SpicePluginWatchFunc func, void *opaque);
     void (*watch_update)(SpicePluginWatch *watch, int events);
     void (*watch_free)(SpicePluginWatch *watch);
 
@@ -436,8 +433,8 @@ typedef struct SpiceHostServices {
 } SpiceHostServices;
 
 /* True when the server's table has member `member`. */
-#define SPICE_HOST_HAS(host, member)                                                     \
-    ((host)->size >= offsetof(SpiceHostServices, member) + sizeof((host)->member) &&   \
+#define SPICE_HOST_HAS(host, member)                                                 \
+    ((host)->size >= offsetof(SpiceHostServices, member) + sizeof((host)->member) && \
      (host)->member != NULL)
 
 /* ------------------------------------------------------------------------
@@ -492,29 +489,27 @@ typedef const SpicePluginDescriptor *(*SpicePluginQueryFunc)(void);
 #define SPICE_PLUGIN_CONCAT(a, b)  SPICE_PLUGIN_CONCAT_(a, b)
 
 #ifdef SPICE_PLUGIN_FILE_NAME
-#define SPICE_PLUGIN_NAME_CHECK(id_)                                                       \
-    enum { spice_plugin_name_is_##id_ = 1 };                                               \
-    /* A compile error here means the plugin name and its file name differ. */             \
-    typedef char spice_plugin_name_check_t[SPICE_PLUGIN_CONCAT(spice_plugin_name_is_,      \
+#define SPICE_PLUGIN_NAME_CHECK(id_)                                                  \
+    enum { spice_plugin_name_is_##id_ = 1 };                                          \
+    /* A compile error here means the plugin name and its file name differ. */        \
+    typedef char spice_plugin_name_check_t[SPICE_PLUGIN_CONCAT(spice_plugin_name_is_, \
                                                                SPICE_PLUGIN_FILE_NAME)];
 #else
 #define SPICE_PLUGIN_NAME_CHECK(id_)
 #endif
 
-#define SPICE_PLUGIN_DEFINE(id_, ...)                                                      \
-    SPICE_PLUGIN_NAME_CHECK(id_)                                                           \
-    SPICE_PLUGIN_EXPORT const SpicePluginDescriptor *spice_plugin_##id_##_query(void);     \
-    SPICE_PLUGIN_EXPORT const SpicePluginDescriptor *spice_plugin_##id_##_query(void)      \
-    {                                                                                      \
-        static const SpicePluginDescriptor descriptor = {                                  \
-            .magic = SPICE_PLUGIN_MAGIC,                                                   \
-            .abi_major = SPICE_PLUGIN_ABI_MAJOR,                                           \
-            .abi_minor = SPICE_PLUGIN_ABI_MINOR,                                           \
-            .size = sizeof(SpicePluginDescriptor),                                         \
-            .name = #id_,                                                                  \
-            __VA_ARGS__                                                                    \
-        };                                                                                 \
-        return &descriptor;                                                                \
+#define SPICE_PLUGIN_DEFINE(id_, ...)                                                            \
+    SPICE_PLUGIN_NAME_CHECK(id_)                                                                 \
+    SPICE_PLUGIN_EXPORT const SpicePluginDescriptor *spice_plugin_##id_##_query(void);           \
+    SPICE_PLUGIN_EXPORT const SpicePluginDescriptor *spice_plugin_##id_##_query(void)            \
+    {                                                                                            \
+        static const SpicePluginDescriptor descriptor = { .magic = SPICE_PLUGIN_MAGIC,           \
+                                                          .abi_major = SPICE_PLUGIN_ABI_MAJOR,   \
+                                                          .abi_minor = SPICE_PLUGIN_ABI_MINOR,   \
+                                                          .size = sizeof(SpicePluginDescriptor), \
+                                                          .name = #id_,                          \
+                                                          __VA_ARGS__ };                         \
+        return &descriptor;                                                                      \
     }
 
 #ifdef __cplusplus

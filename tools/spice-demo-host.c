@@ -234,8 +234,7 @@ int main(int argc, char **argv)
 
     GOptionEntry entries[] = {
         { "port", 'p', 0, G_OPTION_ARG_INT, &port, "TCP port (0: any free port)", "PORT" },
-        { "addr", 'a', 0, G_OPTION_ARG_STRING, &addr, "Address to listen on (127.0.0.1)",
-          "ADDR" },
+        { "addr", 'a', 0, G_OPTION_ARG_STRING, &addr, "Address to listen on (127.0.0.1)", "ADDR" },
         { "unix", 0, 0, G_OPTION_ARG_FILENAME, &unix_path, "Listen on a unix socket instead",
           "PATH" },
         { "password", 0, 0, G_OPTION_ARG_STRING, &password,
@@ -244,8 +243,7 @@ int main(int argc, char **argv)
           "Seconds until the ticket expires (0: never)", "SECONDS" },
         { "enable", 0, 0, G_OPTION_ARG_STRING, &enable,
           "Enable exactly these channel plugins (comma list; main is always on)", "LIST" },
-        { "disable", 0, 0, G_OPTION_ARG_STRING, &disable, "Disable these channel plugins",
-          "LIST" },
+        { "disable", 0, 0, G_OPTION_ARG_STRING, &disable, "Disable these channel plugins", "LIST" },
         { "name", 0, 0, G_OPTION_ARG_STRING, &name, "Server name shown to clients", "NAME" },
         { "no-keyboard", 0, 0, G_OPTION_ARG_NONE, &no_keyboard, "Register no keyboard", NULL },
         { "no-mouse", 0, 0, G_OPTION_ARG_NONE, &no_mouse, "Register no mouse", NULL },

@@ -523,10 +523,9 @@ static void inputs_deinit(SpicePlugin *plugin)
 
 static const SpiceChannelClass *const inputs_channels[] = { &inputs_class, NULL };
 static const SpiceInterfaceClass *const inputs_interfaces[] = { &kbd_iface, &mouse_iface,
-                                                                 &tablet_iface, NULL };
+                                                                &tablet_iface, NULL };
 
 SPICE_PLUGIN_DEFINE(inputs, .version = "0.1.0", .license = "LGPL-2.1-or-later",
                     .description = "Inputs channel: keyboard, mouse and tablet",
                     .origin = "spicecore", .channels = inputs_channels,
-                    .interfaces = inputs_interfaces, .init = inputs_init,
-                    .deinit = inputs_deinit)
+                    .interfaces = inputs_interfaces, .init = inputs_init, .deinit = inputs_deinit)

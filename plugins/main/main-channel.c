@@ -25,11 +25,11 @@
 
 /* Largest client message: room for agent data chunks (the protocol's
  * 4096 + (10 + 1) * 2048 bytes). */
-#define MAIN_MAX_MESSAGE   (4096 + 11 * 2048)
-#define AGENT_TOKENS       10
-#define MM_TIME_DELTA_MS   400
-#define NET_TEST_PAYLOAD   (250 * 1024)
-#define LOW_BANDWIDTH_BPS  (10 * 1000 * 1000)
+#define MAIN_MAX_MESSAGE    (4096 + 11 * 2048)
+#define AGENT_TOKENS        10
+#define MM_TIME_DELTA_MS    400
+#define NET_TEST_PAYLOAD    (250 * 1024)
+#define LOW_BANDWIDTH_BPS   (10 * 1000 * 1000)
 #define MAX_LISTED_CHANNELS 256
 
 typedef struct MainPlugin {

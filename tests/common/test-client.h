@@ -29,7 +29,7 @@ typedef struct TestLinkParams {
     uint8_t channel_type;
     uint8_t channel_id;
     const char *password; /* NULL: empty */
-    bool no_mini_header;   /* don't offer MINI_HEADER */
+    bool no_mini_header;  /* don't offer MINI_HEADER */
     bool no_auth_selection;
     const uint32_t *channel_caps; /* words */
     uint32_t n_channel_caps;

@@ -122,8 +122,7 @@ static void on_channel_event(int event, SpiceChannelEventInfo *info, void *opaqu
 {
     static const char *const names[] = { "?", "connected", "initialized", "disconnected" };
     (void)opaque;
-    record("channel %s %d %d", event >= 1 && event <= 3 ? names[event] : "?", info->type,
-           info->id);
+    record("channel %s %d %d", event >= 1 && event <= 3 ? names[event] : "?", info->type, info->id);
 }
 
 static void set_env(const char *name, const char *value)
@@ -155,8 +154,7 @@ static gpointer server_thread(gpointer opaque)
     G_GNUC_END_IGNORE_DEPRECATIONS
 
     if (ts->config.password) {
-        spice_server_set_ticket(ts->server, ts->config.password, ts->config.ticket_lifetime, 0,
-                                0);
+        spice_server_set_ticket(ts->server, ts->config.password, ts->config.ticket_lifetime, 0, 0);
     } else {
         spice_server_set_noauth(ts->server);
     }
@@ -179,8 +177,8 @@ static gpointer server_thread(gpointer opaque)
             !ts->config.no_keyboard && spice_server_add_interface(ts->server, &ts->kbd.base) == 0;
         ts->have_mouse =
             !ts->config.no_mouse && spice_server_add_interface(ts->server, &ts->mouse.base) == 0;
-        ts->have_tablet = !ts->config.no_tablet &&
-                          spice_server_add_interface(ts->server, &ts->tablet.base) == 0;
+        ts->have_tablet =
+            !ts->config.no_tablet && spice_server_add_interface(ts->server, &ts->tablet.base) == 0;
         spice_server_vm_start(ts->server);
     }
     g_mutex_lock(&ts->lock);

@@ -93,7 +93,8 @@ static void test_main_init_and_pings(void)
     TestServer *ts = test_server_start(NULL);
     TestClient *c = test_client_connect(test_server_port(ts));
     uint32_t name_cap = 1u << SPICE_MAIN_CAP_NAME_AND_UUID;
-    TestLinkParams p = { .channel_type = SPICE_CHANNEL_MAIN, .channel_caps = &name_cap,
+    TestLinkParams p = { .channel_type = SPICE_CHANNEL_MAIN,
+                         .channel_caps = &name_cap,
                          .n_channel_caps = 1 };
     g_assert_true(test_client_link(c, &p));
     uint16_t type;
@@ -140,7 +141,8 @@ static void test_main_name_uuid(void)
     TestServer *ts = test_server_start(&cfg);
     TestClient *c = test_client_connect(test_server_port(ts));
     uint32_t name_cap = 1u << SPICE_MAIN_CAP_NAME_AND_UUID;
-    TestLinkParams p = { .channel_type = SPICE_CHANNEL_MAIN, .channel_caps = &name_cap,
+    TestLinkParams p = { .channel_type = SPICE_CHANNEL_MAIN,
+                         .channel_caps = &name_cap,
                          .n_channel_caps = 1 };
     g_assert_true(test_client_link(c, &p));
     uint8_t *body;
@@ -312,8 +314,7 @@ static void test_inputs_server_mouse(void)
     /* Four motions: one MOTION_ACK. */
     uint8_t *body;
     uint32_t size;
-    g_assert_true(test_client_wait_for(s.inputs, SPICE_MSG_INPUTS_MOUSE_MOTION_ACK, &body,
-                                       &size));
+    g_assert_true(test_client_wait_for(s.inputs, SPICE_MSG_INPUTS_MOUSE_MOTION_ACK, &body, &size));
     g_assert_cmpuint(size, ==, 0);
     g_free(body);
     /* Wheel and buttons. */
@@ -440,11 +441,16 @@ static void test_hostile_short_messages(void)
         uint16_t type;
         uint32_t size;
     } cases[] = {
-        { SPICE_MSGC_INPUTS_KEY_DOWN, 3 },      { SPICE_MSGC_INPUTS_KEY_UP, 0 },
-        { SPICE_MSGC_INPUTS_KEY_MODIFIERS, 1 }, { SPICE_MSGC_INPUTS_MOUSE_MOTION, 9 },
-        { SPICE_MSGC_INPUTS_MOUSE_POSITION, 10 }, { SPICE_MSGC_INPUTS_MOUSE_PRESS, 2 },
-        { SPICE_MSGC_INPUTS_MOUSE_RELEASE, 0 }, { SPICE_MSGC_ACK_SYNC, 2 },
-        { SPICE_MSGC_PONG, 11 },                { SPICE_MSGC_MIGRATE_DATA, 4 },
+        { SPICE_MSGC_INPUTS_KEY_DOWN, 3 },
+        { SPICE_MSGC_INPUTS_KEY_UP, 0 },
+        { SPICE_MSGC_INPUTS_KEY_MODIFIERS, 1 },
+        { SPICE_MSGC_INPUTS_MOUSE_MOTION, 9 },
+        { SPICE_MSGC_INPUTS_MOUSE_POSITION, 10 },
+        { SPICE_MSGC_INPUTS_MOUSE_PRESS, 2 },
+        { SPICE_MSGC_INPUTS_MOUSE_RELEASE, 0 },
+        { SPICE_MSGC_ACK_SYNC, 2 },
+        { SPICE_MSGC_PONG, 11 },
+        { SPICE_MSGC_MIGRATE_DATA, 4 },
     };
     for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
         Session s;
@@ -528,8 +534,9 @@ static void test_channel_events(void)
 
 static void test_disabled_channel(void)
 {
-    TestServerConfig cfg = { .plugin_disable = "inputs", .no_keyboard = true, .no_mouse = true,
-                             .no_tablet = true };
+    TestServerConfig cfg = {
+        .plugin_disable = "inputs", .no_keyboard = true, .no_mouse = true, .no_tablet = true
+    };
     TestServer *ts = test_server_start(&cfg);
     g_assert_nonnull(ts);
     uint32_t session;

@@ -86,9 +86,8 @@ static void test_link_bad_magic(void)
     TestServer *ts = test_server_start(NULL);
     uint8_t m[18];
     make_mess(m, SPICE_CHANNEL_MAIN, 0, 0, 18);
-    g_assert_cmpuint(raw_link(test_server_port(ts), 0x20544547 /* "GET " */, 2, 18, m,
-                              18),
-                     ==, SPICE_LINK_ERR_INVALID_MAGIC);
+    g_assert_cmpuint(raw_link(test_server_port(ts), 0x20544547 /* "GET " */, 2, 18, m, 18), ==,
+                     SPICE_LINK_ERR_INVALID_MAGIC);
     test_server_stop(ts);
 }
 
@@ -113,10 +112,8 @@ static void test_link_bad_sizes(void)
                      SPICE_LINK_ERR_INVALID_DATA);
     g_assert_cmpuint(raw_link(port, SPICE_MAGIC, 2, 0xffffffff, NULL, 0), ==,
                      SPICE_LINK_ERR_INVALID_DATA);
-    g_assert_cmpuint(raw_link(port, SPICE_MAGIC, 2, 17, NULL, 0), ==,
-                     SPICE_LINK_ERR_INVALID_DATA);
-    g_assert_cmpuint(raw_link(port, SPICE_MAGIC, 2, 0, NULL, 0), ==,
-                     SPICE_LINK_ERR_INVALID_DATA);
+    g_assert_cmpuint(raw_link(port, SPICE_MAGIC, 2, 17, NULL, 0), ==, SPICE_LINK_ERR_INVALID_DATA);
+    g_assert_cmpuint(raw_link(port, SPICE_MAGIC, 2, 0, NULL, 0), ==, SPICE_LINK_ERR_INVALID_DATA);
     test_server_stop(ts);
 }
 
@@ -134,16 +131,13 @@ static void test_link_bad_caps(void)
                      SPICE_LINK_ERR_INVALID_DATA);
     /* Caps running past the message. */
     make_mess(m, SPICE_CHANNEL_MAIN, 2, 0, 18);
-    g_assert_cmpuint(raw_link(port, SPICE_MAGIC, 2, 22, m, 22), ==,
-                     SPICE_LINK_ERR_INVALID_DATA);
+    g_assert_cmpuint(raw_link(port, SPICE_MAGIC, 2, 22, m, 22), ==, SPICE_LINK_ERR_INVALID_DATA);
     /* Offsets that overflow 32-bit arithmetic. */
     make_mess(m, SPICE_CHANNEL_MAIN, 1, 1, 0xfffffffc);
-    g_assert_cmpuint(raw_link(port, SPICE_MAGIC, 2, 26, m, 26), ==,
-                     SPICE_LINK_ERR_INVALID_DATA);
+    g_assert_cmpuint(raw_link(port, SPICE_MAGIC, 2, 26, m, 26), ==, SPICE_LINK_ERR_INVALID_DATA);
     /* Caps overlapping the fixed part. */
     make_mess(m, SPICE_CHANNEL_MAIN, 1, 0, 4);
-    g_assert_cmpuint(raw_link(port, SPICE_MAGIC, 2, 22, m, 22), ==,
-                     SPICE_LINK_ERR_INVALID_DATA);
+    g_assert_cmpuint(raw_link(port, SPICE_MAGIC, 2, 22, m, 22), ==, SPICE_LINK_ERR_INVALID_DATA);
     /* The server still works afterwards. */
     uint32_t session;
     TestClient *c = test_client_main(port, NULL, &session);
@@ -229,7 +223,8 @@ static void test_link_ticket(void)
     g_assert_nonnull(c);
     /* Secondary channels need the ticket too. */
     TestClient *in = test_client_connect(port);
-    TestLinkParams pi = { .connection_id = session, .channel_type = SPICE_CHANNEL_INPUTS,
+    TestLinkParams pi = { .connection_id = session,
+                          .channel_type = SPICE_CHANNEL_INPUTS,
                           .password = "nope" };
     g_assert_false(test_client_link(in, &pi));
     g_assert_cmpuint(in->link_result, ==, SPICE_LINK_ERR_PERMISSION_DENIED);

@@ -69,8 +69,9 @@ static void check_versions(TestServer *ts, void *opaque)
 
     /* A second keyboard: the plugin refuses it. */
     SpiceKbdInstance kbd2 = { { &kbd_iface.base }, NULL };
-    g_test_expect_message(DOMAIN, G_LOG_LEVEL_WARNING, "plugin inputs: a keyboard is already "
-                                                       "attached");
+    g_test_expect_message(DOMAIN, G_LOG_LEVEL_WARNING,
+                          "plugin inputs: a keyboard is already "
+                          "attached");
     g_test_expect_message(DOMAIN, G_LOG_LEVEL_WARNING,
                           "spice_server_add_interface: plugin 'inputs' refused the 'keyboard' "
                           "instance: *");
@@ -137,8 +138,9 @@ static void check_unserved(TestServer *ts, void *opaque)
                   SPICE_INTERFACE_PLAYBACK_MINOR },
     };
     SpicePlaybackInstance pb = { { &pb_iface.base }, NULL };
-    g_test_expect_message(DOMAIN, G_LOG_LEVEL_WARNING, "*no enabled plugin serves the "
-                                                       "'playback' interface*");
+    g_test_expect_message(DOMAIN, G_LOG_LEVEL_WARNING,
+                          "*no enabled plugin serves the "
+                          "'playback' interface*");
     g_assert_cmpint(spice_server_add_interface(s, &pb.base), ==, -1);
     g_test_assert_expected_messages();
     uint32_t *samples = (uint32_t *)&pb;
@@ -189,8 +191,9 @@ static void test_unserved_interfaces(void)
 static void test_setters(void)
 {
     SpiceServer *s = spice_server_new();
-    g_test_expect_message(DOMAIN, G_LOG_LEVEL_WARNING, "spice_server_set_port: -1 is not a port "
-                                                       "number");
+    g_test_expect_message(DOMAIN, G_LOG_LEVEL_WARNING,
+                          "spice_server_set_port: -1 is not a port "
+                          "number");
     g_assert_cmpint(spice_server_set_port(s, -1), ==, -1);
     g_test_expect_message(DOMAIN, G_LOG_LEVEL_WARNING, "*65536 is not a port number");
     g_assert_cmpint(spice_server_set_port(s, 65536), ==, -1);

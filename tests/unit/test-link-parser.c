@@ -51,8 +51,7 @@ static void test_header(void)
         uint8_t *copy = g_memdup2(h, len ? len : 1);
         LinkHeader out;
         const char *why;
-        g_assert_cmpuint(link_parse_header(copy, len, &out, &why), ==,
-                         SPICE_LINK_ERR_INVALID_DATA);
+        g_assert_cmpuint(link_parse_header(copy, len, &out, &why), ==, SPICE_LINK_ERR_INVALID_DATA);
         g_free(copy);
     }
 }

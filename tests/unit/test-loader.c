@@ -55,15 +55,20 @@ static const SpiceInterfaceClass *good_ifaces[2];
 
 static SpicePluginDescriptor good_descriptor(void)
 {
-    good_ops = (SpiceChannelOps){ .version = 1, .connect = ok_connect,
-                                  .handle_message = ok_handle };
-    good_class = (SpiceChannelClass){ .size = sizeof(SpiceChannelClass), .type = 200,
-                                      .name = "x", .max_message_size = 100, .ops = &good_ops };
+    good_ops =
+        (SpiceChannelOps){ .version = 1, .connect = ok_connect, .handle_message = ok_handle };
+    good_class = (SpiceChannelClass){ .size = sizeof(SpiceChannelClass),
+                                      .type = 200,
+                                      .name = "x",
+                                      .max_message_size = 100,
+                                      .ops = &good_ops };
     good_channels[0] = &good_class;
     good_channels[1] = NULL;
     good_iface = (SpiceInterfaceClass){ .size = sizeof(SpiceInterfaceClass),
-                                        .type = SPICE_INTERFACE_KEYBOARD, .major = 1,
-                                        .minor = 1, .add = ok_add };
+                                        .type = SPICE_INTERFACE_KEYBOARD,
+                                        .major = 1,
+                                        .minor = 1,
+                                        .add = ok_add };
     good_ifaces[0] = &good_iface;
     good_ifaces[1] = NULL;
     SpicePluginDescriptor d = {
@@ -405,8 +410,11 @@ static void test_scan(void)
 {
     g_autofree char *a = g_dir_make_tmp("spice-scan-a-XXXXXX", NULL);
     g_autofree char *b = g_dir_make_tmp("spice-scan-b-XXXXXX", NULL);
-    const char *files_a[] = { "libspice-plugin-zeta.so", "libspice-plugin-main.so",
-                              "libspice-plugin-.so", "libspice-plugin-x.so.1", "README",
+    const char *files_a[] = { "libspice-plugin-zeta.so",
+                              "libspice-plugin-main.so",
+                              "libspice-plugin-.so",
+                              "libspice-plugin-x.so.1",
+                              "README",
                               "libspice-plugin-alpha.so" };
     for (unsigned i = 0; i < G_N_ELEMENTS(files_a); i++) {
         g_autofree char *p = g_build_filename(a, files_a[i], NULL);
@@ -451,8 +459,11 @@ static void test_scan(void)
 static void expect_init_failure(const char *enable, const char *pattern)
 {
     g_test_expect_message("spicecore", G_LOG_LEVEL_WARNING, pattern);
-    TestServerConfig cfg = { .plugin_path = FIXTURE_DIR, .plugin_enable = enable,
-                             .no_keyboard = true, .no_mouse = true, .no_tablet = true };
+    TestServerConfig cfg = { .plugin_path = FIXTURE_DIR,
+                             .plugin_enable = enable,
+                             .no_keyboard = true,
+                             .no_mouse = true,
+                             .no_tablet = true };
     TestServer *ts = test_server_start(&cfg);
     g_assert_null(ts);
     g_test_assert_expected_messages();
@@ -494,8 +505,7 @@ static void test_server_optional(void)
                           "optional plugin initfail skipped: *simulated failure*");
     g_test_expect_message("spicecore", G_LOG_LEVEL_MESSAGE,
                           "optional plugin missing skipped: *not in the plugin path*");
-    TestServerConfig cfg = { .plugin_path = FIXTURE_DIR, .setup = setup_optional,
-                             .opaque = path };
+    TestServerConfig cfg = { .plugin_path = FIXTURE_DIR, .setup = setup_optional, .opaque = path };
     TestServer *ts = test_server_start(&cfg);
     g_setenv("SPICE_PLUGIN_CONFIG", "", TRUE);
     g_assert_nonnull(ts);

@@ -130,8 +130,7 @@ static void channel_event(int event, SpiceChannelEventInfo *info)
     }
 }
 
-SpiceCoreInterface *glib_core_new(GMainContext *context, GlibCoreEventFunc on_event,
-                                  void *opaque)
+SpiceCoreInterface *glib_core_new(GMainContext *context, GlibCoreEventFunc on_event, void *opaque)
 {
     SpiceCoreInterface *core = g_new0(SpiceCoreInterface, 1);
     core->base.type = SPICE_INTERFACE_CORE;

@@ -15,8 +15,7 @@ typedef void (*GlibCoreEventFunc)(int event, SpiceChannelEventInfo *info, void *
 
 /* One core interface per process: SpiceCoreInterface callbacks carry no
  * context pointer, so the context is remembered here. */
-SpiceCoreInterface *glib_core_new(GMainContext *context, GlibCoreEventFunc on_event,
-                                  void *opaque);
+SpiceCoreInterface *glib_core_new(GMainContext *context, GlibCoreEventFunc on_event, void *opaque);
 void glib_core_free(SpiceCoreInterface *core);
 
 /* "main:0 127.0.0.1:40000" for an event's channel and peer; g_free it. */

@@ -72,8 +72,7 @@ void spice_server_record_start(SpiceRecordInstance *sin);
 void spice_server_record_stop(SpiceRecordInstance *sin);
 uint32_t spice_server_record_get_samples(SpiceRecordInstance *sin, uint32_t *samples,
                                          uint32_t bufsize);
-void spice_server_record_set_volume(SpiceRecordInstance *sin, uint8_t nchannels,
-                                    uint16_t *volume);
+void spice_server_record_set_volume(SpiceRecordInstance *sin, uint8_t nchannels, uint16_t *volume);
 void spice_server_record_set_mute(SpiceRecordInstance *sin, uint8_t mute);
 
 uint32_t spice_server_get_best_playback_rate(SpicePlaybackInstance *sin);

@@ -64,8 +64,7 @@ void spice_qxl_destroy_primary_surface_async(QXLInstance *instance, uint32_t sur
                                              uint64_t cookie);
 void spice_qxl_create_primary_surface_async(QXLInstance *instance, uint32_t surface_id,
                                             QXLDevSurfaceCreate *surface, uint64_t cookie);
-void spice_qxl_destroy_surface_async(QXLInstance *instance, uint32_t surface_id,
-                                     uint64_t cookie);
+void spice_qxl_destroy_surface_async(QXLInstance *instance, uint32_t surface_id, uint64_t cookie);
 void spice_qxl_flush_surfaces_async(QXLInstance *instance, uint64_t cookie);
 void spice_qxl_monitors_config_async(QXLInstance *instance, QXLPHYSICAL monitors_config,
                                      int group_id, uint64_t cookie);
@@ -80,8 +79,7 @@ void spice_qxl_gl_draw_async(QXLInstance *qxl, uint32_t x, uint32_t y, uint32_t 
                              uint64_t cookie);
 
 void spice_qxl_set_device_info(QXLInstance *instance, const char *device_address,
-                               uint32_t device_display_id_start,
-                               uint32_t device_display_id_count);
+                               uint32_t device_display_id_start, uint32_t device_display_id_count);
 
 /* What the host tells the server about its memory slots and surfaces. */
 typedef struct QXLDevInitInfo {

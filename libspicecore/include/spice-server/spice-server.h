@@ -48,12 +48,11 @@ int spice_server_set_exit_on_disconnect(SpiceServer *s, int flag);
 int spice_server_set_noauth(SpiceServer *s);
 int spice_server_set_sasl(SpiceServer *s, int enabled);
 int spice_server_set_sasl_appname(SpiceServer *s, const char *appname);
-int spice_server_set_ticket(SpiceServer *s, const char *passwd, int lifetime,
-                            int fail_if_connected, int disconnect_if_connected);
-int spice_server_set_tls(SpiceServer *s, int port, const char *ca_cert_file,
-                         const char *certs_file, const char *private_key_file,
-                         const char *key_passwd, const char *dh_key_file,
-                         const char *ciphersuite);
+int spice_server_set_ticket(SpiceServer *s, const char *passwd, int lifetime, int fail_if_connected,
+                            int disconnect_if_connected);
+int spice_server_set_tls(SpiceServer *s, int port, const char *ca_cert_file, const char *certs_file,
+                         const char *private_key_file, const char *key_passwd,
+                         const char *dh_key_file, const char *ciphersuite);
 
 /* Hand the server an already connected client socket. */
 int spice_server_add_client(SpiceServer *s, int socket, int skip_auth);
@@ -104,11 +103,7 @@ enum {
 
 int spice_server_set_streaming_video(SpiceServer *s, int value);
 
-enum {
-    SPICE_STREAMING_INVALID,
-    SPICE_STREAMING_SPICE,
-    SPICE_STREAMING_GSTREAMER
-};
+enum { SPICE_STREAMING_INVALID, SPICE_STREAMING_SPICE, SPICE_STREAMING_GSTREAMER };
 
 int spice_server_set_video_codecs(SpiceServer *s, const char *video_codecs);
 const char *spice_server_get_video_codecs(SpiceServer *s);
