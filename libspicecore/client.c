@@ -4,6 +4,7 @@
  */
 #include "client.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "channel-client.h"
@@ -95,6 +96,7 @@ void client_remove_channel_client(SpiceClient *client, SpiceChannelClient *cc)
         client_destroy(client, "main channel disconnected");
         if (s->config.exit_on_disconnect) {
             g_message("client disconnected and exit-on-disconnect is set: exiting");
+            server_prepare_exit(s);
             exit(0);
         }
     }

@@ -7,6 +7,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <spice/enums.h>
@@ -128,6 +129,13 @@ SPICE_EXPORT void spice_server_destroy(SpiceServer *s)
     g_ptr_array_unref(s->listeners);
     g_ptr_array_unref(s->plugins);
     g_free(s);
+}
+
+void server_prepare_exit(SpiceServer *s)
+{
+    auth_key_pool_free(s->keys);
+    s->keys = NULL;
+    fflush(NULL);
 }
 
 void server_channel_event(SpiceServer *s, int event, SpiceChannelEventInfo *info)

@@ -117,6 +117,10 @@ uint32_t server_supported_mouse_modes(SpiceServer *s);
 /* Switch to mode if allowed: 0, or -EPERM. */
 int server_request_mouse_mode(SpiceServer *s, uint32_t mode);
 uint32_t server_mm_time(SpiceServer *s);
+/* Stop the server's own background threads before the process exits
+ * under us (exit-on-disconnect): exit() runs library destructors, which
+ * must not race with a thread still inside OpenSSL. */
+void server_prepare_exit(SpiceServer *s);
 /* Count interfaces of type currently added (e.g. "tablet"). */
 unsigned server_count_interfaces(SpiceServer *s, const char *type);
 

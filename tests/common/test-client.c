@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -23,16 +24,8 @@
 
 #include "spice-plugin-wire.h"
 
-TestClient *test_client_connect(int port)
+static TestClient *client_from_fd(int fd)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    g_assert_cmpint(fd, >=, 0);
-    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
-        close(fd);
-        return NULL;
-    }
     struct timeval tv = { .tv_sec = 10 };
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -41,6 +34,50 @@ TestClient *test_client_connect(int port)
     TestClient *c = g_new0(TestClient, 1);
     c->fd = fd;
     return c;
+}
+
+TestClient *test_client_connect_to(const char *addr, int port)
+{
+    struct sockaddr_storage ss = { 0 };
+    socklen_t len;
+    int family;
+    if (addr[0] == '/' || addr[0] == '@') {
+        struct sockaddr_un *un = (struct sockaddr_un *)&ss;
+        family = un->sun_family = AF_UNIX;
+        size_t n = strlen(addr);
+        g_assert_cmpuint(n, <, sizeof(un->sun_path));
+        memcpy(un->sun_path, addr, n);
+        len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+        if (addr[0] == '@') {
+            un->sun_path[0] = '\0';
+        } else {
+            len++;
+        }
+    } else if (strchr(addr, ':')) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        family = in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        g_assert_cmpint(inet_pton(AF_INET6, addr, &in6->sin6_addr), ==, 1);
+        len = sizeof(*in6);
+    } else {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        family = in->sin_family = AF_INET;
+        in->sin_port = htons((uint16_t)port);
+        g_assert_cmpint(inet_pton(AF_INET, addr, &in->sin_addr), ==, 1);
+        len = sizeof(*in);
+    }
+    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    g_assert_cmpint(fd, >=, 0);
+    if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
+        close(fd);
+        return NULL;
+    }
+    return client_from_fd(fd);
+}
+
+TestClient *test_client_connect(int port)
+{
+    return test_client_connect_to("127.0.0.1", port);
 }
 
 void test_client_free(TestClient *c)

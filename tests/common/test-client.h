@@ -37,6 +37,9 @@ typedef struct TestLinkParams {
 
 /* Connect to 127.0.0.1:port (blocking, 10 s receive timeout). */
 TestClient *test_client_connect(int port);
+/* Connect to any address: "::1" with a port, or a unix socket path
+ * (port ignored). NULL when the connection is refused. */
+TestClient *test_client_connect_to(const char *addr, int port);
 void test_client_free(TestClient *c);
 
 /* Raw I/O. Return false on EOF, error or timeout. */

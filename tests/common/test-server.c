@@ -122,6 +122,11 @@ static void on_channel_event(int event, SpiceChannelEventInfo *info, void *opaqu
 {
     static const char *const names[] = { "?", "connected", "initialized", "disconnected" };
     (void)opaque;
+    /* Hosts (QEMU) rely on the extended addresses of every event. */
+    g_assert_true(info->flags & SPICE_CHANNEL_EVENT_FLAG_ADDR_EXT);
+    g_assert_cmpuint(info->llen_ext, >, 0);
+    g_assert_cmpuint(info->plen_ext, >, 0);
+    g_assert_cmpint(info->laddr_ext.ss_family, ==, info->paddr_ext.ss_family);
     record("channel %s %d %d", event >= 1 && event <= 3 ? names[event] : "?", info->type, info->id);
 }
 

@@ -274,6 +274,17 @@ def case_server_mouse_only():
         host.stop()
 
 
+def case_exit_on_disconnect():
+    host = DemoHost("--exit-on-disconnect")
+    try:
+        c = connect_full(host)
+        c.close()
+        host.proc.wait(timeout=TIMEOUT)
+        assert host.proc.returncode == 0, host.proc.returncode
+    finally:
+        host.stop()
+
+
 CASES = {
     "types-and-points": case_types_and_points,
     "lock-keys": case_lock_keys_sync,
@@ -281,6 +292,7 @@ CASES = {
     "ticket-expired": case_ticket_expired,
     "disabled-channel": case_disabled_channel_not_advertised,
     "server-mouse-only": case_server_mouse_only,
+    "exit-on-disconnect": case_exit_on_disconnect,
 }
 
 
