@@ -528,10 +528,15 @@ static void cc_read(SpiceChannelClient *cc)
 {
     for (int i = 0; i < MAX_READS_PER_WAKEUP && !cc->dead; i++) {
         if (cc->in_len == cc->in_cap) {
-            /* Full buffer with no complete message cannot happen: the
-             * buffer grows to the size the header announced. */
             cc->in_cap = MIN(cc->in_cap * 2, cc->in_max);
             cc->in_buf = g_realloc(cc->in_buf, cc->in_cap);
+            if (cc->in_len == cc->in_cap) {
+                /* Cannot happen: the buffer always has room for the
+                 * message the last header announced. Never read 0 bytes
+                 * and call it end of file. */
+                channel_client_disconnect(cc, "internal error: input buffer full");
+                return;
+            }
         }
         ssize_t n = recv(cc->fd, cc->in_buf + cc->in_len, cc->in_cap - cc->in_len, 0);
         if (n > 0) {

@@ -12,9 +12,9 @@
  *   input: tablet wheel dz=1 buttons=0x0
  *   input: tablet buttons 0x0
  *
- * Channel events are printed as "channel: ..." lines. The keyboard keeps
- * lock-key LEDs like a guest would and reports them with
- * spice_server_kbd_leds().
+ * (the lines of tools/common/demo-devices.h after "input: "). Channel
+ * events are printed as "channel: ..." lines. The keyboard keeps lock-key
+ * LEDs like a guest would and reports them with spice_server_kbd_leds().
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -32,15 +32,12 @@
 #include <glib.h>
 #include <spice.h>
 
+#include "common/demo-devices.h"
 #include "common/glib-core.h"
 
 typedef struct DemoHost {
     SpiceServer *server;
-    SpiceKbdInstance kbd;
-    SpiceMouseInstance mouse;
-    SpiceTabletInstance tablet;
-    uint8_t leds;
-    uint8_t ext_prefix;
+    DemoDevices devices;
     GMainLoop *loop;
     GMutex print_lock;
 } DemoHost;
@@ -62,113 +59,13 @@ static void say(const char *format, ...)
     g_mutex_unlock(&host.print_lock);
 }
 
-/* ---- keyboard ---------------------------------------------------------------- */
-
-#define LED_SCROLL 1
-#define LED_NUM    2
-#define LED_CAPS   4
-
-static void kbd_push_scan_freg(SpiceKbdInstance *sin, uint8_t frag)
-{
-    (void)sin;
-    say("input: key 0x%02x", frag);
-    /* Behave like a guest: a lock key press (not after an 0xE0 prefix)
-     * toggles its LED and the host reports the new LED state. */
-    uint8_t led = 0;
-    if (host.ext_prefix == 0) {
-        switch (frag) {
-        case 0x3a:
-            led = LED_CAPS;
-            break;
-        case 0x45:
-            led = LED_NUM;
-            break;
-        case 0x46:
-            led = LED_SCROLL;
-            break;
-        }
-    }
-    host.ext_prefix = frag >= 0xe0 && frag <= 0xe2 ? frag : 0;
-    if (led) {
-        host.leds ^= led;
-        spice_server_kbd_leds(&host.kbd, host.leds);
-    }
-}
-
-static uint8_t kbd_get_leds(SpiceKbdInstance *sin)
-{
-    (void)sin;
-    return host.leds;
-}
-
-static const SpiceKbdInterface kbd_iface = {
-    .base = { .type = SPICE_INTERFACE_KEYBOARD,
-              .description = "demo keyboard",
-              .major_version = SPICE_INTERFACE_KEYBOARD_MAJOR,
-              .minor_version = SPICE_INTERFACE_KEYBOARD_MINOR },
-    .push_scan_freg = kbd_push_scan_freg,
-    .get_leds = kbd_get_leds,
-};
-
-/* ---- mouse and tablet --------------------------------------------------------- */
-
-static void mouse_motion(SpiceMouseInstance *sin, int dx, int dy, int dz, uint32_t buttons)
-{
-    (void)sin;
-    say("input: mouse motion dx=%d dy=%d dz=%d buttons=0x%x", dx, dy, dz, buttons);
-}
-
-static void mouse_buttons(SpiceMouseInstance *sin, uint32_t buttons)
-{
-    (void)sin;
-    say("input: mouse buttons 0x%x", buttons);
-}
-
-static const SpiceMouseInterface mouse_iface = {
-    .base = { .type = SPICE_INTERFACE_MOUSE,
-              .description = "demo mouse",
-              .major_version = SPICE_INTERFACE_MOUSE_MAJOR,
-              .minor_version = SPICE_INTERFACE_MOUSE_MINOR },
-    .motion = mouse_motion,
-    .buttons = mouse_buttons,
-};
-
-static void tablet_set_logical_size(SpiceTabletInstance *sin, int width, int height)
-{
-    (void)sin;
-    say("input: tablet logical size %dx%d", width, height);
-}
-
-static void tablet_position(SpiceTabletInstance *sin, int x, int y, uint32_t buttons)
-{
-    (void)sin;
-    say("input: tablet position x=%d y=%d buttons=0x%x", x, y, buttons);
-}
-
-static void tablet_wheel(SpiceTabletInstance *sin, int dz, uint32_t buttons)
-{
-    (void)sin;
-    say("input: tablet wheel dz=%d buttons=0x%x", dz, buttons);
-}
-
-static void tablet_buttons(SpiceTabletInstance *sin, uint32_t buttons)
-{
-    (void)sin;
-    say("input: tablet buttons 0x%x", buttons);
-}
-
-static const SpiceTabletInterface tablet_iface = {
-    .base = { .type = SPICE_INTERFACE_TABLET,
-              .description = "demo tablet",
-              .major_version = SPICE_INTERFACE_TABLET_MAJOR,
-              .minor_version = SPICE_INTERFACE_TABLET_MINOR },
-    .set_logical_size = tablet_set_logical_size,
-    .position = tablet_position,
-    .wheel = tablet_wheel,
-    .buttons = tablet_buttons,
-};
-
 /* ---- host glue ------------------------------------------------------------------ */
+
+static void print_input(const char *line, void *opaque)
+{
+    (void)opaque;
+    say("input: %s", line);
+}
 
 static void on_channel_event(int event, SpiceChannelEventInfo *info, void *opaque)
 {
@@ -308,17 +205,15 @@ int main(int argc, char **argv)
         g_printerr("spice-demo-host: spice_server_init failed (see the messages above)\n");
         return 1;
     }
-    host.kbd.base.sif = &kbd_iface.base;
-    host.mouse.base.sif = &mouse_iface.base;
-    host.tablet.base.sif = &tablet_iface.base;
-    if (!no_keyboard && spice_server_add_interface(host.server, &host.kbd.base) < 0) {
+    demo_devices_init(&host.devices, true, print_input, NULL);
+    if (!no_keyboard && spice_server_add_interface(host.server, &host.devices.kbd.base) < 0) {
         say("note: no keyboard (the inputs channel is not enabled)");
         no_keyboard = TRUE;
     }
-    if (!no_mouse && spice_server_add_interface(host.server, &host.mouse.base) < 0) {
+    if (!no_mouse && spice_server_add_interface(host.server, &host.devices.mouse.base) < 0) {
         no_mouse = TRUE;
     }
-    if (!no_tablet && spice_server_add_interface(host.server, &host.tablet.base) < 0) {
+    if (!no_tablet && spice_server_add_interface(host.server, &host.devices.tablet.base) < 0) {
         no_tablet = TRUE;
     }
     spice_server_vm_start(host.server);
@@ -340,13 +235,13 @@ int main(int argc, char **argv)
 
     say("spice-demo-host: shutting down");
     if (!no_tablet) {
-        spice_server_remove_interface(&host.tablet.base);
+        spice_server_remove_interface(&host.devices.tablet.base);
     }
     if (!no_mouse) {
-        spice_server_remove_interface(&host.mouse.base);
+        spice_server_remove_interface(&host.devices.mouse.base);
     }
     if (!no_keyboard) {
-        spice_server_remove_interface(&host.kbd.base);
+        spice_server_remove_interface(&host.devices.kbd.base);
     }
     spice_server_destroy(host.server);
     if (listen_fd >= 0) {

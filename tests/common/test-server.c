@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/demo-devices.h"
 #include "common/glib-core.h"
 
 struct TestServer {
@@ -20,11 +21,8 @@ struct TestServer {
     GMainLoop *loop;
     SpiceCoreInterface *core;
     SpiceServer *server;
-    SpiceKbdInstance kbd;
-    SpiceMouseInstance mouse;
-    SpiceTabletInstance tablet;
+    DemoDevices devices;
     bool have_kbd, have_mouse, have_tablet;
-    uint8_t leds;
     int listen_fd;
     int port;
     int init_result;
@@ -47,76 +45,11 @@ static void record(const char *format, ...)
     g_async_queue_push(current->events, s);
 }
 
-static void kbd_push(SpiceKbdInstance *sin, uint8_t frag)
+static void record_line(const char *line, void *opaque)
 {
-    (void)sin;
-    record("key 0x%02x", frag);
+    (void)opaque;
+    record("%s", line);
 }
-
-static uint8_t kbd_leds(SpiceKbdInstance *sin)
-{
-    (void)sin;
-    return current->leds;
-}
-
-static const SpiceKbdInterface kbd_iface = {
-    .base = { SPICE_INTERFACE_KEYBOARD, "test keyboard", SPICE_INTERFACE_KEYBOARD_MAJOR,
-              SPICE_INTERFACE_KEYBOARD_MINOR },
-    .push_scan_freg = kbd_push,
-    .get_leds = kbd_leds,
-};
-
-static void mouse_motion(SpiceMouseInstance *sin, int dx, int dy, int dz, uint32_t b)
-{
-    (void)sin;
-    record("mouse motion %d %d %d 0x%x", dx, dy, dz, b);
-}
-
-static void mouse_buttons(SpiceMouseInstance *sin, uint32_t b)
-{
-    (void)sin;
-    record("mouse buttons 0x%x", b);
-}
-
-static const SpiceMouseInterface mouse_iface = {
-    .base = { SPICE_INTERFACE_MOUSE, "test mouse", SPICE_INTERFACE_MOUSE_MAJOR,
-              SPICE_INTERFACE_MOUSE_MINOR },
-    .motion = mouse_motion,
-    .buttons = mouse_buttons,
-};
-
-static void tablet_size(SpiceTabletInstance *sin, int w, int h)
-{
-    (void)sin;
-    record("tablet size %d %d", w, h);
-}
-
-static void tablet_position(SpiceTabletInstance *sin, int x, int y, uint32_t b)
-{
-    (void)sin;
-    record("tablet position %d %d 0x%x", x, y, b);
-}
-
-static void tablet_wheel(SpiceTabletInstance *sin, int dz, uint32_t b)
-{
-    (void)sin;
-    record("tablet wheel %d 0x%x", dz, b);
-}
-
-static void tablet_buttons(SpiceTabletInstance *sin, uint32_t b)
-{
-    (void)sin;
-    record("tablet buttons 0x%x", b);
-}
-
-static const SpiceTabletInterface tablet_iface = {
-    .base = { SPICE_INTERFACE_TABLET, "test tablet", SPICE_INTERFACE_TABLET_MAJOR,
-              SPICE_INTERFACE_TABLET_MINOR },
-    .set_logical_size = tablet_size,
-    .position = tablet_position,
-    .wheel = tablet_wheel,
-    .buttons = tablet_buttons,
-};
 
 static void on_channel_event(int event, SpiceChannelEventInfo *info, void *opaque)
 {
@@ -175,15 +108,13 @@ static gpointer server_thread(gpointer opaque)
     set_env("SPICE_PLUGIN_PATH", NULL);
 
     if (ts->init_result == 0) {
-        ts->kbd.base.sif = &kbd_iface.base;
-        ts->mouse.base.sif = &mouse_iface.base;
-        ts->tablet.base.sif = &tablet_iface.base;
-        ts->have_kbd =
-            !ts->config.no_keyboard && spice_server_add_interface(ts->server, &ts->kbd.base) == 0;
-        ts->have_mouse =
-            !ts->config.no_mouse && spice_server_add_interface(ts->server, &ts->mouse.base) == 0;
-        ts->have_tablet =
-            !ts->config.no_tablet && spice_server_add_interface(ts->server, &ts->tablet.base) == 0;
+        demo_devices_init(&ts->devices, false, record_line, ts);
+        ts->have_kbd = !ts->config.no_keyboard &&
+                       spice_server_add_interface(ts->server, &ts->devices.kbd.base) == 0;
+        ts->have_mouse = !ts->config.no_mouse &&
+                         spice_server_add_interface(ts->server, &ts->devices.mouse.base) == 0;
+        ts->have_tablet = !ts->config.no_tablet &&
+                          spice_server_add_interface(ts->server, &ts->devices.tablet.base) == 0;
         spice_server_vm_start(ts->server);
     }
     g_mutex_lock(&ts->lock);
@@ -194,13 +125,13 @@ static gpointer server_thread(gpointer opaque)
     if (ts->init_result == 0) {
         g_main_loop_run(ts->loop);
         if (ts->have_tablet) {
-            spice_server_remove_interface(&ts->tablet.base);
+            spice_server_remove_interface(&ts->devices.tablet.base);
         }
         if (ts->have_mouse) {
-            spice_server_remove_interface(&ts->mouse.base);
+            spice_server_remove_interface(&ts->devices.mouse.base);
         }
         if (ts->have_kbd) {
-            spice_server_remove_interface(&ts->kbd.base);
+            spice_server_remove_interface(&ts->devices.kbd.base);
         }
     }
     spice_server_destroy(ts->server);
@@ -272,7 +203,7 @@ SpiceServer *test_server_get(TestServer *ts)
 
 SpiceKbdInstance *test_server_keyboard(TestServer *ts)
 {
-    return &ts->kbd;
+    return &ts->devices.kbd;
 }
 
 typedef struct Call {

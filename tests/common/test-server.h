@@ -40,9 +40,9 @@ SpiceKbdInstance *test_server_keyboard(TestServer *ts);
 /* Run fn on the server's thread and wait for it. */
 void test_server_call(TestServer *ts, void (*fn)(TestServer *ts, void *opaque), void *opaque);
 
-/* Next recorded input event ("key 0x1e", "mouse motion 1 2 0 0x0",
- * "tablet position 3 4 0x0", ...) or channel event ("channel initialized
- * 3 0"), NULL after timeout_ms. g_free the string. */
+/* Next recorded input event (a line of tools/common/demo-devices.h, e.g.
+ * "key 0x1e") or channel event ("channel initialized 3 0"), NULL after
+ * timeout_ms. g_free the string. */
 char *test_server_next_event(TestServer *ts, int timeout_ms);
 /* Wait for an event equal to `want`, skipping others; false on timeout. */
 bool test_server_expect_event(TestServer *ts, const char *want, int timeout_ms);
