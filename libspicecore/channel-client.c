@@ -22,6 +22,7 @@
 #include "channel-client.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -101,6 +102,7 @@ struct SpiceChannelClient {
     bool want_produce;
     bool plugin_connected; /* connect() accepted */
     bool moving;           /* between channel_client_move() and on_moved */
+    void *pending_move;    /* MoveRequest waiting for the callback to end */
     bool dead;             /* disconnect requested */
     bool torn_down;
     int busy;
@@ -108,6 +110,8 @@ struct SpiceChannelClient {
 };
 
 static void cc_flush(SpiceChannelClient *cc);
+static void cc_fail(SpiceChannelClient *cc, const char *reason);
+static void cc_dispatch_move(SpiceChannelClient *cc);
 static void cc_teardown(SpiceChannelClient *cc);
 static void cc_update_watch(SpiceChannelClient *cc);
 
@@ -199,6 +203,12 @@ static bool cc_leave(SpiceChannelClient *cc)
     if (--cc->busy > 0) {
         return !cc->dead;
     }
+    if (cc->pending_move) {
+        /* The client now belongs to its new loop: hand it over and touch
+         * nothing more here (the new owner writes what is queued). */
+        cc_dispatch_move(cc);
+        return false;
+    }
     if (cc->dead) {
         cc_teardown(cc);
         return false;
@@ -241,7 +251,7 @@ static int cc_enqueue(SpiceChannelClient *cc, OutMsg *m, uint16_t type)
         g_autofree char *why = g_strdup_printf("outgoing queue over its limit of %u bytes: "
                                                "the client is not reading",
                                                CC_OUT_HARD_LIMIT);
-        channel_client_disconnect(cc, why);
+        cc_fail(cc, why);
         return -ENOSPC;
     }
     g_queue_push_tail(&cc->out, m);
@@ -271,7 +281,7 @@ int cc_send_owned(SpiceChannelClient *cc, uint16_t type, void *body, uint32_t si
     OutMsg *m = g_new(OutMsg, 1);
     m->body = body;
     m->size = size;
-    m->free_func = free_func ? free_func : g_free;
+    m->free_func = free_func ? free_func : free;
     return cc_enqueue(cc, m, type);
 }
 
@@ -350,7 +360,11 @@ static void cc_flush(SpiceChannelClient *cc)
                     return;
                 }
                 g_autofree char *why = g_strdup_printf("write failed: %s", g_strerror(errno));
-                channel_client_disconnect(cc, why);
+                if (errno == EPIPE || errno == ECONNRESET) {
+                    channel_client_disconnect(cc, why); /* the client went away */
+                } else {
+                    cc_fail(cc, why);
+                }
                 return;
             }
             cc->out_bytes -= (size_t)written;
@@ -405,7 +419,7 @@ static void cc_attach_watch(SpiceChannelClient *cc)
     }
     cc->watch = loop_watch_new(cc->loop, cc->fd, cc->watch_events, cc_io, cc);
     if (!cc->watch) {
-        channel_client_disconnect(cc, "the event loop refused to watch the socket");
+        cc_fail(cc, "the event loop refused to watch the socket");
     }
 }
 
@@ -417,7 +431,7 @@ static void handle_pong(SpiceChannelClient *cc, const uint8_t *body, uint32_t si
     uint32_t id = spice_wire_u32(&r);
     (void)spice_wire_u64(&r);
     if (r.error) {
-        channel_client_disconnect(cc, "malformed PONG");
+        cc_fail(cc, "malformed PONG");
         return;
     }
     for (unsigned i = 0; i < cc->n_pings; i++) {
@@ -441,7 +455,7 @@ static void dispatch_message(SpiceChannelClient *cc, uint16_t type, const uint8_
     switch (type) {
     case SPICE_MSGC_ACK_SYNC: {
         if (size < 4) {
-            channel_client_disconnect(cc, "malformed ACK_SYNC");
+            cc_fail(cc, "malformed ACK_SYNC");
             return;
         }
         cc->client_generation = spice_wire_get_u32(body);
@@ -462,7 +476,7 @@ static void dispatch_message(SpiceChannelClient *cc, uint16_t type, const uint8_
     case SPICE_MSGC_MIGRATE_FLUSH_MARK:
         return;
     case SPICE_MSGC_MIGRATE_DATA:
-        channel_client_disconnect(cc, "MIGRATE_DATA without a migration in progress");
+        cc_fail(cc, "MIGRATE_DATA without a migration in progress");
         return;
     default:
         break;
@@ -474,7 +488,7 @@ static void dispatch_message(SpiceChannelClient *cc, uint16_t type, const uint8_
             ret == -ENOTSUP ? g_strdup_printf("unknown message type %u (%u bytes)", type, size)
                             : g_strdup_printf("message type %u (%u bytes) rejected: %s", type, size,
                                               g_strerror(-ret));
-        channel_client_disconnect(cc, why);
+        cc_fail(cc, why);
     }
 }
 
@@ -498,7 +512,7 @@ static void process_input(SpiceChannelClient *cc)
             g_autofree char *why = g_strdup_printf(
                 "message type %u of %u bytes exceeds the %s channel limit of %u bytes", type, size,
                 cc->klass->name, cc->klass->max_message_size);
-            channel_client_disconnect(cc, why);
+            cc_fail(cc, why);
             return;
         }
         if (cc->in_len - pos < hsize + size) {
@@ -534,7 +548,7 @@ static void cc_read(SpiceChannelClient *cc)
                 /* Cannot happen: the buffer always has room for the
                  * message the last header announced. Never read 0 bytes
                  * and call it end of file. */
-                channel_client_disconnect(cc, "internal error: input buffer full");
+                cc_fail(cc, "internal error: input buffer full");
                 return;
             }
         }
@@ -551,9 +565,12 @@ static void cc_read(SpiceChannelClient *cc)
         if (errno == EINTR) {
             continue;
         }
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        if (errno == ECONNRESET) {
+            /* A client closing with data unread: an ordinary goodbye. */
+            channel_client_disconnect(cc, "client reset the connection");
+        } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
             g_autofree char *why = g_strdup_printf("read failed: %s", g_strerror(errno));
-            channel_client_disconnect(cc, why);
+            cc_fail(cc, why);
         }
         return;
     }
@@ -721,11 +738,19 @@ static void move_arrive(void *opaque)
     g_free(req);
 }
 
+static void cc_dispatch_move(SpiceChannelClient *cc)
+{
+    MoveRequest *req = cc->pending_move;
+    cc->pending_move = NULL;
+    event_loop_invoke(req->target, move_arrive, req, false);
+}
+
 void cc_move(SpiceChannelClient *cc, SpicePluginLoop *ploop,
              void (*on_moved)(SpiceChannelClient *cc, void *opaque), void *opaque)
 {
     EventLoop *target = plugin_loop_get(cc->server, ploop);
     g_return_if_fail(event_loop_is_current(cc->loop));
+    g_return_if_fail(!cc->moving);
     if (target == cc->loop || cc->dead) {
         if (on_moved && !cc->dead) {
             on_moved(cc, opaque);
@@ -740,10 +765,25 @@ void cc_move(SpiceChannelClient *cc, SpicePluginLoop *ploop,
     req->target = target;
     req->on_moved = on_moved;
     req->opaque = opaque;
-    event_loop_invoke(target, move_arrive, req, false);
+    cc->pending_move = req;
+    /* Inside a core callback (connect() above all) the move waits until
+     * the callback returns: until then this thread still uses cc. */
+    if (cc->busy == 0) {
+        cc_dispatch_move(cc);
+    }
 }
 
 /* ---- teardown ------------------------------------------------------------- */
+
+/* The client broke the protocol or the connection failed: say so where an
+ * operator sees it, then disconnect. */
+static void cc_fail(SpiceChannelClient *cc, const char *reason)
+{
+    if (!cc->dead) {
+        g_message("%s: disconnecting: %s", cc->label, reason);
+    }
+    channel_client_disconnect(cc, reason);
+}
 
 void channel_client_disconnect(SpiceChannelClient *cc, const char *reason)
 {

@@ -277,10 +277,6 @@ bool net_start_listening(SpiceServer *s)
             return false;
         }
     }
-    if (c->tls_port >= 0) {
-        g_warning("TLS port %d requested, but this build has no TLS support yet", c->tls_port);
-        return false;
-    }
     if (c->listen_fd >= 0) {
         if (!listener_add(s, c->listen_fd, false, g_strdup_printf("fd %d", c->listen_fd))) {
             return false;

@@ -119,11 +119,29 @@ static uint32_t host_client_get_session_id(SpiceClient *client)
     return client->session_id;
 }
 
+typedef struct Notify {
+    SpiceClient *client;
+    uint8_t *body;
+    uint32_t size;
+} Notify;
+
+/* Host thread: the main channel client belongs to the host loop. */
+static void notify_on_host(void *opaque)
+{
+    Notify *n = opaque;
+    if (n->client->main_cc) {
+        cc_send_owned(n->client->main_cc, SPICE_MSG_NOTIFY, n->body, n->size, g_free);
+    } else {
+        g_free(n->body);
+    }
+    client_unref(n->client);
+    g_free(n);
+}
+
 static void host_client_notify(SpiceClient *client, uint32_t severity, uint32_t visibility,
                                uint32_t what, const char *message)
 {
-    SpiceChannelClient *main_cc = client->main_cc;
-    if (!main_cc || !message) {
+    if (!client || !message) {
         return;
     }
     size_t len = strlen(message);
@@ -132,15 +150,22 @@ static void host_client_notify(SpiceClient *client, uint32_t severity, uint32_t 
     }
     /* NOTIFY: u64 time stamp, u32 severity, visibility, what, message
      * length, message bytes with a NUL. */
-    uint32_t size = 8 + 4 * 4 + (uint32_t)len + 1;
-    uint8_t *body = g_malloc0(size);
-    spice_wire_put_u64(body, (uint64_t)g_get_real_time());
-    spice_wire_put_u32(body + 8, severity);
-    spice_wire_put_u32(body + 12, visibility);
-    spice_wire_put_u32(body + 16, what);
-    spice_wire_put_u32(body + 20, (uint32_t)len);
-    memcpy(body + 24, message, len);
-    cc_send_owned(main_cc, SPICE_MSG_NOTIFY, body, size, g_free);
+    Notify *n = g_new0(Notify, 1);
+    n->client = client_ref(client);
+    n->size = 8 + 4 * 4 + (uint32_t)len + 1;
+    n->body = g_malloc0(n->size);
+    spice_wire_put_u64(n->body, (uint64_t)g_get_real_time());
+    spice_wire_put_u32(n->body + 8, severity);
+    spice_wire_put_u32(n->body + 12, visibility);
+    spice_wire_put_u32(n->body + 16, what);
+    spice_wire_put_u32(n->body + 20, (uint32_t)len);
+    memcpy(n->body + 24, message, len);
+    EventLoop *host = client->server->loop;
+    if (event_loop_is_current(host)) {
+        notify_on_host(n);
+    } else {
+        event_loop_invoke(host, notify_on_host, n, false);
+    }
 }
 
 static uint32_t host_mouse_mode_get(SpicePlugin *plugin, uint32_t *supported)
@@ -368,6 +393,11 @@ static void plugin_unregister_channels(SpicePlugin *plugin)
     }
 }
 
+static void drain_nothing(void *opaque)
+{
+    (void)opaque;
+}
+
 /* Release what a plugin holds in the server, deinit it (only after a
  * successful init) and unload it. */
 static void plugin_free(SpicePlugin *plugin)
@@ -376,7 +406,13 @@ static void plugin_free(SpicePlugin *plugin)
     interfaces_release_plugin(s, plugin);
     plugin_unregister_channels(plugin);
     if (s->loop) {
-        /* Let the channel clients' disconnects reach the plugin now. */
+        /* Let the channel clients' disconnects reach the plugin now, on
+         * its worker loops first (their teardowns then queue work for the
+         * host loop), before deinit frees the plugin's state. */
+        for (GList *l = plugin->loops; l; l = l->next) {
+            SpicePluginLoop *pl = l->data;
+            event_loop_invoke(pl->loop, drain_nothing, NULL, true);
+        }
         event_loop_run_pending(s->loop);
     }
     if (plugin->initialized) {

@@ -242,8 +242,26 @@ char **plugin_search_path(void)
         g_ptr_array_add(dirs, g_strdup(SPICE_BUILD_PLUGIN_DIR));
     }
     g_ptr_array_add(dirs, g_strdup(SPICE_PLUGIN_INSTALL_DIR));
-    g_ptr_array_add(dirs, NULL);
-    return (char **)g_ptr_array_free(dirs, FALSE);
+    /* The same folder twice (say the build folder in SPICE_PLUGIN_PATH
+     * too) would make every plugin in it shadow itself. */
+    GPtrArray *unique = g_ptr_array_new();
+    GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (guint i = 0; i < dirs->len; i++) {
+        char *dir = g_ptr_array_index(dirs, i);
+        char *real = realpath(dir, NULL);
+        char *key = real ? real : g_strdup(dir);
+        if (g_hash_table_contains(seen, key)) {
+            g_free(key);
+            g_free(dir);
+            continue;
+        }
+        g_hash_table_add(seen, key);
+        g_ptr_array_add(unique, dir);
+    }
+    g_hash_table_unref(seen);
+    g_ptr_array_free(dirs, TRUE);
+    g_ptr_array_add(unique, NULL);
+    return (char **)g_ptr_array_free(unique, FALSE);
 }
 
 static void plugin_file_free(PluginFile *f)
@@ -444,6 +462,20 @@ static bool validate_interface(const SpiceInterfaceClass *k, const char *path, G
     return invalid(error, path, "unknown interface type '%s'", k->type);
 }
 
+/* File names may use '-' where C identifiers (and so the names
+ * SPICE_PLUGIN_DEFINE writes) use '_': treat them as the same. */
+static bool plugin_names_match(const char *descriptor_name, const char *file_name)
+{
+    for (; *descriptor_name && *file_name; descriptor_name++, file_name++) {
+        char a = *descriptor_name == '-' ? '_' : *descriptor_name;
+        char b = *file_name == '-' ? '_' : *file_name;
+        if (a != b) {
+            return false;
+        }
+    }
+    return *descriptor_name == *file_name;
+}
+
 bool plugin_descriptor_validate(const SpicePluginDescriptor *d, const char *path, const char *name,
                                 GError **error)
 {
@@ -470,7 +502,7 @@ bool plugin_descriptor_validate(const SpicePluginDescriptor *d, const char *path
         return invalid(error, path, "size %u is outside %zu..65536", d->size,
                        (size_t)DESCRIPTOR_MIN_SIZE);
     }
-    if (!d->name || strcmp(d->name, name) != 0) {
+    if (!d->name || !plugin_names_match(d->name, name)) {
         return invalid(error, path, "name '%s' does not match the file name (expected '%s')",
                        d->name ? d->name : "(null)", name);
     }

@@ -26,7 +26,6 @@ SPICE_EXPORT SpiceServer *spice_server_new(void)
     SpiceServer *s = g_new0(SpiceServer, 1);
     ServerConfig *c = &s->config;
     c->port = -1;
-    c->tls_port = -1;
     c->listen_fd = -1;
     c->ticketing = true; /* with no password set every login is refused */
     c->ticket_expiry_us = INT64_MAX;
@@ -42,7 +41,6 @@ SPICE_EXPORT SpiceServer *spice_server_new(void)
     s->listeners = g_ptr_array_new();
     s->plugins = g_ptr_array_new();
     s->mouse_mode = SPICE_MOUSE_MODE_SERVER;
-    s->mm_time_base_us = g_get_monotonic_time();
     return s;
 }
 

@@ -51,7 +51,6 @@ typedef struct InterfaceRecord InterfaceRecord;
 typedef struct ServerConfig {
     /* listening */
     int port;       /* -1: none */
-    int tls_port;   /* -1: none */
     char *addr;     /* NULL: any */
     int addr_flags; /* SPICE_ADDR_FLAG_* */
     int listen_fd;  /* -1: none; owned by the host */
@@ -104,7 +103,6 @@ struct SpiceServer {
     uint32_t qxl_ram_size;
 
     bool vm_running;
-    int64_t mm_time_base_us;
 };
 
 /* ---- server.c ---- */

@@ -110,7 +110,7 @@ typedef struct SpiceChannelClass {
     uint32_t flags;   /* SPICE_CHANNEL_CLASS_* */
     /* Largest message body a client may send; bigger ones disconnect. */
     uint32_t max_message_size;
-    /* Capabilities advertised in the link reply, NULL-terminated by name. */
+    /* Capabilities advertised in the link reply: n_caps entries. */
     const SpiceChannelCap *caps;
     uint32_t n_caps;
     uint32_t reserved1;
@@ -354,12 +354,14 @@ typedef struct SpiceHostServices {
     /* Capabilities the client announced in its link message. */
     bool (*channel_client_test_cap)(SpiceChannelClient *cc, uint32_t cap);
     bool (*channel_client_test_common_cap)(SpiceChannelClient *cc, uint32_t cap);
-    /* Queue a message; the body is copied. Returns 0, or -ENOSPC when the
-     * outgoing queue limit is reached (the client is then disconnected). */
+    /* Queue a message; the body is copied. Returns 0, -ENOSPC when the
+     * outgoing queue limit is reached (the client is then disconnected)
+     * or -EPIPE when the client is already being disconnected. */
     int (*channel_client_send)(SpiceChannelClient *cc, uint16_t type, const void *body,
                                uint32_t size);
     /* Queue a message and take ownership of body, freed with free_func
-     * once written. Same return values; body is freed on failure too. */
+     * (NULL: free()) once written. Same return values; body is freed on
+     * failure too. */
     int (*channel_client_send_owned)(SpiceChannelClient *cc, uint16_t type, void *body,
                                      uint32_t size, void (*free_func)(void *));
     /* True when the ack window is open and the outgoing queue is below its
@@ -379,8 +381,8 @@ typedef struct SpiceHostServices {
     /* --- since 1.0: client sessions --- */
 
     uint32_t (*client_get_session_id)(SpiceClient *client);
-    /* Send a NOTIFY (SPICE_NOTIFY_SEVERITY_*, VISIBILITY_*) on the
-     * client's main channel. */
+    /* Any thread. Send a NOTIFY (SPICE_NOTIFY_SEVERITY_*, VISIBILITY_*)
+     * on the client's main channel. */
     void (*client_notify)(SpiceClient *client, uint32_t severity, uint32_t visibility,
                           uint32_t what, const char *message);
 

@@ -1030,9 +1030,11 @@ static void print_json(GPtrArray *reports, const PluginReport *only, char **dirs
 
 /* A problem is an enabled plugin (or main, which cannot be disabled) that
  * the server would not load. Returns the number of problems. */
+/* Like the server: a failing required plugin fails the check; a failing
+ * optional one is reported but tolerated. */
 static unsigned print_check(GPtrArray *reports, const PluginReport *only, bool quiet)
 {
-    unsigned problems = 0, enabled = 0;
+    unsigned problems = 0, tolerated = 0, enabled = 0;
     for (guint i = 0; i < reports->len; i++) {
         const PluginReport *r = g_ptr_array_index(reports, i);
         if ((only && r != only) || r->status == STATUS_DISABLED) {
@@ -1042,10 +1044,14 @@ static unsigned print_check(GPtrArray *reports, const PluginReport *only, bool q
         if (!status_failed(r->status)) {
             continue;
         }
-        problems++;
+        if (r->optional) {
+            tolerated++;
+        } else {
+            problems++;
+        }
         if (!quiet) {
             g_autofree char *reason = printable(r->reason);
-            printf("%s%s: %s: %s\n", r->name, r->optional ? " (optional)" : "",
+            printf("%s%s: %s: %s\n", r->name, r->optional ? " (optional, skipped)" : "",
                    status_name(r->status), reason);
         }
     }
@@ -1054,8 +1060,12 @@ static unsigned print_check(GPtrArray *reports, const PluginReport *only, bool q
             printf("check failed: %u of %u enabled plugin%s cannot be loaded\n", problems, enabled,
                    enabled == 1 ? "" : "s");
         } else {
-            printf("check passed: %u enabled plugin%s load%s and validate%s\n", enabled,
+            printf("check passed: %u enabled plugin%s load%s and validate%s", enabled,
                    enabled == 1 ? "" : "s", enabled == 1 ? "s" : "", enabled == 1 ? "s" : "");
+            if (tolerated) {
+                printf(" (%u optional plugin%s skipped)", tolerated, tolerated == 1 ? "" : "s");
+            }
+            printf("\n");
         }
     }
     return problems;

@@ -218,6 +218,19 @@ class Check(unittest.TestCase):
         self.assertEqual(rc, 1, out)
         self.assertIn("libspice-plugin-nosuchplugin.so is not in the plugin path", out)
 
+    def test_optional_failure_is_tolerated(self):
+        # Like the server: an optional plugin that fails is skipped.
+        with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
+            f.write("[channels]\nenable=inputs;future\noptional=future\n")
+        try:
+            rc, out, _ = run("--config", f.name, "--check", check_rc=None)
+        finally:
+            os.unlink(f.name)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("future (optional, skipped): error: ", out)
+        self.assertIn("check passed: 3 enabled plugins load and validate "
+                      "(1 optional plugin skipped)", out)
+
     def test_check_with_json_keeps_exit_status(self):
         rc, out, _ = run("--check", "--json", enable="future", check_rc=None)
         self.assertEqual(rc, 1)
