@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * image-codec.h: encoders for SPICE images sent to clients.
+ *
+ * Each encoder writes the part of a SpiceImage that follows its 18-byte
+ * descriptor (id, type, flags, width, height), which the caller writes.
+ * The input is a rectangle of 32-bit pixels in SPICE_SURFACE_FMT_32_xRGB
+ * memory order (bytes B, G, R, x), `stride` bytes between rows, top row
+ * first. All encoders are lossless except JPEG.
+ *
+ *   BITMAP (raw):  u8 format (32BIT), u8 flags (TOP_DOWN), u32 width,
+ *                  u32 height, u32 stride, u32 palette offset 0, pixels
+ *   LZ4:           u32 data size, then u8 top_down, u8 format, and
+ *                  blocks of {u32 big-endian size, LZ4 block} compressed
+ *                  with one streaming context, as spice-gtk decodes
+ *   JPEG:          u32 data size, then a baseline JFIF image
+ */
+#ifndef SPICE_CODECS_IMAGE_CODEC_H_
+#define SPICE_CODECS_IMAGE_CODEC_H_
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "spice-plugin-wire.h"
+
+/* Raw 32-bit bitmap. Always succeeds unless the writer runs out of memory. */
+bool image_encode_bitmap(SpiceWireWriter *w, const uint8_t *pixels, int32_t stride,
+                         uint32_t width, uint32_t height);
+
+/* LZ4 (SPICE_IMAGE_TYPE_LZ4; needs the client's LZ4_COMPRESSION cap).
+ * Returns false when compression fails (the caller falls back). */
+bool image_encode_lz4(SpiceWireWriter *w, const uint8_t *pixels, int32_t stride, uint32_t width,
+                      uint32_t height);
+
+/* JPEG (SPICE_IMAGE_TYPE_JPEG), quality 1..100. Lossy. */
+bool image_encode_jpeg(SpiceWireWriter *w, const uint8_t *pixels, int32_t stride, uint32_t width,
+                       uint32_t height, int quality);
+
+/*
+ * Whether a rectangle looks photographic (smooth gradients, many colors),
+ * which is where JPEG beats the lossless codecs. Samples the pixels; cost
+ * is a small fraction of encoding.
+ */
+bool image_is_photographic(const uint8_t *pixels, int32_t stride, uint32_t width,
+                           uint32_t height);
+
+/* A 64-bit hash of the rectangle's pixels (x bytes ignored), for the
+ * per-client image cache. */
+uint64_t image_hash(const uint8_t *pixels, int32_t stride, uint32_t width, uint32_t height);
+
+#endif /* SPICE_CODECS_IMAGE_CODEC_H_ */
