@@ -67,6 +67,32 @@ static bool already_added(SpiceServer *s, SpiceBaseInstance *sin)
     return false;
 }
 
+/* Which of our plugins serves an interface, for messages to operators. */
+static const char *first_party_plugin_for(const char *key)
+{
+    static const struct {
+        const char *key;
+        const char *plugin;
+    } map[] = {
+        { "keyboard", "libspice-plugin-inputs.so" },
+        { "mouse", "libspice-plugin-inputs.so" },
+        { "tablet", "libspice-plugin-inputs.so" },
+        { "qxl", "libspice-plugin-display.so" },
+        { "playback", "libspice-plugin-playback.so" },
+        { "record", "libspice-plugin-record.so" },
+        { "char_device:vdagent", "libspice-plugin-main.so with agent support" },
+        { "char_device:usbredir", "libspice-plugin-usbredir.so" },
+        { "char_device:smartcard", "libspice-plugin-smartcard.so" },
+        { "char_device:port", "libspice-plugin-port.so" },
+    };
+    for (unsigned i = 0; i < G_N_ELEMENTS(map); i++) {
+        if (strcmp(map[i].key, key) == 0) {
+            return map[i].plugin;
+        }
+    }
+    return "a third-party plugin";
+}
+
 SPICE_EXPORT int spice_server_add_interface(SpiceServer *s, SpiceBaseInstance *sin)
 {
     g_return_val_if_fail(s != NULL, -1);
@@ -121,8 +147,8 @@ SPICE_EXPORT int spice_server_add_interface(SpiceServer *s, SpiceBaseInstance *s
         SpicePlugin *plugin = plugin_host_find_interface(s, type, subtype, &klass);
         if (!plugin) {
             g_warning("spice_server_add_interface: no enabled plugin serves the '%s' interface; "
-                      "enable the plugin that provides it (see spice-plugin-list)",
-                      key);
+                      "enable the plugin that provides it (%s; see spice-plugin-list)",
+                      key, first_party_plugin_for(key));
             g_free(r);
             return -1;
         }

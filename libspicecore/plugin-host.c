@@ -304,6 +304,69 @@ static void host_loop_invoke(SpicePlugin *plugin, SpicePluginLoop *loop, SpicePl
     event_loop_invoke(plugin_loop_get(plugin->server, loop), func, opaque, wait);
 }
 
+typedef struct QueuedEvent {
+    SpiceServer *server;
+    SpicePlugin *publisher; /* compared, never dereferenced */
+    SpicePluginEvent event;
+    uint8_t data[]; /* event.data points here */
+} QueuedEvent;
+
+/* Host thread: what the core itself learns from an event, then delivery
+ * to every other plugin that listens. */
+static void deliver_event(void *opaque)
+{
+    QueuedEvent *q = opaque;
+    SpiceServer *s = q->server;
+    const SpicePluginEvent *ev = &q->event;
+    switch (ev->type) {
+    case SPICE_PLUGIN_EVENT_DISPLAY_ADDED:
+        if (ev->data_size >= sizeof(SpiceDisplayInfo)) {
+            const SpiceDisplayInfo *info = ev->data;
+            if (s->qxl_ram_size == 0) {
+                s->qxl_ram_size = info->ram_size;
+            }
+        }
+        break;
+    case SPICE_PLUGIN_EVENT_PRIMARY:
+        if (ev->data_size >= sizeof(SpicePrimaryInfo)) {
+            const SpicePrimaryInfo *info = ev->data;
+            s->display_allows_client_mouse = info->width > 0 && info->client_mouse;
+            server_update_mouse_mode(s);
+        }
+        break;
+    default:
+        break;
+    }
+    for (guint i = 0; i < s->plugins->len; i++) {
+        SpicePlugin *p = g_ptr_array_index(s->plugins, i);
+        if (p != q->publisher && p->initialized && p->desc->abi_minor >= 2 &&
+            p->desc->plugin_event) {
+            p->desc->plugin_event(p, ev);
+        }
+    }
+    g_free(q);
+}
+
+static void host_event_publish(SpicePlugin *plugin, const SpicePluginEvent *event)
+{
+    if (!event || event->size < sizeof(SpicePluginEvent) || (event->data_size && !event->data) ||
+        event->data_size > 16 * 1024 * 1024) {
+        plugin_log(plugin, SPICE_PLUGIN_LOG_WARNING, "event_publish: malformed event ignored");
+        return;
+    }
+    QueuedEvent *q = g_malloc(sizeof(QueuedEvent) + event->data_size);
+    q->server = plugin->server;
+    q->publisher = plugin;
+    q->event = *event;
+    q->event.size = sizeof(SpicePluginEvent);
+    if (event->data_size) {
+        memcpy(q->data, event->data, event->data_size);
+    }
+    q->event.data = q->data;
+    /* Always queued, so that events from one thread arrive in order. */
+    event_loop_invoke(plugin->server->loop, deliver_event, q, false);
+}
+
 static void host_log(SpicePlugin *plugin, SpicePluginLogLevel level, const char *format, ...)
     G_GNUC_PRINTF(3, 4);
 
@@ -370,6 +433,8 @@ static const SpiceHostServices host_services = {
     .loop_free = host_loop_free,
     .loop_invoke = host_loop_invoke,
     .channel_client_move = cc_move,
+
+    .event_publish = host_event_publish,
 };
 
 const SpiceHostServices *plugin_host_services(void)

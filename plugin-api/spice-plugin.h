@@ -54,7 +54,7 @@ extern "C" {
  * minor changes only append. History in docs/plugin-abi.md.
  */
 #define SPICE_PLUGIN_ABI_MAJOR 1
-#define SPICE_PLUGIN_ABI_MINOR 1
+#define SPICE_PLUGIN_ABI_MINOR 2
 
 #if defined(__GNUC__)
 #define SPICE_PLUGIN_EXPORT          __attribute__((visibility("default")))
@@ -301,6 +301,76 @@ typedef enum {
 } SpiceServerInt;
 
 /* ------------------------------------------------------------------------
+ * Plugin events (since 1.2): facts one plugin publishes for the others,
+ * delivered by the core. The display plugin announces its displays, their
+ * primary surfaces and cursor changes; the cursor plugin, the inputs
+ * plugin and the core itself react. Payloads are flat structs (no
+ * pointers) that the core copies, so they may be published from any
+ * thread; delivery is on the host's thread, in publishing order, to every
+ * plugin except the publisher.
+ */
+typedef enum {
+    /* A display (QXL instance) exists: SpiceDisplayInfo. */
+    SPICE_PLUGIN_EVENT_DISPLAY_ADDED = 1,
+    /* The display is gone: no payload. */
+    SPICE_PLUGIN_EVENT_DISPLAY_REMOVED = 2,
+    /* The display's primary surface was created or destroyed:
+     * SpicePrimaryInfo (width 0 when destroyed). */
+    SPICE_PLUGIN_EVENT_PRIMARY = 3,
+    /* The guest changed the display's cursor: SpiceCursorEvent. */
+    SPICE_PLUGIN_EVENT_CURSOR = 4,
+} SpicePluginEventType;
+
+typedef struct SpicePluginEvent {
+    uint32_t size;       /* sizeof(SpicePluginEvent) */
+    uint32_t type;       /* SpicePluginEventType */
+    uint32_t display_id; /* the QXL instance id the event is about */
+    uint32_t data_size;  /* bytes at data */
+    const void *data;    /* payload; valid during delivery only */
+} SpicePluginEvent;
+
+typedef struct SpiceDisplayInfo {
+    uint32_t size;
+    uint32_t ram_size; /* the device's RAM size (MAIN_INIT hint), bytes */
+} SpiceDisplayInfo;
+
+typedef struct SpicePrimaryInfo {
+    uint32_t size;
+    uint32_t width; /* 0: no primary surface */
+    uint32_t height;
+    uint32_t format;       /* SPICE_SURFACE_FMT_* */
+    uint32_t client_mouse; /* the surface allows client (absolute) mouse mode */
+} SpicePrimaryInfo;
+
+typedef enum {
+    SPICE_CURSOR_EVENT_SET = 1,  /* position, visibility and (optional) shape */
+    SPICE_CURSOR_EVENT_MOVE = 2, /* position */
+    SPICE_CURSOR_EVENT_HIDE = 3,
+    SPICE_CURSOR_EVENT_TRAIL = 4, /* trail length and frequency */
+    SPICE_CURSOR_EVENT_RESET = 5, /* back to no cursor (guest reset) */
+} SpiceCursorEventKind;
+
+/* A cursor change; a shape travels inline after the struct. */
+typedef struct SpiceCursorEvent {
+    uint32_t size; /* sizeof(SpiceCursorEvent) */
+    uint32_t kind; /* SpiceCursorEventKind */
+    int16_t x;     /* SET, MOVE: hot-spot position */
+    int16_t y;
+    uint8_t visible;   /* SET */
+    uint8_t has_shape; /* SET: shape fields and bytes follow */
+    uint16_t trail_length;
+    uint16_t trail_frequency;
+    uint16_t shape_type; /* SPICE_CURSOR_TYPE_* */
+    uint16_t width;
+    uint16_t height;
+    uint16_t hot_x;
+    uint16_t hot_y;
+    uint64_t unique;     /* the guest's id of this shape (for caching) */
+    uint32_t shape_size; /* bytes of shape data after this struct */
+    uint32_t reserved;
+} SpiceCursorEvent;
+
+/* ------------------------------------------------------------------------
  * Host services: the table the server hands to init(). Append-only; each
  * block is marked with the ABI minor that added it. A plugin that wants a
  * member newer than the minor it was built for checks `size` first with
@@ -432,6 +502,12 @@ typedef struct SpiceHostServices {
     void (*channel_client_move)(SpiceChannelClient *cc, SpicePluginLoop *loop,
                                 void (*on_moved)(SpiceChannelClient *cc, void *opaque),
                                 void *opaque);
+
+    /* --- since 1.2: events between plugins --- */
+
+    /* Any thread. Publish an event to the other plugins (and the core);
+     * the event and its payload are copied. */
+    void (*event_publish)(SpicePlugin *plugin, const SpicePluginEvent *event);
 } SpiceHostServices;
 
 /* True when the server's table has member `member`. */
@@ -466,8 +542,11 @@ typedef struct SpicePluginDescriptor {
     void (*deinit)(SpicePlugin *plugin);
     /* Optional. */
     void (*server_event)(SpicePlugin *plugin, const SpiceServerEvent *event);
+    /* Optional, since 1.2 (was reserved: NULL in older plugins). Events
+     * other plugins published; host thread. */
+    void (*plugin_event)(SpicePlugin *plugin, const SpicePluginEvent *event);
 
-    void *reserved[8];
+    void *reserved[7];
 } SpicePluginDescriptor;
 
 typedef const SpicePluginDescriptor *(*SpicePluginQueryFunc)(void);

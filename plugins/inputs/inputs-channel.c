@@ -47,6 +47,7 @@ typedef struct InputsPlugin {
     uint8_t ext_prefix;        /* 0xE0..0xE2 seen just before, else 0 */
     bool key[0x80];            /* plain keys held */
     bool key_ext[0x80];        /* 0xE0-prefixed keys held */
+    SpicePrimaryInfo primary;  /* last primary surface announced */
 } InputsPlugin;
 
 typedef struct InputsClient {
@@ -55,6 +56,8 @@ typedef struct InputsClient {
 } InputsClient;
 
 static const SpiceHostServices *g_host;
+
+static void update_tablet_size(InputsPlugin *ip);
 
 /* ---- keyboard ----------------------------------------------------------------- */
 
@@ -440,6 +443,7 @@ static int tablet_add(SpicePlugin *plugin, SpiceBaseInstance *sin, void **data)
     }
     ip->tablet = (SpiceTabletInstance *)sin;
     *data = ip;
+    update_tablet_size(ip);
     return 0;
 }
 
@@ -485,6 +489,27 @@ static const SpiceInterfaceClass tablet_iface = {
     .remove = tablet_remove,
 };
 
+/* The tablet reports absolute positions in the primary surface's pixels
+ * when client mouse mode is possible. */
+static void update_tablet_size(InputsPlugin *ip)
+{
+    if (!ip->tablet || ip->primary.width == 0 || !ip->primary.client_mouse) {
+        return;
+    }
+    const SpiceTabletInterface *sif = (const SpiceTabletInterface *)ip->tablet->base.sif;
+    sif->set_logical_size(ip->tablet, (int)ip->primary.width, (int)ip->primary.height);
+}
+
+static void inputs_plugin_event(SpicePlugin *plugin, const SpicePluginEvent *ev)
+{
+    InputsPlugin *ip = g_host->get_data(plugin);
+    if (!ip || ev->type != SPICE_PLUGIN_EVENT_PRIMARY || ev->data_size < sizeof(SpicePrimaryInfo)) {
+        return;
+    }
+    memcpy(&ip->primary, ev->data, sizeof(ip->primary));
+    update_tablet_size(ip);
+}
+
 /* ---- plugin ---------------------------------------------------------------------------------- */
 
 static int inputs_init(SpicePlugin *plugin, const SpiceHostServices *host)
@@ -528,4 +553,5 @@ static const SpiceInterfaceClass *const inputs_interfaces[] = { &kbd_iface, &mou
 SPICE_PLUGIN_DEFINE(inputs, .version = "0.1.0", .license = "LGPL-2.1-or-later",
                     .description = "Inputs channel: keyboard, mouse and tablet",
                     .origin = "spicecore", .channels = inputs_channels,
-                    .interfaces = inputs_interfaces, .init = inputs_init, .deinit = inputs_deinit)
+                    .interfaces = inputs_interfaces, .init = inputs_init, .deinit = inputs_deinit,
+                    .plugin_event = inputs_plugin_event)
