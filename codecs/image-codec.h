@@ -6,7 +6,14 @@
  * descriptor (id, type, flags, width, height), which the caller writes.
  * The input is a rectangle of 32-bit pixels in SPICE_SURFACE_FMT_32_xRGB
  * memory order (bytes B, G, R, x), `stride` bytes between rows, top row
- * first. All encoders are lossless except JPEG.
+ * first; a negative stride (bottom-up memory) is fine as long as `pixels`
+ * points at the top row. Rows must not overlap (|stride| >= width * 4) and
+ * sides are limited to 1..65500. All encoders are lossless except JPEG.
+ *
+ * The encoders append to `w`. They return false on invalid arguments, on
+ * allocation or compression failure, or when the writer is already in
+ * error; the writer's size is then what it was before the call, so the
+ * caller can write a fallback encoding instead.
  *
  *   BITMAP (raw):  u8 format (32BIT), u8 flags (TOP_DOWN), u32 width,
  *                  u32 height, u32 stride, u32 palette offset 0, pixels
@@ -24,16 +31,19 @@
 
 #include "spice-plugin-wire.h"
 
-/* Raw 32-bit bitmap. Always succeeds unless the writer runs out of memory. */
-bool image_encode_bitmap(SpiceWireWriter *w, const uint8_t *pixels, int32_t stride,
-                         uint32_t width, uint32_t height);
+/* Raw 32-bit bitmap, rows tightly packed. Always succeeds for valid
+ * arguments unless the writer runs out of memory. */
+bool image_encode_bitmap(SpiceWireWriter *w, const uint8_t *pixels, int32_t stride, uint32_t width,
+                         uint32_t height);
 
 /* LZ4 (SPICE_IMAGE_TYPE_LZ4; needs the client's LZ4_COMPRESSION cap).
- * Returns false when compression fails (the caller falls back). */
+ * Returns false when compression fails (the caller falls back), and for
+ * images over 2 GiB raw, which spice-gtk cannot decode. */
 bool image_encode_lz4(SpiceWireWriter *w, const uint8_t *pixels, int32_t stride, uint32_t width,
                       uint32_t height);
 
-/* JPEG (SPICE_IMAGE_TYPE_JPEG), quality 1..100. Lossy. */
+/* JPEG (SPICE_IMAGE_TYPE_JPEG), quality 1..100 (clamped). Lossy; the x
+ * bytes are not encoded. */
 bool image_encode_jpeg(SpiceWireWriter *w, const uint8_t *pixels, int32_t stride, uint32_t width,
                        uint32_t height, int quality);
 
@@ -42,11 +52,11 @@ bool image_encode_jpeg(SpiceWireWriter *w, const uint8_t *pixels, int32_t stride
  * which is where JPEG beats the lossless codecs. Samples the pixels; cost
  * is a small fraction of encoding.
  */
-bool image_is_photographic(const uint8_t *pixels, int32_t stride, uint32_t width,
-                           uint32_t height);
+bool image_is_photographic(const uint8_t *pixels, int32_t stride, uint32_t width, uint32_t height);
 
-/* A 64-bit hash of the rectangle's pixels (x bytes ignored), for the
- * per-client image cache. */
+/* A 64-bit hash of the rectangle's pixels (x bytes ignored) and its size,
+ * for the per-client image cache. Not stable across versions of this code;
+ * 0 for invalid arguments. */
 uint64_t image_hash(const uint8_t *pixels, int32_t stride, uint32_t width, uint32_t height);
 
 #endif /* SPICE_CODECS_IMAGE_CODEC_H_ */

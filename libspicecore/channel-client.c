@@ -773,6 +773,37 @@ void cc_move(SpiceChannelClient *cc, SpicePluginLoop *ploop,
     }
 }
 
+/* ---- channel events ---------------------------------------------------------- */
+
+typedef struct CcEvent {
+    SpiceChannelClient *cc;
+    int event;
+} CcEvent;
+
+static void cc_event_on_host(void *opaque)
+{
+    CcEvent *e = opaque;
+    server_channel_event(e->cc->server, e->event, e->cc->info);
+    channel_client_unref(e->cc);
+    g_free(e);
+}
+
+/* Hosts get channel events on their own thread: QEMU takes its global
+ * lock in channel_event, which a worker must never wait for while the
+ * host thread may be waiting for that worker. The info block stays alive
+ * with the channel client until the event was delivered. */
+static void cc_channel_event(SpiceChannelClient *cc, int event)
+{
+    if (event_loop_is_current(cc->server->loop)) {
+        server_channel_event(cc->server, event, cc->info);
+        return;
+    }
+    CcEvent *e = g_new0(CcEvent, 1);
+    e->cc = channel_client_ref(cc);
+    e->event = event;
+    event_loop_invoke(cc->server->loop, cc_event_on_host, e, false);
+}
+
 /* ---- teardown ------------------------------------------------------------- */
 
 /* The client broke the protocol or the connection failed: say so where an
@@ -836,7 +867,7 @@ static void cc_teardown(SpiceChannelClient *cc)
     shutdown(cc->fd, SHUT_RDWR);
     g_queue_clear_full(&cc->out, (GDestroyNotify)out_msg_free);
     cc->out_bytes = 0;
-    server_channel_event(cc->server, SPICE_CHANNEL_EVENT_DISCONNECTED, cc->info);
+    cc_channel_event(cc, SPICE_CHANNEL_EVENT_DISCONNECTED);
 
     SpiceChannel *channel = cc->channel;
     g_mutex_lock(&channel->lock);

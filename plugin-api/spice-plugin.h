@@ -467,6 +467,7 @@ typedef struct SpiceHostServices {
     /* Server name (NULL if unset) and UUID (false if unset). */
     const char *(*server_get_name)(SpicePlugin *plugin);
     bool (*server_get_uuid)(SpicePlugin *plugin, uint8_t uuid[16]);
+    /* Any thread (a value the host changes later may be read stale). */
     int64_t (*server_get_int)(SpicePlugin *plugin, SpiceServerInt key);
     /* Any thread. The multimedia clock in milliseconds. */
     uint32_t (*mm_time)(SpicePlugin *plugin);

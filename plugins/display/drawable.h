@@ -51,25 +51,25 @@ typedef enum {
 
 typedef struct DrImage {
     DrImageKind kind;
-    uint64_t id;      /* the guest's image id (QXLImageDescriptor.id) */
-    uint8_t flags;    /* QXL_IMAGE_CACHE / QXL_IMAGE_HIGH_BITS_SET */
-    uint32_t width;   /* as described; equals bitmap.width/height for bitmaps */
+    uint64_t id;    /* the guest's image id (QXLImageDescriptor.id) */
+    uint8_t flags;  /* QXL_IMAGE_CACHE / QXL_IMAGE_HIGH_BITS_SET */
+    uint32_t width; /* as described; equals bitmap.width/height for bitmaps */
     uint32_t height;
-    DrBitmap bitmap;  /* DR_IMAGE_BITMAP */
+    DrBitmap bitmap;     /* DR_IMAGE_BITMAP */
     uint32_t surface_id; /* DR_IMAGE_SURFACE */
 } DrImage;
 
 typedef struct DrBrush {
-    uint32_t type;   /* SPICE_BRUSH_TYPE_NONE / SOLID / PATTERN */
-    uint32_t color;  /* SOLID: 0xAARRGGBB (x8r8g8b8 for most surfaces) */
+    uint32_t type;    /* SPICE_BRUSH_TYPE_NONE / SOLID / PATTERN */
+    uint32_t color;   /* SOLID: 0xAARRGGBB (x8r8g8b8 for most surfaces) */
     DrImage *pattern; /* PATTERN: tiled image */
-    int32_t pat_x;   /* PATTERN: pattern origin */
+    int32_t pat_x;    /* PATTERN: pattern origin */
     int32_t pat_y;
 } DrBrush;
 
 typedef struct DrQMask {
-    uint8_t flags;   /* SPICE_MASK_FLAGS_INVERS */
-    int32_t x;       /* mask position relative to the bbox origin */
+    uint8_t flags; /* SPICE_MASK_FLAGS_INVERS */
+    int32_t x;     /* mask position relative to the bbox origin */
     int32_t y;
     DrImage *bitmap; /* NULL: no mask; otherwise a 1-bit image */
 } DrQMask;
@@ -98,7 +98,7 @@ typedef struct DrLineAttr {
 } DrLineAttr;
 
 typedef struct DrGlyph {
-    DrPoint render_pos;  /* where the glyph origin goes, pixels */
+    DrPoint render_pos; /* where the glyph origin goes, pixels */
     DrPoint glyph_origin;
     uint16_t width;
     uint16_t height;
@@ -121,10 +121,10 @@ typedef struct Drawable {
     uint8_t effect;      /* QXL_EFFECT_* */
     uint8_t type;        /* QXL_DRAW_FILL ... QXL_DRAW_COMPOSITE, QXL_COPY_BITS */
     pixman_box32_t bbox;
-    bool clip;               /* false: no clip; true: clip to clip_rects */
-    uint32_t n_clip_rects;   /* may be 0 with clip: draws nothing */
+    bool clip;             /* false: no clip; true: clip to clip_rects */
+    uint32_t n_clip_rects; /* may be 0 with clip: draws nothing */
     pixman_box32_t *clip_rects;
-    bool self_bitmap;        /* the source is a snapshot of the destination */
+    bool self_bitmap; /* the source is a snapshot of the destination */
     pixman_box32_t self_bitmap_area;
     uint32_t mm_time;
     union {
@@ -151,7 +151,7 @@ typedef struct Drawable {
         struct {
             DrImage *src;
             pixman_box32_t src_area;
-            uint32_t src_color;  /* the transparent color key */
+            uint32_t src_color; /* the transparent color key */
             uint32_t true_color;
         } transparent;
         struct {

@@ -1,0 +1,762 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * display-channel.c: the DISPLAY channel, fed from rendered surfaces.
+ *
+ * Each client keeps a dirty region of the primary surface: the pixels its
+ * copy of the screen may lack. Drawing commands only grow that region;
+ * when the client can take more (its ACK window and our outgoing queue
+ * have room) we cut the next tile out of the region, encode the surface's
+ * current pixels (raw, LZ4 or JPEG) and send a DRAW_COPY. A slow client
+ * therefore receives fewer, newer frames instead of a growing backlog,
+ * and nothing here ever waits for a client.
+ *
+ * Messages that must keep their order relative to pixels (surface create
+ * and destroy, monitors, copy-bits, cache invalidations) wait in a small
+ * per-client queue that is always sent before more tiles. A copy-bits on
+ * the guest's screen is forwarded as COPY_BITS when the client's copy of
+ * the source area is current (outside its dirty region): the client then
+ * moves pixels it already has instead of receiving them again.
+ *
+ * Tiles on a fixed grid make repeated content recur as identical tiles;
+ * a per-client cache keyed by a hash of the pixels lets those be sent as
+ * FROM_CACHE references, with INVAL_LIST when entries are evicted.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <spice/enums.h>
+#include <spice/protocol.h>
+
+#include "image-codec.h"
+#include "spice-plugin-wire.h"
+
+#include "display.h"
+
+#define TILE                128
+#define MAX_QUEUED_ITEMS    64
+#define INIT_TIMEOUT_MS     30000
+#define JPEG_QUALITY        85
+#define MIN_CACHED_PIXELS   1024
+#define DISPLAY_MAX_MESSAGE 1024
+
+typedef enum {
+    ITEM_SURFACE_CREATE,
+    ITEM_SURFACE_DESTROY,
+    ITEM_MONITORS,
+    ITEM_COPY_BITS,
+    ITEM_RESET,
+    ITEM_INVAL_ALL_PIXMAPS,
+    ITEM_INVAL_PALETTES,
+} ItemType;
+
+typedef struct Item {
+    ItemType type;
+    pixman_box32_t box;
+    int32_t src_x;
+    int32_t src_y;
+} Item;
+
+typedef struct CacheEntry {
+    uint64_t id;
+    uint32_t pixels;
+    GList *lru; /* link in DisplayClient.lru */
+} CacheEntry;
+
+struct DisplayClient {
+    QxlWorker *w;
+    SpiceChannelClient *cc;
+    bool attached; /* on the worker's client list */
+    bool initialized;
+    SpicePluginTimer *init_timer;
+
+    /* pixmap cache, in pixels */
+    bool cache_enabled;
+    uint64_t cache_budget;
+    uint64_t cache_used;
+    GHashTable *cache; /* id -> CacheEntry* */
+    GQueue lru;        /* CacheEntry*, most recent at the head */
+    GArray *evicted;   /* ids to announce in INVAL_LIST */
+
+    GQueue items;
+    bool has_primary;
+    pixman_region32_t dirty;
+    bool need_mark;
+    int preferred_compression; /* 0: the server's setting */
+    uint32_t caps;             /* display caps the guest cares about */
+};
+
+/* pixman has union_rect and intersect_rect but no subtract_rect. */
+static void region_subtract_box(pixman_region32_t *r, const pixman_box32_t *b)
+{
+    pixman_region32_t tmp;
+    pixman_region32_init_rects(&tmp, b, 1);
+    pixman_region32_subtract(r, r, &tmp);
+    pixman_region32_fini(&tmp);
+}
+
+/* ---- queue ------------------------------------------------------------------------- */
+
+static void push_item(DisplayClient *dc, ItemType type)
+{
+    Item *it = g_new0(Item, 1);
+    it->type = type;
+    g_queue_push_tail(&dc->items, it);
+}
+
+/* Too many queued copy-bits (a client that does not read): turn them all
+ * into dirty pixels. Dropping only some would break the premise of the
+ * rest (their sources were current assuming the earlier copies). */
+static void collapse_copies(DisplayClient *dc)
+{
+    for (GList *l = dc->items.head; l;) {
+        GList *next = l->next;
+        Item *it = l->data;
+        if (it->type == ITEM_COPY_BITS) {
+            pixman_region32_union_rect(&dc->dirty, &dc->dirty, it->box.x1, it->box.y1,
+                                       (unsigned)(it->box.x2 - it->box.x1),
+                                       (unsigned)(it->box.y2 - it->box.y1));
+            g_queue_delete_link(&dc->items, l);
+            g_free(it);
+        }
+        l = next;
+    }
+}
+
+/* ---- cache ------------------------------------------------------------------------- */
+
+static void cache_clear(DisplayClient *dc)
+{
+    g_queue_clear_full(&dc->lru, g_free);
+    if (dc->cache) {
+        g_hash_table_remove_all(dc->cache);
+    }
+    dc->cache_used = 0;
+    if (dc->evicted) {
+        g_array_set_size(dc->evicted, 0);
+    }
+}
+
+static void cache_touch(DisplayClient *dc, CacheEntry *e)
+{
+    g_queue_unlink(&dc->lru, e->lru);
+    g_queue_push_head_link(&dc->lru, e->lru);
+}
+
+/* Make room for `pixels`; evicted ids are announced before the next
+ * image that uses the room. */
+static void cache_add(DisplayClient *dc, uint64_t id, uint32_t pixels)
+{
+    while (dc->cache_used + pixels > dc->cache_budget && dc->lru.tail) {
+        CacheEntry *old = dc->lru.tail->data;
+        g_queue_delete_link(&dc->lru, dc->lru.tail);
+        g_hash_table_remove(dc->cache, &old->id);
+        dc->cache_used -= old->pixels;
+        g_array_append_val(dc->evicted, old->id);
+        g_free(old);
+    }
+    CacheEntry *e = g_new0(CacheEntry, 1);
+    e->id = id;
+    e->pixels = pixels;
+    g_queue_push_head(&dc->lru, e);
+    e->lru = dc->lru.head;
+    g_hash_table_insert(dc->cache, &e->id, e);
+    dc->cache_used += pixels;
+}
+
+static void send_inval_list(DisplayClient *dc)
+{
+    while (dc->evicted->len > 0) {
+        uint32_t n = MIN(dc->evicted->len, 1024u);
+        uint32_t size = 2 + 9 * n;
+        uint8_t *body = g_malloc(size);
+        spice_wire_put_u16(body, (uint16_t)n);
+        for (uint32_t i = 0; i < n; i++) {
+            body[2 + 9 * i] = SPICE_RES_TYPE_PIXMAP;
+            spice_wire_put_u64(body + 3 + 9 * i, g_array_index(dc->evicted, uint64_t, i));
+        }
+        g_array_remove_range(dc->evicted, 0, n);
+        display_host->channel_client_send_owned(dc->cc, SPICE_MSG_DISPLAY_INVAL_LIST, body, size,
+                                                g_free);
+    }
+}
+
+/* ---- messages ------------------------------------------------------------------------ */
+
+static void put_rect(SpiceWireWriter *wr, const pixman_box32_t *b)
+{
+    spice_wire_write_i32(wr, b->y1); /* top */
+    spice_wire_write_i32(wr, b->x1); /* left */
+    spice_wire_write_i32(wr, b->y2); /* bottom */
+    spice_wire_write_i32(wr, b->x2); /* right */
+}
+
+static void send_writer(DisplayClient *dc, uint16_t type, SpiceWireWriter *wr)
+{
+    size_t size;
+    uint8_t *body = spice_wire_writer_steal(wr, &size);
+    if (!body) {
+        display_host->channel_client_disconnect(dc->cc, "out of memory building a message");
+        return;
+    }
+    display_host->channel_client_send_owned(dc->cc, type, body, (uint32_t)size, free);
+}
+
+static void send_surface_create(DisplayClient *dc)
+{
+    Surface *s = qxl_worker_primary(dc->w);
+    if (!s) {
+        return;
+    }
+    uint8_t body[20];
+    spice_wire_put_u32(body, 0);
+    spice_wire_put_u32(body + 4, s->width);
+    spice_wire_put_u32(body + 8, s->height);
+    spice_wire_put_u32(body + 12, s->format);
+    spice_wire_put_u32(body + 16, SPICE_SURFACE_FLAGS_PRIMARY);
+    display_host->channel_client_send(dc->cc, SPICE_MSG_DISPLAY_SURFACE_CREATE, body, sizeof(body));
+}
+
+static void send_monitors(DisplayClient *dc)
+{
+    const ParsedMonitors *m = &dc->w->monitors;
+    if (m->count == 0) {
+        return;
+    }
+    SpiceWireWriter wr;
+    spice_wire_writer_init(&wr, 4 + 28 * m->count);
+    spice_wire_write_u16(&wr, m->count);
+    spice_wire_write_u16(&wr, m->max_allowed ? m->max_allowed : m->count);
+    for (uint16_t i = 0; i < m->count; i++) {
+        const QXLHead *h = &m->heads[i];
+        spice_wire_write_u32(&wr, h->id);
+        spice_wire_write_u32(&wr, 0); /* everything is drawn on the primary */
+        spice_wire_write_u32(&wr, h->width);
+        spice_wire_write_u32(&wr, h->height);
+        spice_wire_write_u32(&wr, h->x);
+        spice_wire_write_u32(&wr, h->y);
+        spice_wire_write_u32(&wr, h->flags);
+    }
+    send_writer(dc, SPICE_MSG_DISPLAY_MONITORS_CONFIG, &wr);
+}
+
+static void send_item(DisplayClient *dc, Item *it)
+{
+    switch (it->type) {
+    case ITEM_SURFACE_CREATE:
+        send_surface_create(dc);
+        break;
+    case ITEM_SURFACE_DESTROY: {
+        uint8_t body[4] = { 0 };
+        display_host->channel_client_send(dc->cc, SPICE_MSG_DISPLAY_SURFACE_DESTROY, body, 4);
+        break;
+    }
+    case ITEM_MONITORS:
+        send_monitors(dc);
+        break;
+    case ITEM_COPY_BITS: {
+        SpiceWireWriter wr;
+        spice_wire_writer_init(&wr, 32);
+        spice_wire_write_u32(&wr, 0); /* surface */
+        put_rect(&wr, &it->box);
+        spice_wire_write_u8(&wr, SPICE_CLIP_TYPE_NONE);
+        spice_wire_write_i32(&wr, it->src_x);
+        spice_wire_write_i32(&wr, it->src_y);
+        send_writer(dc, SPICE_MSG_DISPLAY_COPY_BITS, &wr);
+        break;
+    }
+    case ITEM_RESET:
+        display_host->channel_client_send(dc->cc, SPICE_MSG_DISPLAY_RESET, NULL, 0);
+        break;
+    case ITEM_INVAL_ALL_PIXMAPS: {
+        uint8_t count = 0; /* no channels to wait for */
+        display_host->channel_client_send(dc->cc, SPICE_MSG_DISPLAY_INVAL_ALL_PIXMAPS, &count, 1);
+        break;
+    }
+    case ITEM_INVAL_PALETTES:
+        display_host->channel_client_send(dc->cc, SPICE_MSG_DISPLAY_INVAL_ALL_PALETTES, NULL, 0);
+        break;
+    }
+}
+
+/* ---- tiles ---------------------------------------------------------------------------- */
+
+static int compression_for(DisplayClient *dc)
+{
+    if (dc->preferred_compression) {
+        return dc->preferred_compression;
+    }
+    return (int)display_host->server_get_int(dc->w->dp->plugin, SPICE_SERVER_INT_IMAGE_COMPRESSION);
+}
+
+static void log_fallback_once(DisplayClient *dc, int comp)
+{
+    static gint logged;
+    if (g_atomic_int_compare_and_exchange(&logged, 0, 1)) {
+        static const char *const names[] = { "invalid", "off", "auto_glz", "auto_lz",
+                                             "quic",    "glz", "lz",       "lz4" };
+        display_host->log(dc->w->dp->plugin, SPICE_PLUGIN_LOG_MESSAGE,
+                          "image compression '%s' is not implemented; images are sent with "
+                          "LZ4 when the client supports it, otherwise uncompressed",
+                          comp >= 0 && comp < 8 ? names[comp] : "?");
+    }
+}
+
+/* Pointer to the tile's pixels in 32-bit xRGB, converting other surface
+ * formats into *tmp (which the caller unrefs). */
+static const uint8_t *tile_pixels(Surface *s, const pixman_box32_t *t, int32_t *stride,
+                                  pixman_image_t **tmp)
+{
+    int w = t->x2 - t->x1, h = t->y2 - t->y1;
+    *tmp = NULL;
+    if (s->format == SPICE_SURFACE_FMT_32_xRGB || s->format == SPICE_SURFACE_FMT_32_ARGB) {
+        *stride = s->stride;
+        return s->row0 + (intptr_t)t->y1 * s->stride + (intptr_t)t->x1 * 4;
+    }
+    *tmp = pixman_image_create_bits(PIXMAN_x8r8g8b8, w, h, NULL, 0);
+    if (!*tmp) {
+        return NULL;
+    }
+    pixman_image_composite32(PIXMAN_OP_SRC, canvas_image(s->canvas), NULL, *tmp, t->x1, t->y1, 0, 0,
+                             0, 0, w, h);
+    *stride = pixman_image_get_stride(*tmp);
+    return (const uint8_t *)pixman_image_get_data(*tmp);
+}
+
+/* The next tile: the top-left corner of the dirty region, cut on the
+ * TILE grid. */
+static void next_tile(DisplayClient *dc, pixman_box32_t *t)
+{
+    int n;
+    const pixman_box32_t *b = pixman_region32_rectangles(&dc->dirty, &n);
+    *t = b[0];
+    int32_t gx = (t->x1 / TILE + 1) * TILE, gy = (t->y1 / TILE + 1) * TILE;
+    t->x2 = MIN(t->x2, gx);
+    t->y2 = MIN(t->y2, gy);
+}
+
+static bool encode_image(DisplayClient *dc, SpiceWireWriter *wr, const uint8_t *px, int32_t stride,
+                         uint32_t w, uint32_t h, uint8_t *type)
+{
+    int comp = compression_for(dc);
+    bool lz4_cap = display_host->channel_client_test_cap(dc->cc, SPICE_DISPLAY_CAP_LZ4_COMPRESSION);
+    bool local = display_host->channel_client_get_family(dc->cc) == AF_UNIX;
+    if (comp != SPICE_IMAGE_COMPRESSION_OFF && !local && (uint64_t)w * h >= 16) {
+        int jpeg =
+            (int)display_host->server_get_int(dc->w->dp->plugin, SPICE_SERVER_INT_JPEG_COMPRESSION);
+        if (jpeg == SPICE_WAN_COMPRESSION_ALWAYS && image_is_photographic(px, stride, w, h) &&
+            image_encode_jpeg(wr, px, stride, w, h, JPEG_QUALITY)) {
+            *type = SPICE_IMAGE_TYPE_JPEG;
+            return true;
+        }
+        if (comp != SPICE_IMAGE_COMPRESSION_LZ4) {
+            log_fallback_once(dc, comp);
+        }
+        if (lz4_cap && image_encode_lz4(wr, px, stride, w, h)) {
+            *type = SPICE_IMAGE_TYPE_LZ4;
+            return true;
+        }
+    }
+    *type = SPICE_IMAGE_TYPE_BITMAP;
+    return image_encode_bitmap(wr, px, stride, w, h);
+}
+
+/* Send one tile of the dirty region as a DRAW_COPY. */
+static void send_tile(DisplayClient *dc)
+{
+    Surface *s = qxl_worker_primary(dc->w);
+    pixman_box32_t t;
+    next_tile(dc, &t);
+    region_subtract_box(&dc->dirty, &t);
+    uint32_t w = (uint32_t)(t.x2 - t.x1), h = (uint32_t)(t.y2 - t.y1);
+    int32_t stride;
+    pixman_image_t *tmp;
+    const uint8_t *px = tile_pixels(s, &t, &stride, &tmp);
+    if (!px) {
+        display_host->channel_client_disconnect(dc->cc, "out of memory for a tile");
+        return;
+    }
+
+    /* The cache id mixes in the channel id: clients may share one cache
+     * between display channels. */
+    uint64_t id = image_hash(px, stride, w, h) ^ ((uint64_t)dc->w->id << 56);
+    bool cacheable = dc->cache_enabled && (uint64_t)w * h >= MIN_CACHED_PIXELS &&
+                     (uint64_t)w * h <= dc->cache_budget;
+    CacheEntry *hit = cacheable ? g_hash_table_lookup(dc->cache, &id) : NULL;
+
+    SpiceWireWriter wr;
+    spice_wire_writer_init(&wr, 128 + (hit ? 0 : (size_t)w * h * 4 / 2));
+    spice_wire_write_u32(&wr, 0); /* surface */
+    put_rect(&wr, &t);
+    spice_wire_write_u8(&wr, SPICE_CLIP_TYPE_NONE);
+    spice_wire_write_u32(&wr, 57); /* the image follows the fixed part */
+    pixman_box32_t src = { 0, 0, (int32_t)w, (int32_t)h };
+    put_rect(&wr, &src);
+    spice_wire_write_u16(&wr, SPICE_ROPD_OP_PUT);
+    spice_wire_write_u8(&wr, SPICE_IMAGE_SCALE_MODE_NEAREST);
+    spice_wire_write_u8(&wr, 0); /* mask flags */
+    spice_wire_write_i32(&wr, 0);
+    spice_wire_write_i32(&wr, 0);
+    spice_wire_write_u32(&wr, 0); /* no mask */
+
+    /* Image descriptor, then the encoded body. */
+    spice_wire_write_u64(&wr, id);
+    size_t type_pos = wr.size;
+    spice_wire_write_u8(&wr, 0);
+    spice_wire_write_u8(&wr, 0);
+    spice_wire_write_u32(&wr, w);
+    spice_wire_write_u32(&wr, h);
+    uint8_t type = SPICE_IMAGE_TYPE_FROM_CACHE, flags = 0;
+    if (hit) {
+        cache_touch(dc, hit);
+    } else {
+        bool ok = encode_image(dc, &wr, px, stride, w, h, &type);
+        if (!ok) {
+            spice_wire_writer_clear(&wr);
+            if (tmp) {
+                pixman_image_unref(tmp);
+            }
+            display_host->channel_client_disconnect(dc->cc, "cannot encode a tile");
+            return;
+        }
+        if (cacheable && type != SPICE_IMAGE_TYPE_JPEG) {
+            cache_add(dc, id, w * h);
+            flags = SPICE_IMAGE_FLAGS_CACHE_ME;
+        }
+    }
+    if (tmp) {
+        pixman_image_unref(tmp);
+    }
+    if (!wr.error) {
+        wr.data[type_pos] = type;
+        wr.data[type_pos + 1] = flags;
+    }
+    send_inval_list(dc);
+    send_writer(dc, SPICE_MSG_DISPLAY_DRAW_COPY, &wr);
+}
+
+/* ---- produce ------------------------------------------------------------------------- */
+
+static void display_produce(SpiceChannelClient *cc)
+{
+    DisplayClient *dc = display_host->channel_client_get_data(cc);
+    if (!dc || !dc->initialized) {
+        return;
+    }
+    while (display_host->channel_client_can_send(cc)) {
+        Item *it = g_queue_pop_head(&dc->items);
+        if (it) {
+            send_item(dc, it);
+            g_free(it);
+            continue;
+        }
+        if (dc->has_primary && pixman_region32_not_empty(&dc->dirty)) {
+            send_tile(dc);
+            continue;
+        }
+        if (dc->need_mark && dc->has_primary) {
+            dc->need_mark = false;
+            display_host->channel_client_send(cc, SPICE_MSG_DISPLAY_MARK, NULL, 0);
+        }
+        return;
+    }
+    /* Not done: come back when the client has room. */
+    display_host->channel_client_want_produce(cc);
+}
+
+static void kick(DisplayClient *dc)
+{
+    if (dc->initialized) {
+        display_host->channel_client_want_produce(dc->cc);
+    }
+}
+
+/* ---- events from the worker --------------------------------------------------------- */
+
+static void client_primary_created(DisplayClient *dc)
+{
+    Surface *s = qxl_worker_primary(dc->w);
+    if (!dc->initialized || !s) {
+        return;
+    }
+    push_item(dc, ITEM_SURFACE_CREATE);
+    push_item(dc, ITEM_MONITORS);
+    dc->has_primary = true;
+    dc->need_mark = true;
+    pixman_region32_fini(&dc->dirty);
+    pixman_region32_init_rect(&dc->dirty, 0, 0, s->width, s->height);
+}
+
+void display_clients_primary_created(QxlWorker *w)
+{
+    for (GList *l = w->clients; l; l = l->next) {
+        client_primary_created(l->data);
+    }
+}
+
+void display_clients_primary_destroyed(QxlWorker *w)
+{
+    for (GList *l = w->clients; l; l = l->next) {
+        DisplayClient *dc = l->data;
+        if (dc->has_primary) {
+            /* Queued copies refer to the old surface: they may still be
+             * sent, before it goes. */
+            push_item(dc, ITEM_SURFACE_DESTROY);
+            dc->has_primary = false;
+            dc->need_mark = false;
+            pixman_region32_clear(&dc->dirty);
+            kick(dc);
+        }
+    }
+}
+
+void display_clients_damage(QxlWorker *w, const pixman_region32_t *damage)
+{
+    for (GList *l = w->clients; l; l = l->next) {
+        DisplayClient *dc = l->data;
+        if (dc->has_primary) {
+            pixman_region32_union(&dc->dirty, &dc->dirty, (pixman_region32_t *)damage);
+        }
+    }
+}
+
+void display_clients_copy_bits(QxlWorker *w, const pixman_box32_t *dest, int32_t src_x,
+                               int32_t src_y)
+{
+    Surface *s = qxl_worker_primary(w);
+    int32_t dw = dest->x2 - dest->x1, dh = dest->y2 - dest->y1;
+    for (GList *l = w->clients; l; l = l->next) {
+        DisplayClient *dc = l->data;
+        if (!dc->has_primary) {
+            continue;
+        }
+        bool src_inside = s && src_x >= 0 && src_y >= 0 && src_x + dw <= (int32_t)s->width &&
+                          src_y + dh <= (int32_t)s->height;
+        pixman_box32_t src_box = { src_x, src_y, src_x + dw, src_y + dh };
+        bool src_current = src_inside && pixman_region32_contains_rectangle(&dc->dirty, &src_box) ==
+                                             PIXMAN_REGION_OUT;
+        if (src_current && dc->items.length >= MAX_QUEUED_ITEMS) {
+            collapse_copies(dc);
+            src_current =
+                pixman_region32_contains_rectangle(&dc->dirty, &src_box) == PIXMAN_REGION_OUT;
+        }
+        if (src_current) {
+            Item *it = g_new0(Item, 1);
+            it->type = ITEM_COPY_BITS;
+            it->box = *dest;
+            it->src_x = src_x;
+            it->src_y = src_y;
+            g_queue_push_tail(&dc->items, it);
+            region_subtract_box(&dc->dirty, dest);
+        } else {
+            pixman_region32_union_rect(&dc->dirty, &dc->dirty, dest->x1, dest->y1, (unsigned)dw,
+                                       (unsigned)dh);
+        }
+    }
+}
+
+void display_clients_monitors_changed(QxlWorker *w)
+{
+    for (GList *l = w->clients; l; l = l->next) {
+        DisplayClient *dc = l->data;
+        if (dc->has_primary) {
+            push_item(dc, ITEM_MONITORS);
+            kick(dc);
+        }
+    }
+}
+
+void display_clients_reset_caches(QxlWorker *w)
+{
+    for (GList *l = w->clients; l; l = l->next) {
+        DisplayClient *dc = l->data;
+        if (dc->initialized) {
+            cache_clear(dc);
+            push_item(dc, ITEM_INVAL_ALL_PIXMAPS);
+            kick(dc);
+        }
+    }
+}
+
+void display_clients_reset(QxlWorker *w)
+{
+    for (GList *l = w->clients; l; l = l->next) {
+        DisplayClient *dc = l->data;
+        if (dc->initialized) {
+            cache_clear(dc);
+            push_item(dc, ITEM_RESET);
+            kick(dc);
+        }
+    }
+}
+
+void display_clients_kick(QxlWorker *w)
+{
+    for (GList *l = w->clients; l; l = l->next) {
+        kick(l->data);
+    }
+}
+
+uint32_t display_clients_caps(QxlWorker *w, bool *present)
+{
+    uint32_t caps = 0;
+    bool any = false;
+    for (GList *l = w->clients; l; l = l->next) {
+        DisplayClient *dc = l->data;
+        caps = any ? caps & dc->caps : dc->caps;
+        any = true;
+    }
+    *present = any;
+    return any ? caps : 0;
+}
+
+/* ---- channel ops ------------------------------------------------------------------------ */
+
+static void init_timeout(void *opaque)
+{
+    DisplayClient *dc = opaque;
+    display_host->channel_client_disconnect(dc->cc, "no DISPLAY_INIT within 30 seconds");
+}
+
+static void on_moved(SpiceChannelClient *cc, void *opaque)
+{
+    DisplayClient *dc = opaque;
+    QxlWorker *w = dc->w;
+    dc->attached = true;
+    w->clients = g_list_append(w->clients, dc);
+    dc->init_timer = display_host->timer_new(w->dp->plugin, w->loop, init_timeout, dc);
+    display_host->timer_start(dc->init_timer, INIT_TIMEOUT_MS);
+    static const uint32_t guest_caps[] = { SPICE_DISPLAY_CAP_SIZED_STREAM,
+                                           SPICE_DISPLAY_CAP_MONITORS_CONFIG,
+                                           SPICE_DISPLAY_CAP_COMPOSITE,
+                                           SPICE_DISPLAY_CAP_A8_SURFACE };
+    for (unsigned i = 0; i < G_N_ELEMENTS(guest_caps); i++) {
+        if (display_host->channel_client_test_cap(cc, guest_caps[i])) {
+            dc->caps |= 1u << guest_caps[i];
+        }
+    }
+    qxl_worker_update_client_caps(w);
+}
+
+static int display_connect(SpiceChannel *channel, SpiceChannelClient *cc)
+{
+    QxlWorker *w = display_host->channel_get_data(channel);
+    DisplayClient *dc = g_new0(DisplayClient, 1);
+    dc->w = w;
+    dc->cc = cc;
+    g_queue_init(&dc->items);
+    g_queue_init(&dc->lru);
+    pixman_region32_init(&dc->dirty);
+    dc->cache = g_hash_table_new(g_int64_hash, g_int64_equal);
+    dc->evicted = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    display_host->channel_client_set_data(cc, dc);
+    display_host->channel_client_move(cc, w->loop, on_moved, dc);
+    return 0;
+}
+
+static void display_disconnect(SpiceChannel *channel, SpiceChannelClient *cc)
+{
+    (void)channel;
+    DisplayClient *dc = display_host->channel_client_get_data(cc);
+    if (!dc) {
+        return;
+    }
+    QxlWorker *w = dc->w;
+    if (dc->attached) {
+        w->clients = g_list_remove(w->clients, dc);
+        qxl_worker_update_client_caps(w);
+    }
+    if (dc->init_timer) {
+        display_host->timer_free(dc->init_timer);
+    }
+    cache_clear(dc);
+    g_hash_table_unref(dc->cache);
+    g_array_unref(dc->evicted);
+    g_queue_clear_full(&dc->items, g_free);
+    pixman_region32_fini(&dc->dirty);
+    display_host->channel_client_set_data(cc, NULL);
+    g_free(dc);
+}
+
+static int handle_init(DisplayClient *dc, const uint8_t *body, uint32_t size)
+{
+    SpiceWireReader r = spice_wire_reader(body, size);
+    (void)spice_wire_u8(&r); /* pixmap cache id: ids are per channel here */
+    int64_t cache_size = spice_wire_i64(&r);
+    (void)spice_wire_u8(&r);  /* glz dictionary id */
+    (void)spice_wire_i32(&r); /* glz window: no GLZ */
+    if (r.error) {
+        display_host->log(dc->w->dp->plugin, SPICE_PLUGIN_LOG_MESSAGE,
+                          "display %u: malformed DISPLAY_INIT (%u bytes)", dc->w->id, size);
+        return -EINVAL;
+    }
+    if (dc->initialized) {
+        return 0; /* a repeated INIT changes nothing */
+    }
+    dc->initialized = true;
+    display_host->timer_cancel(dc->init_timer);
+    dc->cache_enabled = cache_size > 0;
+    dc->cache_budget = cache_size > 0 ? (uint64_t)cache_size : 0;
+    push_item(dc, ITEM_INVAL_PALETTES);
+    client_primary_created(dc);
+    kick(dc);
+    return 0;
+}
+
+static int display_handle_message(SpiceChannelClient *cc, uint16_t type, const uint8_t *body,
+                                  uint32_t size)
+{
+    DisplayClient *dc = display_host->channel_client_get_data(cc);
+    SpiceWireReader r = spice_wire_reader(body, size);
+    switch (type) {
+    case SPICE_MSGC_DISPLAY_INIT:
+        return handle_init(dc, body, size);
+    case SPICE_MSGC_DISPLAY_STREAM_REPORT:
+    case SPICE_MSGC_DISPLAY_GL_DRAW_DONE:
+        /* No streams and no GL scanout are ever started. */
+        return 0;
+    case SPICE_MSGC_DISPLAY_PREFERRED_COMPRESSION: {
+        uint8_t comp = spice_wire_u8(&r);
+        if (r.error) {
+            return -EINVAL;
+        }
+        if (comp > SPICE_IMAGE_COMPRESSION_INVALID && comp < SPICE_IMAGE_COMPRESSION_ENUM_END) {
+            dc->preferred_compression = comp;
+        }
+        return 0;
+    }
+    case SPICE_MSGC_DISPLAY_PREFERRED_VIDEO_CODEC_TYPE: {
+        uint8_t n = spice_wire_u8(&r);
+        if (r.error || !spice_wire_bytes(&r, n)) {
+            return -EINVAL;
+        }
+        return 0;
+    }
+    default:
+        return -ENOTSUP;
+    }
+}
+
+static const SpiceChannelOps display_ops = {
+    .version = SPICE_CHANNEL_OPS_VERSION,
+    .connect = display_connect,
+    .disconnect = display_disconnect,
+    .handle_message = display_handle_message,
+    .produce = display_produce,
+};
+
+static const SpiceChannelCap display_caps[] = {
+    { SPICE_DISPLAY_CAP_MONITORS_CONFIG, "MONITORS_CONFIG" },
+    { SPICE_DISPLAY_CAP_PREF_COMPRESSION, "PREF_COMPRESSION" },
+};
+
+const SpiceChannelClass display_channel_class = {
+    .size = sizeof(SpiceChannelClass),
+    .type = SPICE_CHANNEL_DISPLAY,
+    .name = "display",
+    .flags = SPICE_CHANNEL_CLASS_HANDLE_ACKS | SPICE_CHANNEL_CLASS_MULTI_INSTANCE,
+    .max_message_size = DISPLAY_MAX_MESSAGE,
+    .caps = display_caps,
+    .n_caps = G_N_ELEMENTS(display_caps),
+    .ops = &display_ops,
+};

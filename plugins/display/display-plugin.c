@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * display-plugin.c: libspice-plugin-display.so. Serves the host's "qxl"
+ * interface: each QXL instance gets a worker thread and a DISPLAY channel
+ * with the instance's id. spice_qxl_* calls reach the worker through the
+ * entry table in qxl-worker.c.
+ */
+#include <errno.h>
+
+#include "display.h"
+
+const SpiceHostServices *display_host;
+
+static int qxl_add(SpicePlugin *plugin, SpiceBaseInstance *sin, void **data)
+{
+    DisplayPlugin *dp = display_host->get_data(plugin);
+    const char *why = NULL;
+    QxlWorker *w = qxl_worker_new(dp, (QXLInstance *)sin, &why);
+    if (!w) {
+        display_host->log(plugin, SPICE_PLUGIN_LOG_WARNING, "QXL instance refused: %s", why);
+        return -EINVAL;
+    }
+    dp->workers = g_list_append(dp->workers, w);
+    if (display_host->server_get_int(plugin, SPICE_SERVER_INT_VM_RUNNING)) {
+        qxl_worker_set_running(w, true);
+    }
+    *data = w;
+    return 0;
+}
+
+static void qxl_remove(SpicePlugin *plugin, SpiceBaseInstance *sin, void *data)
+{
+    DisplayPlugin *dp = display_host->get_data(plugin);
+    (void)sin;
+    dp->workers = g_list_remove(dp->workers, data);
+    qxl_worker_free(data);
+}
+
+static const SpiceInterfaceClass qxl_iface = {
+    .size = sizeof(SpiceInterfaceClass),
+    .type = SPICE_INTERFACE_QXL,
+    .major = SPICE_INTERFACE_QXL_MAJOR,
+    .minor = SPICE_INTERFACE_QXL_MINOR,
+    .add = qxl_add,
+    .remove = qxl_remove,
+    .entries = &qxl_worker_entries,
+};
+
+static void display_server_event(SpicePlugin *plugin, const SpiceServerEvent *ev)
+{
+    DisplayPlugin *dp = display_host->get_data(plugin);
+    if (!dp ||
+        (ev->type != SPICE_SERVER_EVENT_VM_START && ev->type != SPICE_SERVER_EVENT_VM_STOP)) {
+        return;
+    }
+    for (GList *l = dp->workers; l; l = l->next) {
+        qxl_worker_set_running(l->data, ev->type == SPICE_SERVER_EVENT_VM_START);
+    }
+}
+
+static int display_init(SpicePlugin *plugin, const SpiceHostServices *host)
+{
+    display_host = host;
+    if (!SPICE_HOST_HAS(host, event_publish)) {
+        host->set_error(plugin, "needs plugin ABI 1.2 (events between plugins)");
+        return -ENOTSUP;
+    }
+    DisplayPlugin *dp = g_new0(DisplayPlugin, 1);
+    dp->plugin = plugin;
+    host->set_data(plugin, dp);
+    return 0;
+}
+
+static void display_deinit(SpicePlugin *plugin)
+{
+    DisplayPlugin *dp = display_host->get_data(plugin);
+    /* The core removed every QXL instance (and so every worker) first. */
+    while (dp->workers) {
+        qxl_worker_free(dp->workers->data);
+        dp->workers = g_list_delete_link(dp->workers, dp->workers);
+    }
+    g_free(dp);
+}
+
+static const SpiceChannelClass *const display_channels[] = { &display_channel_class, NULL };
+static const SpiceInterfaceClass *const display_interfaces[] = { &qxl_iface, NULL };
+
+SPICE_PLUGIN_DEFINE(display, .version = "0.1.0", .license = "LGPL-2.1-or-later",
+                    .description = "Display channel: QXL worker, rendering, image codecs",
+                    .origin = "spicecore", .channels = display_channels,
+                    .interfaces = display_interfaces, .init = display_init,
+                    .deinit = display_deinit, .server_event = display_server_event)

@@ -1,0 +1,734 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * test-image-codec.c: the image encoders checked against real decoders.
+ *
+ * BITMAP is parsed back field by field; LZ4 is decoded the way spice-gtk's
+ * canvas_get_lz4() does it (one LZ4_streamDecode_t, every block decoded with
+ * LZ4_decompress_safe_continue() right after the previous one into a single
+ * x8r8g8b8 buffer); JPEG is decoded with libjpeg as spice-gtk's decoder does
+ * (JCS_RGB output). Images are synthetic and deterministic.
+ */
+#include <glib.h>
+#include <stdio.h>
+
+#include <jpeglib.h>
+#include <lz4.h>
+#include <spice/enums.h>
+
+#include "image-codec.h"
+
+/* ---- Test images ------------------------------------------------------ */
+
+typedef enum {
+    CONTENT_RANDOM,   /* every byte random, x included */
+    CONTENT_GRADIENT, /* r along x, g along y, b diagonal */
+    CONTENT_FLAT,     /* one color */
+    CONTENT_PHOTO,    /* smooth value noise plus a little grain */
+    CONTENT_UI,       /* flat panels, borders, text-like strokes */
+} Content;
+
+typedef struct {
+    uint8_t *mem; /* allocation */
+    uint8_t *top; /* first (top) row */
+    int32_t stride;
+    uint32_t width, height;
+} Image;
+
+static uint32_t rng_state;
+
+static uint32_t rng(void)
+{
+    /* xorshift32: deterministic across platforms and runs */
+    uint32_t x = rng_state;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return rng_state = x;
+}
+
+static uint8_t clamp8(int v)
+{
+    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+static uint8_t *pixel_at(Image *img, uint32_t x, uint32_t y)
+{
+    return img->top + (ptrdiff_t)y * img->stride + (size_t)x * 4;
+}
+
+/* Smooth value noise: random values on a coarse lattice, bilinearly
+ * interpolated; one lattice per channel. */
+static void fill_photo(Image *img)
+{
+    enum { CELL = 24 };
+    uint32_t lw = img->width / CELL + 2, lh = img->height / CELL + 2;
+    uint8_t *lattice = g_malloc((size_t)lw * lh * 3);
+    for (size_t i = 0; i < (size_t)lw * lh * 3; i++) {
+        lattice[i] = (uint8_t)(rng() >> 24);
+    }
+    for (uint32_t y = 0; y < img->height; y++) {
+        uint32_t ly = y / CELL, fy = y % CELL;
+        for (uint32_t x = 0; x < img->width; x++) {
+            uint32_t lx = x / CELL, fx = x % CELL;
+            uint8_t *p = pixel_at(img, x, y);
+            for (int c = 0; c < 3; c++) {
+                int v00 = lattice[((size_t)ly * lw + lx) * 3 + c];
+                int v01 = lattice[((size_t)ly * lw + lx + 1) * 3 + c];
+                int v10 = lattice[((size_t)(ly + 1) * lw + lx) * 3 + c];
+                int v11 = lattice[((size_t)(ly + 1) * lw + lx + 1) * 3 + c];
+                int top = v00 * (CELL - (int)fx) + v01 * (int)fx;
+                int bot = v10 * (CELL - (int)fx) + v11 * (int)fx;
+                int v = (top * (CELL - (int)fy) + bot * (int)fy) / (CELL * CELL);
+                p[c] = clamp8(v + (int)(rng() % 5) - 2);
+            }
+            p[3] = 0;
+        }
+    }
+    g_free(lattice);
+}
+
+static void fill_rect(Image *img, uint32_t x0, uint32_t y0, uint32_t w, uint32_t h, uint32_t rgb)
+{
+    for (uint32_t y = y0; y < y0 + h && y < img->height; y++) {
+        for (uint32_t x = x0; x < x0 + w && x < img->width; x++) {
+            uint8_t *p = pixel_at(img, x, y);
+            p[0] = (uint8_t)rgb;
+            p[1] = (uint8_t)(rgb >> 8);
+            p[2] = (uint8_t)(rgb >> 16);
+            p[3] = 0;
+        }
+    }
+}
+
+/* A desktop-ish screen: background, windows with shaded title bars and
+ * borders, buttons, and rows of "glyphs" (short dark strokes with grey
+ * anti-aliasing fringes on white). */
+static void fill_ui(Image *img)
+{
+    fill_rect(img, 0, 0, img->width, img->height, 0x3b6ea5);
+    for (uint32_t wy = 10; wy + 120 < img->height; wy += 300) {
+        for (uint32_t wx = 10; wx + 200 < img->width; wx += 420) {
+            uint32_t ww = 400, wh = 280;
+            fill_rect(img, wx, wy, ww, wh, 0x000000);
+            /* a title bar shaded left to right, as some themes do */
+            for (uint32_t x = 0; x < ww - 2; x++) {
+                uint32_t t = x * 128 / ww;
+                fill_rect(img, wx + 1 + x, wy + 1, 1, 24,
+                          (0x2d + t) << 16 | (0x2d + t) << 8 | 0x80);
+            }
+            fill_rect(img, wx + 1, wy + 25, ww - 2, wh - 26, 0xffffff);
+            fill_rect(img, wx + ww - 80, wy + wh - 30, 70, 22, 0xd4d0c8);
+            for (uint32_t ty = wy + 32; ty + 12 < wy + wh - 40; ty += 16) {
+                uint32_t tx = wx + 8;
+                while (tx + 8 < wx + ww - 8) {
+                    uint32_t glyph = rng();
+                    /* a 6x9 glyph: a few vertical and horizontal strokes */
+                    for (int s = 0; s < 3; s++) {
+                        uint32_t gx = tx + (glyph >> (s * 3)) % 6;
+                        fill_rect(img, gx, ty, 1, 9, 0x101010);
+                        /* anti-aliasing: a grey fringe on the right */
+                        uint32_t grey = 0x40 + rng() % 0xa0;
+                        fill_rect(img, gx + 1, ty, 1, 9, grey << 16 | grey << 8 | grey);
+                    }
+                    fill_rect(img, tx, ty + (glyph >> 12) % 9, 6, 1, 0x101010);
+                    tx += 7 + ((glyph >> 20) % 8 == 0 ? 5 : 0);
+                }
+            }
+        }
+    }
+}
+
+/* An image whose rows are `pad` bytes longer than needed (filled with a
+ * marker the encoders must never copy); bottom_up stores the rows in
+ * reverse and hands out a negative stride. */
+static Image image_new(uint32_t width, uint32_t height, Content content, uint32_t pad,
+                       bool bottom_up)
+{
+    Image img = { 0 };
+    size_t row = (size_t)width * 4 + pad;
+    img.mem = g_malloc(row * height);
+    memset(img.mem, 0xab, row * height);
+    img.width = width;
+    img.height = height;
+    img.stride = bottom_up ? -(int32_t)row : (int32_t)row;
+    img.top = bottom_up ? img.mem + row * (height - 1) : img.mem;
+    rng_state = 0x2545f491u ^ (width * 7919u) ^ (height * 104729u) ^ (uint32_t)content;
+
+    switch (content) {
+    case CONTENT_RANDOM:
+        for (uint32_t y = 0; y < height; y++) {
+            for (uint32_t x = 0; x < width; x++) {
+                uint32_t v = rng();
+                memcpy(pixel_at(&img, x, y), &v, 4);
+            }
+        }
+        break;
+    case CONTENT_GRADIENT:
+        for (uint32_t y = 0; y < height; y++) {
+            for (uint32_t x = 0; x < width; x++) {
+                uint8_t *p = pixel_at(&img, x, y);
+                p[0] = (uint8_t)((x + y) * 255 / (width + height));
+                p[1] = (uint8_t)(y * 255 / height);
+                p[2] = (uint8_t)(x * 255 / width);
+                p[3] = 0;
+            }
+        }
+        break;
+    case CONTENT_FLAT:
+        fill_rect(&img, 0, 0, width, height, 0x336699);
+        break;
+    case CONTENT_PHOTO:
+        fill_photo(&img);
+        break;
+    case CONTENT_UI:
+        fill_ui(&img);
+        break;
+    }
+    return img;
+}
+
+static void image_free(Image *img)
+{
+    g_free(img->mem);
+    img->mem = img->top = NULL;
+}
+
+/* The rows packed tightly, as a decoder should reproduce them. */
+static uint8_t *image_packed(const Image *img)
+{
+    size_t row = (size_t)img->width * 4;
+    uint8_t *out = g_malloc(row * img->height);
+    for (uint32_t y = 0; y < img->height; y++) {
+        memcpy(out + row * y, img->top + (ptrdiff_t)y * img->stride, row);
+    }
+    return out;
+}
+
+static void assert_pixels_equal(const uint8_t *got, const Image *img)
+{
+    g_autofree uint8_t *want = image_packed(img);
+    size_t n = (size_t)img->width * 4 * img->height;
+    if (memcmp(got, want, n) != 0) {
+        for (size_t i = 0; i < n; i++) {
+            if (got[i] != want[i]) {
+                g_error("%ux%u: first difference at byte %zu (pixel %zu): %u != %u", img->width,
+                        img->height, i, i / 4, got[i], want[i]);
+            }
+        }
+    }
+}
+
+static uint64_t *dup_u64(uint64_t v)
+{
+    uint64_t *p = g_new(uint64_t, 1);
+    *p = v;
+    return p;
+}
+
+static uint32_t get_u32_be(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* ---- Decoders --------------------------------------------------------- */
+
+/* BITMAP: every field, then the rows. */
+static void check_bitmap(const uint8_t *data, size_t size, const Image *img)
+{
+    SpiceWireReader r = spice_wire_reader(data, size);
+    g_assert_cmpuint(spice_wire_u8(&r), ==, SPICE_BITMAP_FMT_32BIT);
+    g_assert_cmpuint(spice_wire_u8(&r), ==, SPICE_BITMAP_FLAGS_TOP_DOWN);
+    g_assert_cmpuint(spice_wire_u32(&r), ==, img->width);
+    g_assert_cmpuint(spice_wire_u32(&r), ==, img->height);
+    uint32_t stride = spice_wire_u32(&r);
+    g_assert_cmpuint(stride, ==, img->width * 4);
+    g_assert_cmpuint(spice_wire_u32(&r), ==, 0); /* palette offset */
+    const uint8_t *pixels = spice_wire_bytes(&r, (size_t)stride * img->height);
+    g_assert_nonnull(pixels);
+    g_assert_true(spice_wire_done(&r));
+    assert_pixels_equal(pixels, img);
+}
+
+/*
+ * LZ4 exactly as canvas_get_lz4() reads it: u8 top_down, u8 format, then
+ * {u32 big-endian length, block} until the data ends, each block decoded with
+ * LZ4_decompress_safe_continue() at the end of the previous one with the
+ * remaining space as the limit. Returns the decoded x8r8g8b8 rows (stride
+ * width * 4, as pixman gives a top-down x8r8g8b8 image) and the block count.
+ */
+static uint8_t *decode_lz4(const uint8_t *data, size_t size, uint32_t width, uint32_t height,
+                           unsigned *blocks)
+{
+    g_assert_cmpuint(size, >=, 4);
+    uint32_t data_size = spice_wire_get_u32(data);
+    g_assert_cmpuint(data_size, ==, size - 4);
+    const uint8_t *p = data + 4, *end = p + data_size;
+    g_assert_cmpint(end - p, >=, 2);
+    g_assert_cmpuint(p[0], ==, 1); /* top_down */
+    g_assert_cmpuint(p[1], ==, SPICE_BITMAP_FMT_32BIT);
+    p += 2;
+
+    int stride = (int)width * 4;
+    int available = (int)height * stride;
+    uint8_t *out = g_malloc(available);
+    uint8_t *dest = out;
+    LZ4_streamDecode_t *stream = LZ4_createStreamDecode();
+    *blocks = 0;
+    do {
+        g_assert_cmpint(end - p, >=, 4);
+        int enc_size = (int)get_u32_be(p);
+        p += 4;
+        g_assert_cmpint(enc_size, >=, 0);
+        g_assert_cmpint(end - p, >=, enc_size);
+        int dec_size = LZ4_decompress_safe_continue(stream, (const char *)p, (char *)dest, enc_size,
+                                                    available);
+        g_assert_cmpint(dec_size, >, 0);
+        dest += dec_size;
+        available -= dec_size;
+        p += enc_size;
+        (*blocks)++;
+    } while (p < end);
+    LZ4_freeStreamDecode(stream);
+    g_assert_cmpint(available, ==, 0);
+    return out;
+}
+
+static void jpeg_test_error_exit(j_common_ptr cinfo)
+{
+    char msg[JMSG_LENGTH_MAX];
+    cinfo->err->format_message(cinfo, msg);
+    g_error("libjpeg: %s", msg);
+}
+
+/* JPEG: u32 size, then a JFIF libjpeg reads as RGB (as spice-gtk asks for).
+ * Returns the mean absolute error per channel against the input. */
+static double decode_jpeg_mae(const uint8_t *data, size_t size, const Image *img)
+{
+    g_assert_cmpuint(size, >=, 4);
+    uint32_t data_size = spice_wire_get_u32(data);
+    g_assert_cmpuint(data_size, ==, size - 4);
+    const uint8_t *jpg = data + 4;
+    g_assert_cmpuint(jpg[0], ==, 0xff); /* SOI */
+    g_assert_cmpuint(jpg[1], ==, 0xd8);
+    g_assert_cmpuint(jpg[data_size - 2], ==, 0xff); /* EOI */
+    g_assert_cmpuint(jpg[data_size - 1], ==, 0xd9);
+
+    struct jpeg_decompress_struct cinfo;
+    struct jpeg_error_mgr jerr;
+    cinfo.err = jpeg_std_error(&jerr);
+    jerr.error_exit = jpeg_test_error_exit;
+    jpeg_create_decompress(&cinfo);
+    jpeg_mem_src(&cinfo, jpg, data_size);
+    g_assert_cmpint(jpeg_read_header(&cinfo, TRUE), ==, JPEG_HEADER_OK);
+    g_assert_true(cinfo.saw_JFIF_marker);
+    g_assert_false(cinfo.progressive_mode);
+    cinfo.out_color_space = JCS_RGB;
+    jpeg_start_decompress(&cinfo);
+    g_assert_cmpuint(cinfo.output_width, ==, img->width);
+    g_assert_cmpuint(cinfo.output_height, ==, img->height);
+    g_assert_cmpint(cinfo.output_components, ==, 3);
+
+    g_autofree uint8_t *line = g_malloc((size_t)img->width * 3);
+    uint64_t err = 0;
+    while (cinfo.output_scanline < cinfo.output_height) {
+        uint32_t y = cinfo.output_scanline;
+        JSAMPROW row = line;
+        jpeg_read_scanlines(&cinfo, &row, 1);
+        const uint8_t *src = img->top + (ptrdiff_t)y * img->stride;
+        for (uint32_t x = 0; x < img->width; x++) {
+            /* input is B, G, R, x; output R, G, B */
+            err += (uint64_t)abs(line[3 * x + 0] - src[4 * x + 2]);
+            err += (uint64_t)abs(line[3 * x + 1] - src[4 * x + 1]);
+            err += (uint64_t)abs(line[3 * x + 2] - src[4 * x + 0]);
+        }
+    }
+    jpeg_finish_decompress(&cinfo);
+    jpeg_destroy_decompress(&cinfo);
+    return (double)err / ((double)img->width * img->height * 3);
+}
+
+/* ---- Round trips ------------------------------------------------------ */
+
+typedef struct {
+    uint32_t width, height;
+    Content content;
+    uint32_t pad;
+    bool bottom_up;
+} Case;
+
+static const Case round_trip_cases[] = {
+    { 1, 1, CONTENT_RANDOM, 0, false },
+    { 1, 1, CONTENT_FLAT, 12, false },
+    { 7, 3, CONTENT_RANDOM, 0, false },
+    { 7, 3, CONTENT_GRADIENT, 4, false },
+    { 7, 3, CONTENT_RANDOM, 20, true },
+    { 64, 64, CONTENT_RANDOM, 0, false },
+    { 64, 64, CONTENT_GRADIENT, 0, false },
+    { 64, 64, CONTENT_PHOTO, 256, false },
+    { 64, 64, CONTENT_UI, 0, true },
+    { 1, 5000, CONTENT_GRADIENT, 0, false },
+    { 40000, 3, CONTENT_RANDOM, 0, false },
+    { 40000, 3, CONTENT_GRADIENT, 8, false },
+    { 333, 777, CONTENT_PHOTO, 4, false },
+    { 1920, 1080, CONTENT_RANDOM, 0, false },
+    { 1920, 1080, CONTENT_GRADIENT, 0, false },
+    { 1920, 1080, CONTENT_FLAT, 0, false },
+    { 1920, 1080, CONTENT_UI, 0, false },
+    { 1920, 1080, CONTENT_PHOTO, 64, false },
+    { 1920, 1080, CONTENT_RANDOM, 4, true },
+};
+
+static void test_bitmap(void)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(round_trip_cases); i++) {
+        const Case *c = &round_trip_cases[i];
+        Image img = image_new(c->width, c->height, c->content, c->pad, c->bottom_up);
+        SpiceWireWriter w;
+        spice_wire_writer_init(&w, 0);
+        g_assert_true(image_encode_bitmap(&w, img.top, img.stride, img.width, img.height));
+        check_bitmap(w.data, w.size, &img);
+        spice_wire_writer_clear(&w);
+        image_free(&img);
+    }
+}
+
+static void test_lz4(void)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(round_trip_cases); i++) {
+        const Case *c = &round_trip_cases[i];
+        Image img = image_new(c->width, c->height, c->content, c->pad, c->bottom_up);
+        SpiceWireWriter w;
+        spice_wire_writer_init(&w, 0);
+        g_assert_true(image_encode_lz4(&w, img.top, img.stride, img.width, img.height));
+        unsigned blocks;
+        g_autofree uint8_t *out = decode_lz4(w.data, w.size, img.width, img.height, &blocks);
+        assert_pixels_equal(out, &img);
+        g_test_message("lz4 %ux%u content %d pad %u%s: %zu bytes (raw %zu), %u blocks", img.width,
+                       img.height, c->content, c->pad, c->bottom_up ? " bottom-up" : "", w.size,
+                       (size_t)img.width * img.height * 4, blocks);
+        spice_wire_writer_clear(&w);
+        image_free(&img);
+    }
+}
+
+/* The packed and the restaged (padded stride) paths differ in how liblz4
+ * sees the input; both must decode to the same pixels, block after block,
+ * in a stream long enough for matches to reach into previous blocks. */
+static void test_lz4_strides_agree(void)
+{
+    for (int content = CONTENT_RANDOM; content <= CONTENT_UI; content++) {
+        Image packed = image_new(800, 600, content, 0, false);
+        Image padded = image_new(800, 600, content, 36, false);
+        SpiceWireWriter a, b;
+        spice_wire_writer_init(&a, 0);
+        spice_wire_writer_init(&b, 0);
+        g_assert_true(image_encode_lz4(&a, packed.top, packed.stride, 800, 600));
+        g_assert_true(image_encode_lz4(&b, padded.top, padded.stride, 800, 600));
+        unsigned na, nb;
+        g_autofree uint8_t *da = decode_lz4(a.data, a.size, 800, 600, &na);
+        g_autofree uint8_t *db = decode_lz4(b.data, b.size, 800, 600, &nb);
+        g_assert_cmpuint(na, >, 1);
+        g_assert_cmpuint(na, ==, nb);
+        assert_pixels_equal(da, &packed);
+        assert_pixels_equal(db, &padded);
+        spice_wire_writer_clear(&a);
+        spice_wire_writer_clear(&b);
+        image_free(&packed);
+        image_free(&padded);
+    }
+}
+
+static void test_lz4_flat_is_small(void)
+{
+    Image img = image_new(1920, 1080, CONTENT_FLAT, 0, false);
+    SpiceWireWriter w;
+    spice_wire_writer_init(&w, 0);
+    g_assert_true(image_encode_lz4(&w, img.top, img.stride, img.width, img.height));
+    size_t raw = (size_t)1920 * 1080 * 4;
+    g_test_message("flat 1920x1080: %zu bytes LZ4 vs %zu raw", w.size, raw);
+    g_assert_cmpuint(w.size, <, raw / 100);
+    spice_wire_writer_clear(&w);
+    image_free(&img);
+}
+
+static void test_jpeg(void)
+{
+    /* Smooth content survives quality 85 almost unchanged (the photo-like
+     * images carry +-2 grain the encoder smooths away). A 7x3 "gradient"
+     * jumps by 36 levels a pixel, which 4:2:0 chroma cannot follow: there
+     * only the dimensions and a loose bound are meaningful. */
+    static const struct {
+        Case c;
+        double max_mae;
+    } cases[] = {
+        { { 1, 1, CONTENT_FLAT, 0, false }, 4.0 },
+        { { 7, 3, CONTENT_GRADIENT, 0, false }, 20.0 },
+        { { 7, 3, CONTENT_FLAT, 20, true }, 4.0 },
+        { { 64, 64, CONTENT_GRADIENT, 0, false }, 4.0 },
+        { { 64, 64, CONTENT_PHOTO, 256, false }, 4.0 },
+        { { 333, 777, CONTENT_PHOTO, 4, true }, 4.0 },
+        { { 1920, 1080, CONTENT_GRADIENT, 0, false }, 4.0 },
+        { { 1920, 1080, CONTENT_PHOTO, 64, false }, 4.0 },
+        { { 1920, 1080, CONTENT_FLAT, 0, false }, 4.0 },
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        const Case *c = &cases[i].c;
+        Image img = image_new(c->width, c->height, c->content, c->pad, c->bottom_up);
+        SpiceWireWriter w;
+        spice_wire_writer_init(&w, 0);
+        g_assert_true(image_encode_jpeg(&w, img.top, img.stride, img.width, img.height, 85));
+        double mae = decode_jpeg_mae(w.data, w.size, &img);
+        g_test_message("jpeg q85 %ux%u content %d: %zu bytes, mean abs error %.2f", img.width,
+                       img.height, c->content, w.size, mae);
+        g_assert_cmpfloat(mae, <, cases[i].max_mae);
+        spice_wire_writer_clear(&w);
+        image_free(&img);
+    }
+}
+
+/* Quality is clamped, and lower quality means fewer bytes. */
+static void test_jpeg_quality(void)
+{
+    Image img = image_new(320, 240, CONTENT_PHOTO, 0, false);
+    size_t sizes[4];
+    const int qualities[4] = { -5, 30, 90, 1000 };
+    for (int i = 0; i < 4; i++) {
+        SpiceWireWriter w;
+        spice_wire_writer_init(&w, 0);
+        g_assert_true(image_encode_jpeg(&w, img.top, img.stride, 320, 240, qualities[i]));
+        (void)decode_jpeg_mae(w.data, w.size, &img);
+        sizes[i] = w.size;
+        spice_wire_writer_clear(&w);
+    }
+    g_assert_cmpuint(sizes[0], <, sizes[1]);
+    g_assert_cmpuint(sizes[1], <, sizes[2]);
+    g_assert_cmpuint(sizes[2], <, sizes[3]);
+    image_free(&img);
+}
+
+/* Encoders append after what the writer holds and, on bad input, leave it
+ * untouched. */
+static void test_append_and_reject(void)
+{
+    Image img = image_new(16, 8, CONTENT_GRADIENT, 0, false);
+    SpiceWireWriter w;
+    spice_wire_writer_init(&w, 0);
+    spice_wire_write(&w, "descriptor-goes-h", 18);
+
+    g_assert_false(image_encode_bitmap(&w, img.top, img.stride, 0, 8));
+    g_assert_false(image_encode_lz4(&w, img.top, img.stride, 16, 0));
+    g_assert_false(image_encode_jpeg(&w, NULL, img.stride, 16, 8, 80));
+    g_assert_false(image_encode_lz4(&w, img.top, 16 * 4 - 1, 16, 8)); /* rows overlap */
+    g_assert_false(image_encode_jpeg(&w, img.top, img.stride, 70000, 1, 80));
+    g_assert_false(image_is_photographic(img.top, img.stride, 0, 0));
+    g_assert_cmpuint(image_hash(NULL, 64, 16, 8), ==, 0);
+    g_assert_cmpuint(w.size, ==, 18);
+    g_assert_false(w.error);
+
+    /* A writer that already failed stays failed. */
+    SpiceWireWriter bad;
+    spice_wire_writer_init(&bad, 0);
+    bad.error = true;
+    g_assert_false(image_encode_bitmap(&bad, img.top, img.stride, 16, 8));
+    g_assert_false(image_encode_lz4(&bad, img.top, img.stride, 16, 8));
+    g_assert_false(image_encode_jpeg(&bad, img.top, img.stride, 16, 8, 80));
+    g_assert_cmpuint(bad.size, ==, 0);
+    spice_wire_writer_clear(&bad);
+
+    g_assert_true(image_encode_lz4(&w, img.top, img.stride, 16, 8));
+    g_assert_cmpmem(w.data, 18, "descriptor-goes-h", 18);
+    unsigned blocks;
+    g_autofree uint8_t *out = decode_lz4(w.data + 18, w.size - 18, 16, 8, &blocks);
+    assert_pixels_equal(out, &img);
+
+    size_t before = w.size;
+    g_assert_true(image_encode_jpeg(&w, img.top, img.stride, 16, 8, 80));
+    (void)decode_jpeg_mae(w.data + before, w.size - before, &img);
+    before = w.size;
+    g_assert_true(image_encode_bitmap(&w, img.top, img.stride, 16, 8));
+    check_bitmap(w.data + before, w.size - before, &img);
+
+    spice_wire_writer_clear(&w);
+    image_free(&img);
+}
+
+/* ---- Photographic heuristic -------------------------------------------- */
+
+static bool photographic(uint32_t width, uint32_t height, Content content)
+{
+    Image img = image_new(width, height, content, 0, false);
+    bool result = image_is_photographic(img.top, img.stride, width, height);
+    image_free(&img);
+    return result;
+}
+
+static void test_photographic(void)
+{
+    /* Natural-image-like */
+    g_assert_true(photographic(1920, 1080, CONTENT_PHOTO));
+    g_assert_true(photographic(640, 480, CONTENT_PHOTO));
+    g_assert_true(photographic(100, 50, CONTENT_PHOTO));
+    g_assert_true(photographic(1920, 1080, CONTENT_GRADIENT));
+    g_assert_true(photographic(256, 256, CONTENT_GRADIENT));
+    /* UI-like, noise, tiny */
+    g_assert_false(photographic(1920, 1080, CONTENT_UI));
+    g_assert_false(photographic(640, 480, CONTENT_UI));
+    g_assert_false(photographic(1920, 1080, CONTENT_FLAT));
+    g_assert_false(photographic(1920, 1080, CONTENT_RANDOM));
+    g_assert_false(photographic(20, 20, CONTENT_PHOTO));
+    g_assert_false(photographic(1, 1, CONTENT_PHOTO));
+    g_assert_false(photographic(1, 5000, CONTENT_FLAT));
+
+    /* Strided, bottom-up input samples the same pixels. */
+    Image a = image_new(500, 400, CONTENT_PHOTO, 0, false);
+    Image b = image_new(500, 400, CONTENT_PHOTO, 40, true);
+    g_assert_true(image_is_photographic(a.top, a.stride, 500, 400));
+    g_assert_true(image_is_photographic(b.top, b.stride, 500, 400));
+    image_free(&a);
+    image_free(&b);
+}
+
+/* ---- Hash -------------------------------------------------------------- */
+
+static void test_hash_stable(void)
+{
+    static const uint32_t widths[] = { 1, 2, 3, 5, 8, 9, 64, 333 };
+    for (size_t i = 0; i < G_N_ELEMENTS(widths); i++) {
+        uint32_t wd = widths[i], ht = 7;
+        Image a = image_new(wd, ht, CONTENT_RANDOM, 0, false);
+        Image b = image_new(wd, ht, CONTENT_RANDOM, 12, true);
+        uint64_t ha = image_hash(a.top, a.stride, wd, ht);
+        /* Same call, same result. */
+        g_assert_cmphex(ha, ==, image_hash(a.top, a.stride, wd, ht));
+        /* Same pixels stored differently: same result. */
+        g_assert_cmphex(ha, ==, image_hash(b.top, b.stride, wd, ht));
+        /* The x bytes do not count. */
+        for (uint32_t y = 0; y < ht; y++) {
+            for (uint32_t x = 0; x < wd; x++) {
+                pixel_at(&b, x, y)[3] ^= (uint8_t)(x * 31 + y + 1);
+            }
+        }
+        g_assert_cmphex(ha, ==, image_hash(b.top, b.stride, wd, ht));
+        image_free(&a);
+        image_free(&b);
+    }
+}
+
+static void test_hash_sensitive(void)
+{
+    /* Every single-pixel, single-channel change in an image with an odd
+     * width (exercising the tail word) changes the hash, to a value not
+     * seen before. */
+    Image img = image_new(13, 5, CONTENT_GRADIENT, 0, false);
+    uint64_t base = image_hash(img.top, img.stride, 13, 5);
+    g_autoptr(GHashTable) seen = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    g_hash_table_add(seen, dup_u64(base));
+    unsigned bit_counts[64] = { 0 };
+    unsigned n = 0;
+    for (uint32_t y = 0; y < 5; y++) {
+        for (uint32_t x = 0; x < 13; x++) {
+            for (int c = 0; c < 3; c++) {
+                for (int delta = 1; delta < 256; delta += 17) {
+                    uint8_t *p = pixel_at(&img, x, y) + c;
+                    uint8_t saved = *p;
+                    *p = (uint8_t)(saved + delta);
+                    uint64_t h = image_hash(img.top, img.stride, 13, 5);
+                    *p = saved;
+                    g_assert_true(g_hash_table_add(seen, dup_u64(h)));
+                    for (int bit = 0; bit < 64; bit++) {
+                        bit_counts[bit] += (h >> bit) & 1;
+                    }
+                    n++;
+                }
+            }
+        }
+    }
+    /* Well spread: every output bit is set in about half of the hashes
+     * (n = 2925; 45%..55% is more than 5 standard deviations). */
+    for (int bit = 0; bit < 64; bit++) {
+        g_assert_cmpuint(bit_counts[bit] * 100, >, n * 45);
+        g_assert_cmpuint(bit_counts[bit] * 100, <, n * 55);
+    }
+    g_assert_cmphex(image_hash(img.top, img.stride, 13, 5), ==, base);
+
+    /* The same bytes read with another shape hash differently. */
+    Image sq = image_new(8, 8, CONTENT_FLAT, 0, false);
+    uint64_t h88 = image_hash(sq.top, 32, 8, 8);
+    uint64_t h48 = image_hash(sq.top, 16, 4, 16);
+    uint64_t h84 = image_hash(sq.top, 32, 8, 4);
+    g_assert_cmphex(h88, !=, h48);
+    g_assert_cmphex(h88, !=, h84);
+    g_assert_cmphex(h48, !=, h84);
+    image_free(&sq);
+    image_free(&img);
+
+    /* A large image: a change in the last pixel still counts. */
+    Image big = image_new(1920, 1080, CONTENT_UI, 0, false);
+    uint64_t hb = image_hash(big.top, big.stride, 1920, 1080);
+    pixel_at(&big, 1919, 1079)[0] ^= 1;
+    g_assert_cmphex(hb, !=, image_hash(big.top, big.stride, 1920, 1080));
+    image_free(&big);
+}
+
+/* ---- Speed (informational only) ----------------------------------------- */
+
+static void test_speed(void)
+{
+    static const Content contents[] = { CONTENT_UI, CONTENT_PHOTO };
+    static const char *const names[] = { "ui", "photo" };
+    for (size_t i = 0; i < G_N_ELEMENTS(contents); i++) {
+        Image img = image_new(1920, 1080, contents[i], 0, false);
+        SpiceWireWriter w;
+        spice_wire_writer_init(&w, (size_t)1920 * 1080 * 4 + 64);
+        const int iterations = 5;
+        double ms[5] = { 0 };
+        size_t bytes[3] = { 0 };
+        for (int k = 0; k < iterations; k++) {
+            gint64 t0 = g_get_monotonic_time();
+            w.size = 0;
+            g_assert_true(image_encode_bitmap(&w, img.top, img.stride, 1920, 1080));
+            bytes[0] = w.size;
+            gint64 t1 = g_get_monotonic_time();
+            w.size = 0;
+            g_assert_true(image_encode_lz4(&w, img.top, img.stride, 1920, 1080));
+            bytes[1] = w.size;
+            gint64 t2 = g_get_monotonic_time();
+            w.size = 0;
+            g_assert_true(image_encode_jpeg(&w, img.top, img.stride, 1920, 1080, 85));
+            bytes[2] = w.size;
+            gint64 t3 = g_get_monotonic_time();
+            (void)image_is_photographic(img.top, img.stride, 1920, 1080);
+            gint64 t4 = g_get_monotonic_time();
+            (void)image_hash(img.top, img.stride, 1920, 1080);
+            gint64 t5 = g_get_monotonic_time();
+            ms[0] += (t1 - t0) / 1000.0;
+            ms[1] += (t2 - t1) / 1000.0;
+            ms[2] += (t3 - t2) / 1000.0;
+            ms[3] += (t4 - t3) / 1000.0;
+            ms[4] += (t5 - t4) / 1000.0;
+        }
+        g_test_message("1920x1080 %s, ms/frame: bitmap %.2f (%zu B), lz4 %.2f (%zu B), "
+                       "jpeg-q85 %.2f (%zu B), photographic %.3f, hash %.2f",
+                       names[i], ms[0] / iterations, bytes[0], ms[1] / iterations, bytes[1],
+                       ms[2] / iterations, bytes[2], ms[3] / iterations, ms[4] / iterations);
+        spice_wire_writer_clear(&w);
+        image_free(&img);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/codecs/bitmap/round-trip", test_bitmap);
+    g_test_add_func("/codecs/lz4/round-trip", test_lz4);
+    g_test_add_func("/codecs/lz4/strides-agree", test_lz4_strides_agree);
+    g_test_add_func("/codecs/lz4/flat-is-small", test_lz4_flat_is_small);
+    g_test_add_func("/codecs/jpeg/round-trip", test_jpeg);
+    g_test_add_func("/codecs/jpeg/quality", test_jpeg_quality);
+    g_test_add_func("/codecs/append-and-reject", test_append_and_reject);
+    g_test_add_func("/codecs/photographic", test_photographic);
+    g_test_add_func("/codecs/hash/stable", test_hash_stable);
+    g_test_add_func("/codecs/hash/sensitive", test_hash_sensitive);
+    g_test_add_func("/codecs/speed", test_speed);
+    return g_test_run();
+}
