@@ -490,7 +490,9 @@ static void plugin_free(SpicePlugin *plugin)
         plugin_log(plugin, SPICE_PLUGIN_LOG_WARNING, "deinit left a worker loop running");
         host_loop_free(plugin->loops->data);
     }
-    if (plugin->module) {
+    /* SPICE_PLUGIN_NO_UNLOAD keeps modules mapped so leak checkers and
+     * profilers can still name their code after the server is gone. */
+    if (plugin->module && !g_getenv("SPICE_PLUGIN_NO_UNLOAD")) {
         g_module_close(plugin->module);
     }
     if (plugin->config) {

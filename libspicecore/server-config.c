@@ -86,10 +86,11 @@ SPICE_EXPORT int spice_server_set_sasl(SpiceServer *s, int enabled)
 SPICE_EXPORT int spice_server_set_sasl_appname(SpiceServer *s, const char *appname)
 {
     g_return_val_if_fail(s != NULL, -1);
-    (void)appname;
-    g_warning("spice_server_set_sasl_appname: SASL authentication is not supported by this "
-              "build");
-    return -1;
+    /* Hosts set the name whether or not they enable SASL (QEMU always
+     * does); only enabling SASL itself fails in this build. */
+    g_free(s->config.sasl_appname);
+    s->config.sasl_appname = g_strdup(appname);
+    return 0;
 }
 
 SPICE_EXPORT int spice_server_set_ticket(SpiceServer *s, const char *passwd, int lifetime,

@@ -60,6 +60,7 @@ typedef struct ServerConfig {
     char password[SPICE_TICKET_MAX_LEN + 1];
     int64_t ticket_expiry_us; /* monotonic; INT64_MAX: never */
     bool sasl;
+    char *sasl_appname;
 
     /* session */
     bool exit_on_disconnect;
