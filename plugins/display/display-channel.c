@@ -34,6 +34,7 @@
 #include "display.h"
 
 #define TILE                128
+#define MAX_WHOLE_PIXELS    (3840u * 2160u)
 #define MAX_QUEUED_ITEMS    64
 #define INIT_TIMEOUT_MS     30000
 #define JPEG_QUALITY        85
@@ -324,12 +325,18 @@ static const uint8_t *tile_pixels(Surface *s, const pixman_box32_t *t, int32_t *
 }
 
 /* The next tile: the top-left corner of the dirty region, cut on the
- * TILE grid. */
-static void next_tile(DisplayClient *dc, pixman_box32_t *t)
+ * TILE grid. A wholly dirty surface (a new client, a new mode) goes as
+ * one image, as clients expect of a first frame: tools that grab the
+ * screen on the first update (spicy-screenshot) then see all of it. */
+static void next_tile(DisplayClient *dc, const Surface *s, pixman_box32_t *t)
 {
     int n;
     const pixman_box32_t *b = pixman_region32_rectangles(&dc->dirty, &n);
     *t = b[0];
+    if (n == 1 && t->x1 == 0 && t->y1 == 0 && t->x2 == (int32_t)s->width &&
+        t->y2 == (int32_t)s->height && (uint64_t)s->width * s->height <= MAX_WHOLE_PIXELS) {
+        return;
+    }
     int32_t gx = (t->x1 / TILE + 1) * TILE, gy = (t->y1 / TILE + 1) * TILE;
     t->x2 = MIN(t->x2, gx);
     t->y2 = MIN(t->y2, gy);
@@ -366,7 +373,7 @@ static void send_tile(DisplayClient *dc)
 {
     Surface *s = qxl_worker_primary(dc->w);
     pixman_box32_t t;
-    next_tile(dc, &t);
+    next_tile(dc, s, &t);
     region_subtract_box(&dc->dirty, &t);
     uint32_t w = (uint32_t)(t.x2 - t.x1), h = (uint32_t)(t.y2 - t.y1);
     int32_t stride;
