@@ -880,6 +880,11 @@ static void cc_teardown(SpiceChannelClient *cc)
         channel_client_unref(cc);
     }
 
+    /* What is left of the client (its place in the client's list) lives
+     * on the host thread: the loop it ran on may be freed before the
+     * client lets go of it. */
+    g_atomic_pointer_set(&cc->loop, cc->server->loop);
+
     RemoveFromClient *r = g_new0(RemoveFromClient, 1);
     r->client = cc->client;
     r->cc = channel_client_ref(cc);

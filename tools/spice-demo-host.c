@@ -15,6 +15,20 @@
  * (the lines of tools/common/demo-devices.h after "input: "). Channel
  * events are printed as "channel: ..." lines. The keyboard keeps lock-key
  * LEDs like a guest would and reports them with spice_server_kbd_leds().
+ *
+ * With --display desktop (the default) it also has a QXL display
+ * (tools/common/demo-display.h): a synthetic desktop drawn with QXL
+ * commands, scenes chosen with --scene, and an alpha cursor that follows
+ * the tablet (client mouse mode) or the mouse's motion (server mouse
+ * mode); F12 hides and shows it. It prints
+ *
+ *   display: 1024x768 scenes static,scroll,window,video at 30 fps
+ *   frame: stopped after 100 frames        (with --frames 100)
+ *   frame: dumped /tmp/ref.ppm             (--dump-frame, or on SIGUSR1)
+ *
+ * The dump is the host's own reference of what the screen must show.
+ * Image compression stays lossless (no JPEG, no video streams) so a
+ * client's picture can be compared with it exactly.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -33,11 +47,16 @@
 #include <spice.h>
 
 #include "common/demo-devices.h"
+#include "common/demo-display.h"
 #include "common/glib-core.h"
+
+#define KEY_F12 0x58
 
 typedef struct DemoHost {
     SpiceServer *server;
     DemoDevices devices;
+    DemoDisplay *display;
+    char *dump_path;
     GMainLoop *loop;
     GMutex print_lock;
 } DemoHost;
@@ -61,10 +80,43 @@ static void say(const char *format, ...)
 
 /* ---- host glue ------------------------------------------------------------------ */
 
+/* Input lines also drive the display's cursor (and F12 its visibility). */
 static void print_input(const char *line, void *opaque)
 {
     (void)opaque;
     say("input: %s", line);
+    if (!host.display) {
+        return;
+    }
+    int x, y;
+    unsigned key;
+    if (sscanf(line, "tablet position x=%d y=%d", &x, &y) == 2) {
+        demo_display_pointer_position(host.display, x, y);
+    } else if (sscanf(line, "mouse motion dx=%d dy=%d", &x, &y) == 2) {
+        demo_display_pointer_motion(host.display, x, y);
+    } else if (sscanf(line, "key 0x%x", &key) == 1 && key == KEY_F12) {
+        demo_display_toggle_cursor(host.display);
+    }
+}
+
+static void print_frame(const char *line, void *opaque)
+{
+    (void)opaque;
+    say("%s", line);
+}
+
+static gboolean on_dump_signal(gpointer opaque)
+{
+    (void)opaque;
+    if (!host.display || !host.dump_path) {
+        say("frame: nothing to dump (%s)", host.display ? "no --dump-frame PATH" : "no display");
+        return G_SOURCE_CONTINUE;
+    }
+    g_autoptr(GError) error = NULL;
+    if (!demo_display_dump(host.display, host.dump_path, &error)) {
+        say("frame: cannot dump: %s", error->message);
+    }
+    return G_SOURCE_CONTINUE;
 }
 
 static void on_channel_event(int event, SpiceChannelEventInfo *info, void *opaque)
@@ -128,6 +180,11 @@ int main(int argc, char **argv)
     g_autofree char *name = NULL;
     gboolean no_keyboard = FALSE, no_mouse = FALSE, no_tablet = FALSE;
     gboolean exit_on_disconnect = FALSE;
+    g_autofree char *display_mode = NULL;
+    g_autofree char *scene = NULL;
+    g_autofree char *size = NULL;
+    int fps = 30, frames = -1;
+    gboolean negative_stride = FALSE, no_cursor = FALSE;
 
     GOptionEntry entries[] = {
         { "port", 'p', 0, G_OPTION_ARG_INT, &port, "TCP port (0: any free port)", "PORT" },
@@ -148,6 +205,19 @@ int main(int argc, char **argv)
           "Register no tablet (server mouse mode only)", NULL },
         { "exit-on-disconnect", 0, 0, G_OPTION_ARG_NONE, &exit_on_disconnect,
           "Exit when the client disconnects", NULL },
+        { "display", 0, 0, G_OPTION_ARG_STRING, &display_mode,
+          "desktop (a QXL display, default) or none", "KIND" },
+        { "scene", 0, 0, G_OPTION_ARG_STRING, &scene,
+          "Scenes to draw: static,scroll,window,video (default: all)", "LIST" },
+        { "size", 0, 0, G_OPTION_ARG_STRING, &size, "Display size (1024x768)", "WxH" },
+        { "fps", 0, 0, G_OPTION_ARG_INT, &fps, "Frames per second (30)", "N" },
+        { "frames", 0, 0, G_OPTION_ARG_INT, &frames,
+          "Stop animating after N frames (default: never)", "N" },
+        { "dump-frame", 0, 0, G_OPTION_ARG_FILENAME, &host.dump_path,
+          "Write the reference frame (PPM) here once stopped and on SIGUSR1", "PATH" },
+        { "negative-stride", 0, 0, G_OPTION_ARG_NONE, &negative_stride,
+          "Bottom-up primary surface (negative stride, as QEMU makes it)", NULL },
+        { "no-cursor", 0, 0, G_OPTION_ARG_NONE, &no_cursor, "Send no cursor commands", NULL },
         { NULL },
     };
     g_autoptr(GOptionContext) octx = g_option_context_new("- serve a demo SPICE host");
@@ -159,6 +229,32 @@ int main(int argc, char **argv)
     }
     if (!addr) {
         addr = g_strdup("127.0.0.1");
+    }
+    DemoDisplayConfig display_config = {
+        .width = 1024,
+        .height = 768,
+        .negative_stride = negative_stride,
+        .cursor = !no_cursor,
+        .scenes = DEMO_SCENE_ALL,
+        .fps = (unsigned)fps,
+        .frames = frames,
+        .dump_path = host.dump_path,
+    };
+    bool want_display = !display_mode || strcmp(display_mode, "desktop") == 0;
+    if (display_mode && !want_display && strcmp(display_mode, "none") != 0) {
+        g_printerr("spice-demo-host: --display: expected desktop or none, not '%s'\n",
+                   display_mode);
+        return 2;
+    }
+    if ((scene && !demo_display_parse_scenes(scene, &display_config.scenes, &error)) ||
+        (size &&
+         !demo_display_parse_size(size, &display_config.width, &display_config.height, &error))) {
+        g_printerr("spice-demo-host: %s\n", error->message);
+        return 2;
+    }
+    if (fps < 1 || fps > DEMO_DISPLAY_MAX_FPS) {
+        g_printerr("spice-demo-host: --fps: expected 1..%d, not %d\n", DEMO_DISPLAY_MAX_FPS, fps);
+        return 2;
     }
     if (enable) {
         g_setenv("SPICE_PLUGIN_ENABLE", enable, TRUE);
@@ -201,6 +297,12 @@ int main(int argc, char **argv)
         spice_server_set_name(host.server, name);
     }
     spice_server_set_exit_on_disconnect(host.server, exit_on_disconnect);
+    if (want_display) {
+        /* Lossless pictures only: the client's screen must equal the
+         * reference frame. */
+        spice_server_set_jpeg_compression(host.server, SPICE_WAN_COMPRESSION_NEVER);
+        spice_server_set_streaming_video(host.server, SPICE_STREAM_VIDEO_OFF);
+    }
     if (spice_server_init(host.server, core) < 0) {
         g_printerr("spice-demo-host: spice_server_init failed (see the messages above)\n");
         return 1;
@@ -216,7 +318,23 @@ int main(int argc, char **argv)
     if (!no_tablet && spice_server_add_interface(host.server, &host.devices.tablet.base) < 0) {
         no_tablet = TRUE;
     }
+    if (want_display) {
+        DemoDisplay *display = demo_display_new(&display_config, print_frame, NULL);
+        if (spice_server_add_interface(host.server, demo_display_base(display)) < 0) {
+            say("note: no display (the display plugin is not enabled)");
+            demo_display_free(display);
+        } else {
+            demo_display_attach(display);
+            host.display = display;
+        }
+    }
     spice_server_vm_start(host.server);
+    if (host.display) {
+        g_autofree char *names = demo_display_scene_names(display_config.scenes);
+        say("display: %ux%u scenes %s at %d fps", display_config.width, display_config.height,
+            names, fps);
+        demo_display_start(host.display);
+    }
 
     if (unix_path) {
         say("spice-demo-host: listening on unix:%s", unix_path);
@@ -231,9 +349,13 @@ int main(int argc, char **argv)
 
     g_unix_signal_add(SIGINT, on_signal, NULL);
     g_unix_signal_add(SIGTERM, on_signal, NULL);
+    g_unix_signal_add(SIGUSR1, on_dump_signal, NULL);
     g_main_loop_run(host.loop);
 
     say("spice-demo-host: shutting down");
+    /* The display goes first; what the server still holds is freed once
+     * the server is gone. */
+    demo_display_detach(host.display);
     if (!no_tablet) {
         spice_server_remove_interface(&host.devices.tablet.base);
     }
@@ -244,6 +366,8 @@ int main(int argc, char **argv)
         spice_server_remove_interface(&host.devices.kbd.base);
     }
     spice_server_destroy(host.server);
+    g_clear_pointer(&host.display, demo_display_free);
+    g_clear_pointer(&host.dump_path, g_free);
     if (listen_fd >= 0) {
         close(listen_fd);
     }
