@@ -6,7 +6,10 @@ against spice-demo-host on 127.0.0.1.
 Each case starts the demo host on a free port, connects spice-gtk, checks
 which channels the client sees, types and moves the pointer through
 spice-gtk's own input API, and compares the "input:" lines the demo host
-printed with exactly the events sent.
+printed with exactly the events sent. The display cases compare the
+client's copy of the primary surface with the framebuffer the demo host
+dumps (it draws the same operations in plain C): pixel for pixel, since
+the demo host asks for lossless images.
 
 usage: test-spice-gtk.py DEMO_HOST [CASE...]
 """
@@ -18,17 +21,15 @@ import sys
 import threading
 import time
 
-import gi
-
-gi.require_version("SpiceClientGLib", "2.0")
-from gi.repository import GLib, GObject, SpiceClientGLib as Spice  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "tools", "python"))
+from spiceclient import (CURSOR, DISPLAY, INPUTS, MAIN, TIMEOUT, Client,  # noqa: E402
+                         Spice, read_ppm)
 
 DEMO_HOST = None
-TIMEOUT = 10.0
 # The display tells the tablet its size: checked by the display cases,
 # skipped where a case counts input events.
 LOGICAL_SIZE = "input: tablet logical size "
-signal_connect = GObject.Object.connect  # Session/Channel.connect() are SPICE calls
 
 
 class DemoHost:
@@ -90,6 +91,14 @@ class DemoHost:
                 got.append(line[len("input: "):])
         return got
 
+    def wait_line(self, prefix, timeout=TIMEOUT):
+        """The next output line that starts with prefix."""
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self._next(deadline)
+            if line.startswith(prefix):
+                return line
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -102,53 +111,6 @@ class DemoHost:
             self.proc.returncode, "\n".join(self.log))
 
 
-class Client:
-    """A spice-gtk session driven from a GLib main loop."""
-
-    def __init__(self, port, password=None):
-        self.session = Spice.Session()
-        self.session.props.host = "127.0.0.1"
-        self.session.props.port = str(port)
-        if password is not None:
-            self.session.props.password = password
-        self.channels = {}
-        self.events = []
-        signal_connect(self.session, "channel-new", self._on_channel_new)
-        self.session.connect()
-
-    def _on_channel_new(self, session, channel):
-        kind = channel.props.channel_type
-        self.channels[(kind, channel.props.channel_id)] = channel
-        signal_connect(channel, "channel-event",
-                       lambda ch, ev: self.events.append((ch.props.channel_type, ev)))
-        channel.connect()
-
-    def run_until(self, predicate, timeout=TIMEOUT, what="condition"):
-        ctx = GLib.MainContext.default()
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise AssertionError("timed out waiting for %s; events %r" % (what, self.events))
-            ctx.iteration(False) or time.sleep(0.005)
-
-    def pump(self, seconds):
-        ctx = GLib.MainContext.default()
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            ctx.iteration(False) or time.sleep(0.005)
-
-    def opened(self, kind):
-        return (kind, Spice.ChannelEvent.OPENED) in self.events
-
-    def channel(self, kind):
-        return self.channels[(kind, 0)]
-
-    def close(self):
-        self.session.disconnect()
-        self.pump(0.3)
-
-
-MAIN, DISPLAY, INPUTS, CURSOR = 1, 2, 3, 4
 # SPICE_MOUSE_BUTTON_* and SPICE_MOUSE_BUTTON_MASK_* (spice/enums.h)
 BUTTON_LEFT, BUTTON_RIGHT = 1, 3
 MASK_LEFT, MASK_RIGHT = 1, 4
@@ -290,6 +252,120 @@ def case_exit_on_disconnect():
         host.stop()
 
 
+# ---- display and cursor ------------------------------------------------------
+
+def dump_path(tag):
+    return os.path.join(os.environ.get("MESON_BUILD_ROOT", "/tmp"),
+                        "interop-%s-%d.ppm" % (tag, os.getpid()))
+
+
+def display_case(tag, host_args, connect_early, timeout=30.0):
+    """The demo host draws a fixed number of frames and dumps its own
+    framebuffer; spice-gtk's copy of the primary must equal it exactly."""
+    path = dump_path(tag)
+    host = DemoHost(*host_args, "--dump-frame", path)
+    c = None
+    try:
+        if connect_early:
+            c = Client(host.port)
+        host.wait_line("frame: dumped ", timeout=timeout)
+        expected = read_ppm(path)
+        if c is None:
+            c = Client(host.port)
+        c.wait_picture(expected, timeout=timeout, what="the host's framebuffer")
+        c.run_until(lambda: c.marks >= 1, what="MARK after the first picture")
+        c.close()
+    finally:
+        host.stop()
+        if os.path.exists(path):
+            os.unlink(path)
+
+
+def case_display_late_client():
+    # All frames drawn before the client connects: it must get the
+    # current screen, rendered on the server, not a replay.
+    display_case("late", ["--frames", "60"], connect_early=False)
+
+
+def case_display_live():
+    # The client watches every scene run at 30 fps, then the still frame.
+    display_case("live", ["--frames", "90"], connect_early=True)
+
+
+def case_display_odd_size_negative_stride():
+    display_case("odd", ["--size", "333x257", "--negative-stride", "--frames", "40"],
+                 connect_early=True)
+
+
+def case_display_tablet_size():
+    host = DemoHost("--frames", "0")
+    try:
+        c = Client(host.port)
+        c.run_until(c.picture_ready, what="the first picture")
+        w, h, _ = c.picture()
+        assert (w, h) == (1024, 768), (w, h)
+        host.wait_line("input: tablet logical size 1024x768")
+        main = c.channel(MAIN)
+        c.run_until(lambda: main.props.mouse_mode == 2, what="client mouse mode")
+        c.close()
+    finally:
+        host.stop()
+
+
+def case_cursor():
+    host = DemoHost("--frames", "0")
+    try:
+        c = Client(host.port)
+        c.run_until(lambda: any(e[0] == "set" for e in c.cursor), what="cursor-set")
+        shape = [e for e in c.cursor if e[0] == "set"][0]
+        assert shape[1:5] == (32, 32, 0, 0), shape[1:5]
+        data = shape[5]
+
+        def px(x, y):
+            return int.from_bytes(data[(y * 32 + x) * 4:(y * 32 + x) * 4 + 4], "little")
+        # An alpha arrow: opaque outline, white body, transparent outside,
+        # a translucent shadow.
+        assert px(0, 0) == 0xff000000 and px(2, 8) == 0xffffffff and px(30, 2) == 0, \
+            [hex(px(0, 0)), hex(px(2, 8)), hex(px(30, 2))]
+        assert sum(px(x, y) == 0x60000000 for x in range(32) for y in range(32)) > 20
+
+        main, inputs = c.channel(MAIN), c.channel(INPUTS)
+        main.request_mouse_mode(1)
+        c.run_until(lambda: main.props.mouse_mode == 1, what="server mouse mode")
+        c.cursor.clear()
+        inputs.motion(10, -20, 0)
+        c.pump(0.3)
+        inputs.motion(5, 5, 0)
+        c.run_until(lambda: ("move", 527, 369) in c.cursor, what="cursor move to 527,369")
+        c.cursor.clear()
+        inputs.key_press(0x58)  # F12: the demo host hides the cursor
+        inputs.key_release(0x58)
+        c.run_until(lambda: ("hide",) in c.cursor, what="cursor hide")
+        c.cursor.clear()
+        inputs.motion(1, 1, 0)
+        c.pump(0.5)
+        assert not any(e[0] == "move" for e in c.cursor), c.cursor
+        inputs.key_press(0x58)  # and shows it again
+        inputs.key_release(0x58)
+        c.run_until(lambda: any(e[0] == "set" for e in c.cursor), what="cursor set again")
+        c.close()
+    finally:
+        host.stop()
+
+
+def case_stop_with_clients():
+    # The host removes its QXL instance and destroys the server while a
+    # client still has its display and cursor open: a clean exit.
+    host = DemoHost()
+    try:
+        c = Client(host.port)
+        c.run_until(lambda: c.picture_ready() and c.opened(CURSOR), what="display and cursor")
+        c.pump(0.5)
+    finally:
+        host.stop()
+    c.close()
+
+
 CASES = {
     "types-and-points": case_types_and_points,
     "lock-keys": case_lock_keys_sync,
@@ -298,6 +374,12 @@ CASES = {
     "disabled-channel": case_disabled_channel_not_advertised,
     "server-mouse-only": case_server_mouse_only,
     "exit-on-disconnect": case_exit_on_disconnect,
+    "display-late-client": case_display_late_client,
+    "display-live": case_display_live,
+    "display-odd-size-negative-stride": case_display_odd_size_negative_stride,
+    "display-tablet-size": case_display_tablet_size,
+    "cursor": case_cursor,
+    "stop-with-clients": case_stop_with_clients,
 }
 
 

@@ -1,0 +1,242 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""A real SPICE client for tests and tools: spice-gtk (SpiceClientGLib)
+through python3-gi, driven from the default GLib main context.
+
+Only Debian's /usr/bin/python3 has the gi bindings; scripts that import
+this module run under it.
+
+    c = Client(port)
+    c.run_until(lambda: c.picture_ready(), what="first picture")
+    w, h, rgb = c.picture()
+"""
+import ctypes
+import struct
+import time
+import zlib
+
+import gi
+
+gi.require_version("SpiceClientGLib", "2.0")
+from gi.repository import GLib, GObject, SpiceClientGLib as Spice  # noqa: E402
+
+MAIN, DISPLAY, INPUTS, CURSOR = 1, 2, 3, 4
+TIMEOUT = 10.0
+# Session/Channel.connect() are SPICE calls; signals use GObject's.
+signal_connect = GObject.Object.connect
+
+
+class Client:
+    """A spice-gtk session: its channels, their events, the primary
+    surface of display 0 and what the cursor channel reported."""
+
+    def __init__(self, port, password=None, host="127.0.0.1"):
+        self.session = Spice.Session()
+        self.session.props.host = host
+        self.session.props.port = str(port)
+        if password is not None:
+            self.session.props.password = password
+        self.channels = {}
+        self.events = []
+        self.primary = None          # (format, width, height, stride, address)
+        self.invalidates = 0
+        self.last_invalidate = None  # time.monotonic() of the latest one
+        self.first_invalidate = None
+        self.marks = 0
+        self.cursor = []             # ("set", w, h, hot_x, hot_y, rgba) / ("move", x, y) / ...
+        self.connect_time = time.monotonic()
+        signal_connect(self.session, "channel-new", self._on_channel_new)
+        self.session.connect()
+
+    def _on_channel_new(self, session, channel):
+        kind = channel.props.channel_type
+        self.channels[(kind, channel.props.channel_id)] = channel
+        signal_connect(channel, "channel-event",
+                       lambda ch, ev: self.events.append((ch.props.channel_type, ev)))
+        if isinstance(channel, Spice.DisplayChannel) and channel.props.channel_id == 0:
+            signal_connect(channel, "display-primary-create", self._on_primary_create)
+            signal_connect(channel, "display-primary-destroy", self._on_primary_destroy)
+            signal_connect(channel, "display-invalidate", self._on_invalidate)
+            signal_connect(channel, "display-mark", self._on_mark)
+        if isinstance(channel, Spice.CursorChannel):
+            signal_connect(channel, "cursor-set", self._on_cursor_set)
+            signal_connect(channel, "cursor-move",
+                           lambda ch, x, y: self.cursor.append(("move", x, y)))
+            signal_connect(channel, "cursor-hide", lambda ch: self.cursor.append(("hide",)))
+            signal_connect(channel, "cursor-reset", lambda ch: self.cursor.append(("reset",)))
+        channel.connect()
+
+    def _on_primary_create(self, ch, fmt, width, height, stride, shmid, address):
+        self.primary = (fmt, width, height, stride, address)
+
+    def _on_primary_destroy(self, ch):
+        self.primary = None
+
+    def _on_invalidate(self, ch, x, y, w, h):
+        now = time.monotonic()
+        self.invalidates += 1
+        self.last_invalidate = now
+        if self.first_invalidate is None:
+            self.first_invalidate = now
+
+    def _on_mark(self, ch, mark):
+        self.marks += 1
+
+    def _on_cursor_set(self, ch, w, h, hot_x, hot_y, rgba):
+        data = ctypes.string_at(rgba, w * h * 4) if rgba else None
+        self.cursor.append(("set", w, h, hot_x, hot_y, data))
+
+    # ---- main loop ----------------------------------------------------------
+
+    def run_until(self, predicate, timeout=TIMEOUT, what="condition"):
+        ctx = GLib.MainContext.default()
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError("timed out waiting for %s; events %r" % (what, self.events))
+            ctx.iteration(False) or time.sleep(0.002)
+
+    def pump(self, seconds):
+        ctx = GLib.MainContext.default()
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            ctx.iteration(False) or time.sleep(0.002)
+
+    def opened(self, kind):
+        return (kind, Spice.ChannelEvent.OPENED) in self.events
+
+    def channel(self, kind, ident=0):
+        return self.channels[(kind, ident)]
+
+    def close(self):
+        self.session.disconnect()
+        self.pump(0.3)
+
+    # ---- the picture ----------------------------------------------------------
+
+    def picture_ready(self):
+        return self.primary is not None and self.invalidates > 0
+
+    def picture(self):
+        """(width, height, RGB bytes) of display 0's primary surface as the
+        client holds it (spice-gtk keeps 32-bit xRGB, little-endian)."""
+        fmt, w, h, stride, address = self.primary
+        raw = ctypes.string_at(address, stride * h)
+        return w, h, xrgb_to_rgb(raw, w, h, stride)
+
+    def wait_picture(self, expected, timeout=TIMEOUT, what="the expected picture"):
+        """Wait until the client's picture equals expected (w, h, rgb)."""
+        ctx = GLib.MainContext.default()
+        deadline = time.monotonic() + timeout
+        checked = -1
+        while True:
+            if self.picture_ready() and self.invalidates != checked:
+                checked = self.invalidates
+                if self.picture() == expected:
+                    return
+            if time.monotonic() > deadline:
+                got = self.picture() if self.picture_ready() else None
+                raise AssertionError("timed out waiting for %s: %s" % (
+                    what, describe_difference(got, expected)))
+            ctx.iteration(False) or time.sleep(0.002)
+
+    def wait_settled(self, quiet=1.0, timeout=TIMEOUT, what="the picture to settle"):
+        """Wait until no update has arrived for `quiet` seconds."""
+        ctx = GLib.MainContext.default()
+        deadline = time.monotonic() + timeout
+        while not (self.picture_ready() and time.monotonic() - self.last_invalidate >= quiet):
+            if time.monotonic() > deadline:
+                raise AssertionError("timed out waiting for %s (%d updates)" % (
+                    what, self.invalidates))
+            ctx.iteration(False) or time.sleep(0.002)
+
+
+# ---- pictures ------------------------------------------------------------------
+
+def xrgb_to_rgb(raw, w, h, stride):
+    out = bytearray(w * h * 3)
+    if stride == w * 4:
+        out[0::3] = raw[2::4]
+        out[1::3] = raw[1::4]
+        out[2::3] = raw[0::4]
+        return bytes(out)
+    for y in range(h):
+        row = raw[y * stride:y * stride + w * 4]
+        o = y * w * 3
+        out[o:o + w * 3:3] = row[2::4]
+        out[o + 1:o + w * 3:3] = row[1::4]
+        out[o + 2:o + w * 3:3] = row[0::4]
+    return bytes(out)
+
+
+def read_ppm(path):
+    """(width, height, RGB bytes) of a binary PPM with maxval 255."""
+    with open(path, "rb") as f:
+        data = f.read()
+    fields, i = [], 0
+    while len(fields) < 4:
+        while data[i:i + 1].isspace():
+            i += 1
+        if data[i:i + 1] == b"#":
+            i = data.index(b"\n", i)
+            continue
+        j = i
+        while not data[j:j + 1].isspace():
+            j += 1
+        fields.append(data[i:j])
+        i = j
+    i += 1
+    if fields[0] != b"P6" or fields[3] != b"255":
+        raise ValueError("%s: not a binary 8-bit PPM" % path)
+    w, h = int(fields[1]), int(fields[2])
+    if len(data) - i < w * h * 3:
+        raise ValueError("%s: truncated" % path)
+    return w, h, data[i:i + w * h * 3]
+
+
+def write_ppm(path, picture):
+    w, h, rgb = picture
+    with open(path, "wb") as f:
+        f.write(b"P6\n%d %d\n255\n" % (w, h) + rgb)
+
+
+def write_png(path, picture):
+    w, h, rgb = picture
+    raw = b"".join(b"\x00" + rgb[y * w * 3:(y + 1) * w * 3] for y in range(h))
+
+    def chunk(kind, body):
+        return (struct.pack(">I", len(body)) + kind + body +
+                struct.pack(">I", zlib.crc32(kind + body) & 0xffffffff))
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" +
+                chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
+                chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
+
+
+def difference(a, b):
+    """(count, (x1, y1, x2, y2) or None) of the pixels where a and b differ."""
+    wa, ha, pa = a
+    wb, hb, pb = b
+    if (wa, ha) != (wb, hb):
+        raise ValueError("sizes differ: %dx%d vs %dx%d" % (wa, ha, wb, hb))
+    if pa == pb:
+        return 0, None
+    count, box = 0, [wa, ha, -1, -1]
+    row = wa * 3
+    for y in range(ha):
+        ra, rb = pa[y * row:(y + 1) * row], pb[y * row:(y + 1) * row]
+        if ra == rb:
+            continue
+        for x in range(wa):
+            if ra[x * 3:x * 3 + 3] != rb[x * 3:x * 3 + 3]:
+                count += 1
+                box = [min(box[0], x), min(box[1], y), max(box[2], x), max(box[3], y)]
+    return count, tuple(box)
+
+
+def describe_difference(got, expected):
+    if got is None:
+        return "the client has no picture"
+    if got[:2] != expected[:2]:
+        return "client picture is %dx%d, expected %dx%d" % (got[0], got[1], *expected[:2])
+    count, box = difference(got, expected)
+    return "%d pixels differ, within %r" % (count, box)
