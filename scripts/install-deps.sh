@@ -14,6 +14,7 @@ test_pkgs=(
     git make binutils clang libclang-rt-14-dev clang-format
     python3 python3-gi gir1.2-spiceclientglib-2.0
     libspice-server-dev
+    qemu-system-x86 libdrm-dev
 )
 
 pkgs=("${build_pkgs[@]}")

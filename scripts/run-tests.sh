@@ -15,7 +15,7 @@ echo "== format"
 
 echo "== build (gcc)"
 if [ ! -f build/build.ninja ]; then
-    meson setup build -Dinterop_tests=enabled
+    meson setup build -Dinterop_tests=enabled -Dqemu_tests=enabled
 fi
 ninja -C build
 echo "== tests (gcc)"

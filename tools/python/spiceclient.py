@@ -42,7 +42,8 @@ class Client:
         self.last_invalidate = None  # time.monotonic() of the latest one
         self.first_invalidate = None
         self.marks = 0
-        self.cursor = []             # ("set", w, h, hot_x, hot_y, rgba) / ("move", x, y) / ...
+        # ("set", w, h, hot_x, hot_y, R G B A bytes), ("move", x, y), ("hide",), ("reset",)
+        self.cursor = []
         self.connect_time = time.monotonic()
         signal_connect(self.session, "channel-new", self._on_channel_new)
         self.session.connect()

@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * guest-kms.c: runs inside the test guest and drives its QXL device
+ * through the kernel's DRM/KMS interface, so the qxl driver sends native
+ * QXL commands: a mode set creates the primary surface, DIRTYFB sends the
+ * damaged rectangles as drawables, the cursor ioctls send cursor commands.
+ *
+ * Built statically on the build machine (raw ioctls, libc only) and
+ * packed into the guest's initramfs. It reads commands on stdin (the
+ * serial console) and answers each with one line:
+ *
+ *   show FILE W H         mode W x H showing FILE (W*H*4 bytes, XRGB8888)
+ *   patch FILE Y ROWS     copy FILE into rows Y..Y+ROWS-1, mark them dirty
+ *   cursor FILE HX HY     a 64x64 ARGB8888 cursor with hot spot HX,HY
+ *   move X Y              move the cursor
+ *   hide                  hide the cursor
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <drm.h>
+#include <drm_mode.h>
+
+#define CURSOR_SIZE 64
+
+typedef struct Buffer {
+    uint32_t handle;
+    uint32_t fb;
+    uint32_t width;
+    uint32_t height;
+    uint32_t pitch;
+    uint64_t size;
+    uint8_t *map;
+} Buffer;
+
+static int card = -1;
+static uint32_t crtc_id, connector_id;
+static Buffer screen, cursor;
+
+static int xioctl(unsigned long request, void *arg)
+{
+    int r;
+    do {
+        r = ioctl(card, request, arg);
+    } while (r < 0 && (errno == EINTR || errno == EAGAIN));
+    return r;
+}
+
+static int fail(const char *what)
+{
+    printf("guest-kms: error: %s: %s\n", what, strerror(errno));
+    fflush(stdout);
+    return -1;
+}
+
+static int read_file(const char *path, uint8_t *dst, size_t size)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        return fail(path);
+    }
+    size_t done = 0;
+    while (done < size) {
+        ssize_t n = read(fd, dst + done, size - done);
+        if (n <= 0) {
+            close(fd);
+            errno = n < 0 ? errno : EIO;
+            return fail(path);
+        }
+        done += (size_t)n;
+    }
+    close(fd);
+    return 0;
+}
+
+static void buffer_free(Buffer *b)
+{
+    if (b->map) {
+        munmap(b->map, b->size);
+    }
+    if (b->fb) {
+        uint32_t fb = b->fb;
+        xioctl(DRM_IOCTL_MODE_RMFB, &fb);
+    }
+    if (b->handle) {
+        struct drm_mode_destroy_dumb d = { .handle = b->handle };
+        xioctl(DRM_IOCTL_MODE_DESTROY_DUMB, &d);
+    }
+    memset(b, 0, sizeof(*b));
+}
+
+static int buffer_new(Buffer *b, uint32_t w, uint32_t h, int with_fb)
+{
+    struct drm_mode_create_dumb c = { .width = w, .height = h, .bpp = 32 };
+    if (xioctl(DRM_IOCTL_MODE_CREATE_DUMB, &c) < 0) {
+        return fail("create dumb buffer");
+    }
+    b->handle = c.handle;
+    b->width = w;
+    b->height = h;
+    b->pitch = c.pitch;
+    b->size = c.size;
+    if (with_fb) {
+        struct drm_mode_fb_cmd f = {
+            .width = w, .height = h, .pitch = c.pitch, .bpp = 32, .depth = 24, .handle = c.handle
+        };
+        if (xioctl(DRM_IOCTL_MODE_ADDFB, &f) < 0) {
+            return fail("add framebuffer");
+        }
+        b->fb = f.fb_id;
+    }
+    struct drm_mode_map_dumb m = { .handle = c.handle };
+    if (xioctl(DRM_IOCTL_MODE_MAP_DUMB, &m) < 0) {
+        return fail("map dumb buffer");
+    }
+    b->map = mmap(NULL, c.size, PROT_READ | PROT_WRITE, MAP_SHARED, card, (off_t)m.offset);
+    if (b->map == MAP_FAILED) {
+        b->map = NULL;
+        return fail("mmap");
+    }
+    return 0;
+}
+
+/* The first connected connector and a CRTC its encoder can use. */
+static int find_output(void)
+{
+    struct drm_mode_card_res res = { 0 };
+    if (xioctl(DRM_IOCTL_MODE_GETRESOURCES, &res) < 0) {
+        return fail("get resources");
+    }
+    uint32_t conns[16], crtcs[16];
+    if (res.count_connectors == 0 || res.count_crtcs == 0) {
+        errno = ENODEV;
+        return fail("no connector or CRTC");
+    }
+    res.count_connectors = res.count_connectors > 16 ? 16 : res.count_connectors;
+    res.count_crtcs = res.count_crtcs > 16 ? 16 : res.count_crtcs;
+    res.count_fbs = 0;
+    res.count_encoders = 0;
+    res.connector_id_ptr = (uintptr_t)conns;
+    res.crtc_id_ptr = (uintptr_t)crtcs;
+    if (xioctl(DRM_IOCTL_MODE_GETRESOURCES, &res) < 0) {
+        return fail("get resources");
+    }
+    for (uint32_t i = 0; i < res.count_connectors; i++) {
+        struct drm_mode_get_connector gc = { .connector_id = conns[i] };
+        if (xioctl(DRM_IOCTL_MODE_GETCONNECTOR, &gc) < 0) {
+            continue;
+        }
+        if (gc.connection == 1) {
+            connector_id = conns[i];
+            crtc_id = crtcs[0];
+            return 0;
+        }
+    }
+    errno = ENODEV;
+    return fail("no connected connector");
+}
+
+static int set_mode(uint32_t w, uint32_t h, uint32_t fb)
+{
+    /* Any timing will do for a virtual display: build one. */
+    struct drm_mode_modeinfo mode = { 0 };
+    mode.hdisplay = (uint16_t)w;
+    mode.hsync_start = (uint16_t)(w + 16);
+    mode.hsync_end = (uint16_t)(w + 32);
+    mode.htotal = (uint16_t)(w + 48);
+    mode.vdisplay = (uint16_t)h;
+    mode.vsync_start = (uint16_t)(h + 3);
+    mode.vsync_end = (uint16_t)(h + 6);
+    mode.vtotal = (uint16_t)(h + 9);
+    mode.vrefresh = 60;
+    mode.clock = (uint32_t)((uint64_t)mode.htotal * mode.vtotal * 60 / 1000);
+    snprintf(mode.name, sizeof(mode.name), "%ux%u", w, h);
+    struct drm_mode_crtc c = { .crtc_id = crtc_id,
+                               .fb_id = fb,
+                               .mode_valid = 1,
+                               .mode = mode,
+                               .set_connectors_ptr = (uintptr_t)&connector_id,
+                               .count_connectors = 1 };
+    if (xioctl(DRM_IOCTL_MODE_SETCRTC, &c) < 0) {
+        return fail("set mode");
+    }
+    return 0;
+}
+
+static int dirty(uint32_t fb, uint32_t x1, uint32_t y1, uint32_t x2, uint32_t y2)
+{
+    struct drm_clip_rect clip = { (unsigned short)x1, (unsigned short)y1, (unsigned short)x2,
+                                  (unsigned short)y2 };
+    struct drm_mode_fb_dirty_cmd d = { .fb_id = fb, .num_clips = 1, .clips_ptr = (uintptr_t)&clip };
+    if (xioctl(DRM_IOCTL_MODE_DIRTYFB, &d) < 0 && errno != ENOSYS) {
+        return fail("dirty framebuffer");
+    }
+    return 0;
+}
+
+static void copy_in(Buffer *b, const uint8_t *src, uint32_t y, uint32_t rows)
+{
+    for (uint32_t r = 0; r < rows; r++) {
+        memcpy(b->map + (size_t)(y + r) * b->pitch, src + (size_t)r * b->width * 4,
+               (size_t)b->width * 4);
+    }
+}
+
+static int cmd_show(const char *path, uint32_t w, uint32_t h)
+{
+    Buffer old = screen;
+    memset(&screen, 0, sizeof(screen));
+    uint8_t *pixels = malloc((size_t)w * h * 4);
+    if (!pixels || buffer_new(&screen, w, h, 1) < 0 ||
+        read_file(path, pixels, (size_t)w * h * 4) < 0) {
+        free(pixels);
+        return -1;
+    }
+    copy_in(&screen, pixels, 0, h);
+    free(pixels);
+    if (set_mode(w, h, screen.fb) < 0 || dirty(screen.fb, 0, 0, w, h) < 0) {
+        return -1;
+    }
+    buffer_free(&old);
+    return 0;
+}
+
+static int cmd_patch(const char *path, uint32_t y, uint32_t rows)
+{
+    if (!screen.map || y + rows > screen.height) {
+        errno = EINVAL;
+        return fail("patch outside the screen");
+    }
+    uint8_t *pixels = malloc((size_t)screen.width * rows * 4);
+    if (!pixels || read_file(path, pixels, (size_t)screen.width * rows * 4) < 0) {
+        free(pixels);
+        return -1;
+    }
+    copy_in(&screen, pixels, y, rows);
+    free(pixels);
+    return dirty(screen.fb, 0, y, screen.width, y + rows);
+}
+
+static int cmd_cursor(const char *path, int32_t hot_x, int32_t hot_y)
+{
+    if (!cursor.map && buffer_new(&cursor, CURSOR_SIZE, CURSOR_SIZE, 0) < 0) {
+        return -1;
+    }
+    uint8_t *pixels = malloc(CURSOR_SIZE * CURSOR_SIZE * 4);
+    if (!pixels || read_file(path, pixels, CURSOR_SIZE * CURSOR_SIZE * 4) < 0) {
+        free(pixels);
+        return -1;
+    }
+    copy_in(&cursor, pixels, 0, CURSOR_SIZE);
+    free(pixels);
+    struct drm_mode_cursor2 c = { .flags = DRM_MODE_CURSOR_BO,
+                                  .crtc_id = crtc_id,
+                                  .width = CURSOR_SIZE,
+                                  .height = CURSOR_SIZE,
+                                  .handle = cursor.handle,
+                                  .hot_x = hot_x,
+                                  .hot_y = hot_y };
+    if (xioctl(DRM_IOCTL_MODE_CURSOR2, &c) < 0) {
+        return fail("set cursor");
+    }
+    return 0;
+}
+
+static int cmd_move(int32_t x, int32_t y)
+{
+    struct drm_mode_cursor c = {
+        .flags = DRM_MODE_CURSOR_MOVE, .crtc_id = crtc_id, .x = x, .y = y
+    };
+    if (xioctl(DRM_IOCTL_MODE_CURSOR, &c) < 0) {
+        return fail("move cursor");
+    }
+    return 0;
+}
+
+static int cmd_hide(void)
+{
+    struct drm_mode_cursor c = { .flags = DRM_MODE_CURSOR_BO, .crtc_id = crtc_id };
+    if (xioctl(DRM_IOCTL_MODE_CURSOR, &c) < 0) {
+        return fail("hide cursor");
+    }
+    return 0;
+}
+
+int main(void)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    card = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
+    if (card < 0 || find_output() < 0) {
+        fail("/dev/dri/card0");
+        return 1;
+    }
+    printf("guest-kms: ready\n");
+    char line[512], path[256];
+    while (fgets(line, sizeof(line), stdin)) {
+        unsigned a, b;
+        int x, y, r;
+        if (sscanf(line, "show %255s %u %u", path, &a, &b) == 3) {
+            r = cmd_show(path, a, b);
+        } else if (sscanf(line, "patch %255s %u %u", path, &a, &b) == 3) {
+            r = cmd_patch(path, a, b);
+        } else if (sscanf(line, "cursor %255s %d %d", path, &x, &y) == 3) {
+            r = cmd_cursor(path, x, y);
+        } else if (sscanf(line, "move %d %d", &x, &y) == 2) {
+            r = cmd_move(x, y);
+        } else if (strncmp(line, "hide", 4) == 0) {
+            r = cmd_hide();
+        } else {
+            continue; /* the console echoes and may add noise */
+        }
+        line[strcspn(line, "\r\n")] = '\0';
+        printf("guest-kms: %s: %s\n", r == 0 ? "done" : "failed", line);
+    }
+    return 0;
+}

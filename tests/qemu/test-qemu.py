@@ -1,0 +1,350 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Debian's QEMU on our library, seen through a real spice-gtk client.
+
+Each case runs qemu-system-x86_64 -display none with -spice on
+127.0.0.1 and LD_LIBRARY_PATH pointing at our build, so QEMU loads our
+libspice-server.so.1. The client's copy of the screen is compared with
+QEMU's own idea of it (QMP screendump):
+
+  std-firmware   -vga std: SeaBIOS's text screen, once it has settled
+  qxl-firmware   -vga qxl in VGA mode: the same
+  qxl-native     -vga qxl driven by a Linux guest's qxl DRM driver
+                 (native QXL commands, through KMS): known pictures, a
+                 partial update, an alpha cursor and a mode change must
+                 arrive exactly; QEMU's screendump goes through our
+                 update_area
+
+When Debian's own libspice-server1 is installed, each case runs on it
+too and both libraries must show the same picture.
+
+usage: test-qemu.py BUILD_LIBDIR CACHE_DIR [CASE...]
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tools", "python"))
+sys.path.insert(0, HERE)
+import guest  # noqa: E402
+from spiceclient import Client, difference, write_png  # noqa: E402
+from spiceclient import read_ppm  # noqa: E402
+
+REFERENCE_LIB = "/usr/lib/x86_64-linux-gnu/libspice-server.so.1"
+QEMU = "qemu-system-x86_64"
+OUR_LIBDIR = None
+CACHE = None
+# A text-mode cursor blinks inside one character cell (9x16 at most).
+CURSOR_CELL = (9, 16)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def loaded_spice_library(pid):
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            if "libspice-server.so" in line or "libspicecore" in line:
+                return os.path.realpath(line.split()[-1])
+    return None
+
+
+class Qemu:
+    def __init__(self, libdir, vga, extra=()):
+        self.port = free_port()
+        self.tmp = tempfile.mkdtemp(prefix="spice-qemu-")
+        self.qmp_path = os.path.join(self.tmp, "qmp")
+        self.log_path = os.path.join(self.tmp, "qemu.log")
+        env = dict(os.environ)
+        env["LD_LIBRARY_PATH"] = libdir
+        env["SPICE_PLUGIN_CONFIG"] = ""
+        cmd = [QEMU, "-display", "none", "-vga", vga, "-m", "256", "-net", "none",
+               "-spice", "port=%d,addr=127.0.0.1,disable-ticketing=on" % self.port,
+               "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
+               "-monitor", "none", "-serial", "stdio", "-no-reboot", *extra]
+        self.log = open(self.log_path, "w+")
+        self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        self.qmp = None
+        deadline = time.monotonic() + 20
+        while self.qmp is None:
+            if self.proc.poll() is not None:
+                raise AssertionError("QEMU exited: " + self.output())
+            try:
+                s = socket.socket(socket.AF_UNIX)
+                s.connect(self.qmp_path)
+                self.qmp = s
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise AssertionError("QEMU's QMP socket never appeared: " + self.output())
+                time.sleep(0.05)
+        self.qmp_file = self.qmp.makefile("rw")
+        self._qmp_read()  # greeting
+        self.command("qmp_capabilities")
+        self.library = loaded_spice_library(self.proc.pid)
+        expected = os.path.realpath(os.path.join(libdir, "libspice-server.so.1"))
+        if self.library != expected:
+            raise AssertionError("QEMU loaded %s, not %s" % (self.library, expected))
+
+    def output(self):
+        self.log.flush()
+        with open(self.log_path) as f:
+            return f.read()
+
+    def _qmp_read(self):
+        while True:
+            line = self.qmp_file.readline()
+            if not line:
+                raise AssertionError("QMP closed: " + self.output())
+            msg = json.loads(line)
+            if "event" not in msg:
+                return msg
+
+    def command(self, name, **args):
+        self.qmp_file.write(json.dumps({"execute": name, "arguments": args}) + "\n")
+        self.qmp_file.flush()
+        reply = self._qmp_read()
+        if "error" in reply:
+            raise AssertionError("QMP %s: %r" % (name, reply["error"]))
+        return reply["return"]
+
+    def screendump(self):
+        path = os.path.join(self.tmp, "dump.ppm")
+        self.command("screendump", filename=path)
+        return read_ppm(path)
+
+    def wait_serial(self, text, timeout):
+        deadline = time.monotonic() + timeout
+        while text not in self.output():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("no %r from the guest; output:\n%s" % (text, self.output()))
+            time.sleep(0.1)
+
+    def send_serial(self, text):
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
+
+    def stop(self):
+        if self.qmp:
+            try:
+                self.command("quit")
+            except (AssertionError, OSError):
+                pass
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        out = self.output()
+        self.log.close()
+        for f in os.listdir(self.tmp):
+            os.unlink(os.path.join(self.tmp, f))
+        os.rmdir(self.tmp)
+        return out
+
+
+def within_cursor_cell(a, b):
+    count, box = difference(a, b)
+    if count == 0:
+        return True
+    return box[2] - box[0] < CURSOR_CELL[0] and box[3] - box[1] < CURSOR_CELL[1]
+
+
+def text_rows(picture):
+    """How many bands of rows hold something other than the background."""
+    w, h, rgb = picture
+    background = rgb[0:3]
+    bands, inside = 0, False
+    for y in range(h):
+        row = rgb[y * w * 3:(y + 1) * w * 3]
+        busy = row != background * w
+        if busy and not inside:
+            bands += 1
+        inside = busy
+    return bands
+
+
+def save_failure(name, picture):
+    path = os.path.join(CACHE, "%s.png" % name)
+    write_png(path, picture)
+    return path
+
+
+def firmware_screen(libdir, vga, tag):
+    """Boot to SeaBIOS's 'No bootable device', wait for the screen to
+    settle and return the client's picture, checked against QEMU's
+    screendump (a blinking text cursor may differ)."""
+    q = Qemu(libdir, vga)
+    try:
+        c = Client(q.port)
+        c.run_until(c.picture_ready, timeout=30, what="the first picture")
+        deadline = time.monotonic() + 60
+        stable_since, last = None, None
+        while True:
+            c.pump(0.5)
+            dump = q.screendump()
+            if last is not None and dump[:2] == last[:2] and within_cursor_cell(dump, last):
+                stable_since = stable_since or time.monotonic()
+            else:
+                stable_since = None
+            last = dump
+            pic = c.picture()
+            if (stable_since and time.monotonic() - stable_since > 2.0 and
+                    pic[:2] == dump[:2] and within_cursor_cell(pic, dump)):
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError("%s: the client never matched QEMU's screen (%s); saved %s "
+                                     "and %s" % (tag, describe(pic, dump),
+                                                 save_failure(tag + "-client", pic),
+                                                 save_failure(tag + "-qemu", dump)))
+        rows = text_rows(pic)
+        assert rows >= 4, "%s: expected the firmware's lines of text, found %d bands" % (tag, rows)
+        c.close()
+        return pic
+    finally:
+        out = q.stop()
+        assert "Aborted" not in out and "core dumped" not in out, out
+
+
+def describe(a, b):
+    if a[:2] != b[:2]:
+        return "sizes %dx%d vs %dx%d" % (a[0], a[1], b[0], b[1])
+    count, box = difference(a, b)
+    return "%d pixels differ within %r" % (count, box)
+
+
+def on_both_libraries(run):
+    ours = run(OUR_LIBDIR, "ours")
+    if os.path.exists(REFERENCE_LIB):
+        ref = run(os.path.dirname(REFERENCE_LIB), "reference")
+        assert ours[:2] == ref[:2] and within_cursor_cell(ours, ref), \
+            "our library and the reference show different screens: %s (saved %s, %s)" % (
+                describe(ours, ref), save_failure("ours", ours), save_failure("reference", ref))
+    else:
+        print("# %s not installed: no side-by-side comparison" % REFERENCE_LIB)
+
+
+def case_std_firmware():
+    on_both_libraries(lambda lib, tag: firmware_screen(lib, "std", "std-" + tag))
+
+
+def case_qxl_firmware():
+    on_both_libraries(lambda lib, tag: firmware_screen(lib, "qxl", "qxl-" + tag))
+
+
+def guest_command(q, command, timeout=30):
+    q.send_serial(command + "\n")
+    deadline = time.monotonic() + timeout
+    while True:
+        out = q.output()
+        if "guest-kms: done: " + command in out:
+            return
+        if "guest-kms: failed: " + command in out or "guest-kms: error" in out:
+            raise AssertionError("the guest could not %r" % command)
+        if q.proc.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError("no answer from the guest to %r" % command)
+        time.sleep(0.05)
+
+
+def native_guest(libdir, tag):
+    """A Linux guest's qxl driver, driven through KMS by guest-kms."""
+    kernel, initrd = guest.prepare(os.path.join(CACHE, "guest"))
+    q = Qemu(libdir, "qxl", extra=[
+        "-kernel", kernel, "-initrd", initrd,
+        "-append", "console=ttyS0 vt.global_cursor_default=0 loglevel=3"])
+    try:
+        c = Client(q.port)
+        q.wait_serial("guest-kms: ready", timeout=120)
+        try:
+            for step, command in ((1, "show /step1.raw %d %d" % (guest.SCREEN_W, guest.SCREEN_H)),
+                                  (2, "patch /step2.raw %d %d" % (guest.PATCH_ROW,
+                                                                  guest.PATCH_ROWS))):
+                guest_command(q, command)
+                expected = guest.screen(step)
+                c.wait_picture(expected, timeout=30, what="the guest's picture %d" % step)
+                dump = q.screendump()
+                assert dump == expected, "QEMU's screendump (update_area) differs: %s" % \
+                    describe(dump, expected)
+
+            # A cursor with alpha, moved, hidden.
+            c.cursor.clear()
+            guest_command(q, "cursor /cursor.raw %d %d" % guest.CURSOR_HOT)
+            c.run_until(lambda: any(e[0] == "set" for e in c.cursor), what="cursor-set")
+            shape = [e for e in c.cursor if e[0] == "set"][-1]
+            n = guest.CURSOR_SIZE
+            assert shape[1:5] == (n, n, *guest.CURSOR_HOT), shape[1:5]
+            # spice-gtk hands the shape over as R, G, B, A bytes.
+            argb = guest.cursor_argb()
+            rgba = bytearray(argb)
+            rgba[0::4], rgba[2::4] = argb[2::4], argb[0::4]
+            assert shape[5] == bytes(rgba), "the cursor's pixels differ"
+            c.cursor.clear()
+            guest_command(q, "move 300 200")
+            c.run_until(lambda: any(e[0] == "move" for e in c.cursor), what="cursor-move")
+            moves = [e for e in c.cursor if e[0] == "move"]
+            assert moves[-1][1:] == (300 + guest.CURSOR_HOT[0], 200 + guest.CURSOR_HOT[1]), moves
+            guest_command(q, "hide")
+            c.run_until(lambda: ("hide",) in c.cursor, what="cursor-hide")
+
+            # Another mode: a new primary surface.
+            guest_command(q, "show /step3.raw %d %d" % (guest.MODE2_W, guest.MODE2_H))
+            expected = guest.screen(3)
+            c.wait_picture(expected, timeout=30, what="the picture in the new mode")
+            dump = q.screendump()
+            assert dump == expected, "QEMU's screendump (update_area) differs: %s" % describe(
+                dump, expected)
+        except AssertionError as e:
+            said = "\n".join(line for line in q.output().splitlines() if "guest" in line)
+            saved = save_failure("native-" + tag, c.picture()) if c.picture_ready() else None
+            raise AssertionError("%s: %s (client picture saved as %s); the guest said:\n%s" % (
+                tag, e, saved, said))
+        c.close()
+        return expected
+    finally:
+        out = q.stop()
+        assert "guest: insmod" not in out, out
+
+
+def case_qxl_native():
+    on_both_libraries(native_guest)
+
+
+CASES = {
+    "std-firmware": case_std_firmware,
+    "qxl-firmware": case_qxl_firmware,
+    "qxl-native": case_qxl_native,
+}
+
+
+def main():
+    global OUR_LIBDIR, CACHE
+    OUR_LIBDIR = os.path.abspath(sys.argv[1])
+    CACHE = os.path.abspath(sys.argv[2])
+    os.makedirs(CACHE, exist_ok=True)
+    names = sys.argv[3:] or list(CASES)
+    print("1..%d" % len(names), flush=True)
+    failed = 0
+    for i, name in enumerate(names, 1):
+        start = time.monotonic()
+        try:
+            CASES[name]()
+            print("ok %d %s" % (i, name), flush=True)
+            print("# %s took %.1f s" % (name, time.monotonic() - start), flush=True)
+        except Exception as e:  # report every case, then fail
+            failed += 1
+            print("not ok %d %s" % (i, name), flush=True)
+            for line in str(e).splitlines():
+                print("# " + line, flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
