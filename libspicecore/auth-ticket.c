@@ -132,15 +132,55 @@ static gpointer pool_thread(gpointer opaque)
     return NULL;
 }
 
+/* A host may exit() without destroying its server (QEMU does when a
+ * device fails to start). OpenSSL frees its state from an exit handler,
+ * and a pool thread still making a key would then crash: OpenSSL calls
+ * the handlers given to OPENSSL_atexit() first, and ours stops every
+ * pool thread. */
+static GMutex live_pools_lock;
+static GList *live_pools;
+
+static void pool_stop_thread(AuthKeyPool *pool)
+{
+    g_mutex_lock(&pool->lock);
+    pool->stop = true;
+    g_cond_signal(&pool->cond);
+    g_mutex_unlock(&pool->lock);
+    if (pool->thread) {
+        g_thread_join(pool->thread);
+        pool->thread = NULL;
+    }
+}
+
+static void stop_pools_at_exit(void)
+{
+    g_mutex_lock(&live_pools_lock);
+    for (GList *l = live_pools; l; l = l->next) {
+        pool_stop_thread(l->data);
+    }
+    g_mutex_unlock(&live_pools_lock);
+}
+
 AuthKeyPool *auth_key_pool_new(unsigned target)
 {
+    static gsize exit_hook;
+    if (g_once_init_enter(&exit_hook)) {
+        if (!OPENSSL_atexit(stop_pools_at_exit)) {
+            g_warning("OPENSSL_atexit failed: a host that exits while a link key is being "
+                      "made may crash");
+        }
+        g_once_init_leave(&exit_hook, 1);
+    }
     AuthKeyPool *pool = g_new0(AuthKeyPool, 1);
     g_mutex_init(&pool->lock);
     g_cond_init(&pool->cond);
     g_queue_init(&pool->keys);
     pool->target = target;
     if (target > 0) {
+        g_mutex_lock(&live_pools_lock);
         pool->thread = g_thread_new("spice-keygen", pool_thread, pool);
+        live_pools = g_list_prepend(live_pools, pool);
+        g_mutex_unlock(&live_pools_lock);
     }
     return pool;
 }
@@ -159,13 +199,10 @@ void auth_key_pool_free(AuthKeyPool *pool)
     if (!pool) {
         return;
     }
-    g_mutex_lock(&pool->lock);
-    pool->stop = true;
-    g_cond_signal(&pool->cond);
-    g_mutex_unlock(&pool->lock);
-    if (pool->thread) {
-        g_thread_join(pool->thread);
-    }
+    g_mutex_lock(&live_pools_lock);
+    live_pools = g_list_remove(live_pools, pool);
+    g_mutex_unlock(&live_pools_lock);
+    pool_stop_thread(pool);
     g_queue_clear_full(&pool->keys, (GDestroyNotify)auth_key_free);
     g_mutex_clear(&pool->lock);
     g_cond_clear(&pool->cond);

@@ -7,6 +7,7 @@
 #include "plugin-host.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <gio/gio.h>
@@ -339,7 +340,10 @@ static void deliver_event(void *opaque)
     }
     for (guint i = 0; i < s->plugins->len; i++) {
         SpicePlugin *p = g_ptr_array_index(s->plugins, i);
+        /* The field is read only when the plugin's descriptor covers it. */
         if (p != q->publisher && p->initialized && p->desc->abi_minor >= 2 &&
+            p->desc->size >=
+                offsetof(SpicePluginDescriptor, plugin_event) + sizeof(p->desc->plugin_event) &&
             p->desc->plugin_event) {
             p->desc->plugin_event(p, ev);
         }

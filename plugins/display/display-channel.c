@@ -105,6 +105,51 @@ static void push_item(DisplayClient *dc, ItemType type)
     g_queue_push_tail(&dc->items, it);
 }
 
+/* The queue stays small whatever the guest does while a client does not
+ * read: copy-bits are capped (collapse_copies), an item that restates
+ * the current state is queued once (it is built when sent), and a
+ * surface the client has not been told about yet is forgotten when it
+ * goes (surface_withdrawn). */
+static void push_item_once(DisplayClient *dc, ItemType type)
+{
+    for (GList *l = dc->items.tail; l; l = l->prev) {
+        ItemType t = ((Item *)l->data)->type;
+        if (t == type) {
+            return;
+        }
+        if (t == ITEM_SURFACE_CREATE || t == ITEM_SURFACE_DESTROY) {
+            break; /* what follows a surface change is about the new surface */
+        }
+    }
+    push_item(dc, type);
+}
+
+/* The primary goes: when its creation is still queued, drop that and what
+ * refers to it; true if the client never saw the surface. */
+static bool surface_withdrawn(DisplayClient *dc)
+{
+    GList *create = NULL;
+    for (GList *l = dc->items.tail; l && !create; l = l->prev) {
+        if (((Item *)l->data)->type == ITEM_SURFACE_CREATE) {
+            create = l;
+        }
+    }
+    if (!create) {
+        return false;
+    }
+    for (GList *l = create; l;) {
+        GList *next = l->next;
+        Item *it = l->data;
+        if (it->type == ITEM_SURFACE_CREATE || it->type == ITEM_MONITORS ||
+            it->type == ITEM_COPY_BITS) {
+            g_queue_delete_link(&dc->items, l);
+            g_free(it);
+        }
+        l = next;
+    }
+    return true;
+}
+
 /* Too many queued copy-bits (a client that does not read): turn them all
  * into dirty pixels. Dropping only some would break the premise of the
  * rest (their sources were current assuming the earlier copies). */
@@ -508,7 +553,9 @@ void display_clients_primary_destroyed(QxlWorker *w)
         if (dc->has_primary) {
             /* Queued copies refer to the old surface: they may still be
              * sent, before it goes. */
-            push_item(dc, ITEM_SURFACE_DESTROY);
+            if (!surface_withdrawn(dc)) {
+                push_item(dc, ITEM_SURFACE_DESTROY);
+            }
             dc->has_primary = false;
             dc->need_mark = false;
             pixman_region32_clear(&dc->dirty);
@@ -567,7 +614,7 @@ void display_clients_monitors_changed(QxlWorker *w)
     for (GList *l = w->clients; l; l = l->next) {
         DisplayClient *dc = l->data;
         if (dc->has_primary) {
-            push_item(dc, ITEM_MONITORS);
+            push_item_once(dc, ITEM_MONITORS);
             kick(dc);
         }
     }
@@ -579,7 +626,7 @@ void display_clients_reset_caches(QxlWorker *w)
         DisplayClient *dc = l->data;
         if (dc->initialized) {
             cache_clear(dc);
-            push_item(dc, ITEM_INVAL_ALL_PIXMAPS);
+            push_item_once(dc, ITEM_INVAL_ALL_PIXMAPS);
             kick(dc);
         }
     }
@@ -591,7 +638,7 @@ void display_clients_reset(QxlWorker *w)
         DisplayClient *dc = l->data;
         if (dc->initialized) {
             cache_clear(dc);
-            push_item(dc, ITEM_RESET);
+            push_item_once(dc, ITEM_RESET);
             kick(dc);
         }
     }
@@ -704,7 +751,7 @@ static int handle_init(DisplayClient *dc, const uint8_t *body, uint32_t size)
     display_host->timer_cancel(dc->init_timer);
     dc->cache_enabled = cache_size > 0;
     dc->cache_budget = cache_size > 0 ? (uint64_t)cache_size : 0;
-    push_item(dc, ITEM_INVAL_PALETTES);
+    push_item_once(dc, ITEM_INVAL_PALETTES);
     client_primary_created(dc);
     kick(dc);
     return 0;

@@ -957,8 +957,8 @@ const SpiceQxlEntries qxl_worker_entries = {
 void qxl_worker_set_running(QxlWorker *w, bool running)
 {
     Op op = { .a = running };
-    /* Stopping waits: when vm_stop returns the worker no longer reads guest
-     * memory. Starting does not need to. */
+    /* Both wait: when vm_stop returns the worker no longer takes commands
+     * from the rings (clients may still be sent pixels of the primary). */
     post(w, do_set_running, &op, false);
 }
 

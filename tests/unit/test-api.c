@@ -273,6 +273,28 @@ static void test_init_errors(void)
     spice_server_destroy(NULL);
 }
 
+/* A host may exit() while its server lives and link keys are being made
+ * in the background (QEMU does when a device fails to realize): the
+ * process must still exit cleanly. The server stays reachable from a
+ * global, so leak checkers do not count it. */
+static SpiceServer *exiting_server;
+
+static void test_exit_without_destroy(void)
+{
+    if (g_test_subprocess()) {
+        exiting_server = spice_server_new();
+        spice_server_set_port(exiting_server, 0);
+        if (spice_server_init(exiting_server, glib_core_new(NULL, NULL, NULL)) != 0) {
+            exit(2);
+        }
+        exit(0); /* keys are being made right now */
+    }
+    for (int i = 0; i < 5; i++) {
+        g_test_trap_subprocess(NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+        g_test_trap_assert_passed();
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -281,5 +303,6 @@ int main(int argc, char **argv)
     g_test_add_func("/api/unserved-interfaces", test_unserved_interfaces);
     g_test_add_func("/api/setters", test_setters);
     g_test_add_func("/api/init-errors", test_init_errors);
+    g_test_add_func("/api/exit-without-destroy", test_exit_without_destroy);
     return g_test_run();
 }
