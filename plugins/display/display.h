@@ -67,6 +67,8 @@ struct QxlWorker {
     Surface *surfaces;
     uint32_t ram_size;
     bool running;
+    bool replaying; /* loadvm_commands: surfaces keep their memory */
+    gint gl_refusal_logged;
     bool cmd_notify;    /* asked for a wakeup on the command ring */
     bool cursor_notify; /* ... on the cursor ring */
     SpicePluginTimer *process_timer;

@@ -16,6 +16,7 @@
  * exactly one async_complete(cookie) from this thread.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 
 #define MAX_BATCH_COMMANDS 64
 #define MAX_BATCH_US       10000
+#define MAX_FLUSH_US       2000000
 #define MAX_SURFACES       10000u
 
 /* ---- helpers --------------------------------------------------------------------- */
@@ -157,9 +159,12 @@ static ParseContext parse_context(QxlWorker *w, uint32_t group, uint32_t flags)
 static void drawable_damage(const Drawable *d, const Surface *s, pixman_region32_t *out)
 {
     pixman_region32_init_rect(out, 0, 0, s->width, s->height);
+    /* Clamp first: the guest's box may span the whole int32 range. */
+    int32_t x1 = MAX(d->bbox.x1, 0), y1 = MAX(d->bbox.y1, 0);
+    int32_t x2 = MIN(d->bbox.x2, (int32_t)s->width), y2 = MIN(d->bbox.y2, (int32_t)s->height);
     pixman_region32_t tmp;
-    pixman_region32_init_rect(&tmp, d->bbox.x1, d->bbox.y1, (unsigned)(d->bbox.x2 - d->bbox.x1),
-                              (unsigned)(d->bbox.y2 - d->bbox.y1));
+    pixman_region32_init_rect(&tmp, x1, y1, x2 > x1 ? (unsigned)(x2 - x1) : 0,
+                              y2 > y1 ? (unsigned)(y2 - y1) : 0);
     pixman_region32_intersect(out, out, &tmp);
     pixman_region32_fini(&tmp);
     if (d->clip) {
@@ -195,9 +200,19 @@ static void process_draw(QxlWorker *w, const QXLCommandExt *ext)
             box.y1 = MAX(box.y1, 0);
             box.x2 = MIN(box.x2, (int32_t)s->width);
             box.y2 = MIN(box.y2, (int32_t)s->height);
+            /* 64-bit: the guest's numbers may be anything. */
+            int64_t sx = (int64_t)d->u.copy_bits.src_pos.x + box.x1 - d->bbox.x1;
+            int64_t sy = (int64_t)d->u.copy_bits.src_pos.y + box.y1 - d->bbox.y1;
             if (box.x1 < box.x2 && box.y1 < box.y2) {
-                display_clients_copy_bits(w, &box, d->u.copy_bits.src_pos.x + (box.x1 - d->bbox.x1),
-                                          d->u.copy_bits.src_pos.y + (box.y1 - d->bbox.y1));
+                if (sx >= 0 && sy >= 0 && sx <= INT32_MAX && sy <= INT32_MAX) {
+                    display_clients_copy_bits(w, &box, (int32_t)sx, (int32_t)sy);
+                } else {
+                    pixman_region32_t damage;
+                    pixman_region32_init_rect(&damage, box.x1, box.y1, (unsigned)(box.x2 - box.x1),
+                                              (unsigned)(box.y2 - box.y1));
+                    display_clients_damage(w, &damage);
+                    pixman_region32_fini(&damage);
+                }
             }
         } else {
             pixman_region32_t damage;
@@ -208,6 +223,15 @@ static void process_draw(QxlWorker *w, const QXLCommandExt *ext)
     }
     parsed_drawable_free(pd);
     release(w, rel, ext->group_id);
+}
+
+/* New contents start black rather than as leftover memory (the rows
+ * were validated by the parser). */
+static void clear_surface_memory(uint8_t *row0, int32_t stride, uint32_t height)
+{
+    size_t abs_stride = stride < 0 ? (size_t)(-(int64_t)stride) : (size_t)stride;
+    uint8_t *first = stride < 0 ? row0 - abs_stride * (height - 1) : row0;
+    memset(first, 0, abs_stride * height);
 }
 
 static void process_surface(QxlWorker *w, const QXLCommandExt *ext)
@@ -233,6 +257,9 @@ static void process_surface(QxlWorker *w, const QXLCommandExt *ext)
         worker_warn(w, "surface create dropped", "the surface already exists");
         release(w, cmd.release, ext->group_id);
         return;
+    }
+    if (!(cmd.flags & QXL_SURF_FLAG_KEEP_DATA) && !w->replaying) {
+        clear_surface_memory(cmd.row0, cmd.stride, cmd.height);
     }
     if (!create_surface(w, cmd.surface_id, cmd.format, cmd.width, cmd.height, cmd.stride, cmd.row0,
                         false)) {
@@ -401,14 +428,35 @@ static void worker_process(void *opaque)
     if (!w->running) {
         return;
     }
+    /* The cursor first, with its own batch: a busy display must not keep
+     * the pointer from moving. */
     unsigned budget = MAX_BATCH_COMMANDS;
-    int64_t deadline = g_get_monotonic_time() + MAX_BATCH_US;
-    bool more = drain_ring(w, false, &budget, deadline);
+    bool more = drain_ring(w, true, &budget, g_get_monotonic_time() + MAX_BATCH_US);
     budget = MAX_BATCH_COMMANDS;
-    more |= drain_ring(w, true, &budget, deadline);
+    more |= drain_ring(w, false, &budget, g_get_monotonic_time() + MAX_BATCH_US);
     display_clients_kick(w);
     if (more) {
         /* Let clients and other calls in, then continue. */
+        display_host->timer_start(w->process_timer, 0);
+    }
+}
+
+/* Everything queued on both rings, before an operation that must see it
+ * (update_area, flushes, surface destruction), as the protocol asks.
+ * Bounded in time: a guest that keeps adding commands cannot hold the
+ * caller forever. */
+static void process_pending(QxlWorker *w)
+{
+    if (!w->running) {
+        return;
+    }
+    unsigned budget = UINT_MAX;
+    int64_t deadline = g_get_monotonic_time() + MAX_FLUSH_US;
+    bool more = drain_ring(w, true, &budget, deadline);
+    more |= drain_ring(w, false, &budget, deadline);
+    display_clients_kick(w);
+    if (more) {
+        worker_warn(w, "flush", "the guest kept adding commands; the rest is processed later");
         display_host->timer_start(w->process_timer, 0);
     }
 }
@@ -493,6 +541,7 @@ static void do_update_area(void *opaque)
     Op *op = opaque;
     QxlWorker *w = op->w;
     QXLRect dirty = { 0 };
+    process_pending(w);
     if (op->surface_id >= w->n_surfaces || !w->surfaces[op->surface_id].exists) {
         worker_warn(w, "update_area", "no such surface");
     } else {
@@ -551,6 +600,7 @@ static void do_reset_memslots(void *opaque)
 static void do_destroy_surfaces(void *opaque)
 {
     Op *op = opaque;
+    process_pending(op->w);
     destroy_all_surfaces(op->w);
     display_clients_reset(op->w);
     op_done(op);
@@ -559,6 +609,7 @@ static void do_destroy_surfaces(void *opaque)
 static void do_destroy_primary(void *opaque)
 {
     Op *op = opaque;
+    process_pending(op->w);
     if (op->surface_id != 0) {
         worker_warn(op->w, "destroy_primary_surface", "the primary surface id is not 0");
     }
@@ -587,10 +638,7 @@ static void do_create_primary(void *opaque)
         return;
     }
     if (!(c->flags & QXL_SURF_FLAG_KEEP_DATA)) {
-        /* New contents start black rather than as leftover memory. */
-        size_t abs_stride = c->stride < 0 ? (size_t)(-(int64_t)c->stride) : (size_t)c->stride;
-        uint8_t *first = c->stride < 0 ? row0 - abs_stride * (c->height - 1) : row0;
-        memset(first, 0, abs_stride * c->height);
+        clear_surface_memory(row0, c->stride, c->height);
     }
     if (create_surface(w, 0, c->format, c->width, c->height, c->stride, row0, true)) {
         if (!w->driver_monitors) {
@@ -611,6 +659,7 @@ static void do_create_primary(void *opaque)
 static void do_destroy_surface(void *opaque)
 {
     Op *op = opaque;
+    process_pending(op->w);
     if (op->surface_id >= op->w->n_surfaces || !op->w->surfaces[op->surface_id].exists) {
         worker_warn(op->w, "destroy_surface", "no such surface");
     } else {
@@ -624,7 +673,7 @@ static void do_flush_surfaces(void *opaque)
     /* Surfaces are always current; flushing means processing what is
      * queued so it is rendered. */
     Op *op = opaque;
-    worker_process(op->w);
+    process_pending(op->w);
     op_done(op);
 }
 
@@ -646,9 +695,11 @@ static void do_reset_cursor(void *opaque)
 static void do_loadvm(void *opaque)
 {
     Op *op = opaque;
+    op->w->replaying = true;
     for (uint32_t i = 0; i < op->a; i++) {
         process_command(op->w, &op->ext[i]);
     }
+    op->w->replaying = false;
     display_clients_kick(op->w);
     op_done(op);
 }
@@ -893,8 +944,7 @@ static void e_gl_scanout(void *data, int fd, uint32_t width, uint32_t height, ui
     (void)width, (void)height, (void)stride, (void)format, (void)y_0_top;
     /* GL scanout needs a local client that takes dma-buf file descriptors
      * over its unix socket, which this display channel does not pass. */
-    static gint logged;
-    if (g_atomic_int_compare_and_exchange(&logged, 0, 1)) {
+    if (g_atomic_int_compare_and_exchange(&w->gl_refusal_logged, 0, 1)) {
         display_host->log(w->dp->plugin, SPICE_PLUGIN_LOG_WARNING,
                           "display %u: gl_scanout refused: GL scanout (dma-buf passing to a "
                           "local client) is not supported; use a non-GL display",
