@@ -25,6 +25,11 @@
  *   display: 1024x768 scenes static,scroll,window,video at 30 fps
  *   frame: stopped after 100 frames        (with --frames 100)
  *   frame: dumped /tmp/ref.ppm             (--dump-frame, or on SIGUSR1)
+ *   frame: count 240, 3 ticks skipped      (on SIGUSR2)
+ *
+ * --frame-stamp draws the frame number into the top-left corner of every
+ * frame (tools/common/demo-display.h) for tools/spice-bench, which reads
+ * it back from a client's picture and asks for the count with SIGUSR2.
  *
  * The dump is the host's own reference of what the screen must show.
  * Image compression stays lossless (no JPEG, no video streams) so a
@@ -119,6 +124,20 @@ static gboolean on_dump_signal(gpointer opaque)
     return G_SOURCE_CONTINUE;
 }
 
+static gboolean on_count_signal(gpointer opaque)
+{
+    (void)opaque;
+    if (!host.display) {
+        say("frame: nothing to count (no display)");
+        return G_SOURCE_CONTINUE;
+    }
+    int frames;
+    unsigned skipped;
+    demo_display_frame_counts(host.display, &frames, &skipped);
+    say("frame: count %d, %u ticks skipped", frames, skipped);
+    return G_SOURCE_CONTINUE;
+}
+
 static void on_channel_event(int event, SpiceChannelEventInfo *info, void *opaque)
 {
     static const char *const names[] = { "?", "connected", "initialized", "disconnected" };
@@ -184,7 +203,7 @@ int main(int argc, char **argv)
     g_autofree char *scene = NULL;
     g_autofree char *size = NULL;
     int fps = 30, frames = -1;
-    gboolean negative_stride = FALSE, no_cursor = FALSE;
+    gboolean negative_stride = FALSE, no_cursor = FALSE, frame_stamp = FALSE;
 
     GOptionEntry entries[] = {
         { "port", 'p', 0, G_OPTION_ARG_INT, &port, "TCP port (0: any free port)", "PORT" },
@@ -218,6 +237,8 @@ int main(int argc, char **argv)
         { "negative-stride", 0, 0, G_OPTION_ARG_NONE, &negative_stride,
           "Bottom-up primary surface (negative stride, as QEMU makes it)", NULL },
         { "no-cursor", 0, 0, G_OPTION_ARG_NONE, &no_cursor, "Send no cursor commands", NULL },
+        { "frame-stamp", 0, 0, G_OPTION_ARG_NONE, &frame_stamp,
+          "Draw the frame number at the top-left corner of every frame (for spice-bench)", NULL },
         { NULL },
     };
     g_autoptr(GOptionContext) octx = g_option_context_new("- serve a demo SPICE host");
@@ -239,6 +260,7 @@ int main(int argc, char **argv)
         .fps = (unsigned)fps,
         .frames = frames,
         .dump_path = host.dump_path,
+        .frame_stamp = frame_stamp,
     };
     bool want_display = !display_mode || strcmp(display_mode, "desktop") == 0;
     if (display_mode && !want_display && strcmp(display_mode, "none") != 0) {
@@ -350,6 +372,7 @@ int main(int argc, char **argv)
     g_unix_signal_add(SIGINT, on_signal, NULL);
     g_unix_signal_add(SIGTERM, on_signal, NULL);
     g_unix_signal_add(SIGUSR1, on_dump_signal, NULL);
+    g_unix_signal_add(SIGUSR2, on_count_signal, NULL);
     g_main_loop_run(host.loop);
 
     say("spice-demo-host: shutting down");

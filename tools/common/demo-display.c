@@ -68,7 +68,9 @@ struct DemoDisplay {
 
     guint frame_timer, drain_timer;
     int frame;
+    unsigned skipped; /* frame ticks skipped while the server was behind */
     uint32_t unique;
+    Image stamp; /* the frame stamp's pixels (cfg.frame_stamp) */
 
     Image cursor_shape;
 
@@ -644,6 +646,24 @@ G_GNUC_END_IGNORE_DEPRECATIONS
 
 /* ---- frames, dump ---------------------------------------------------------------- */
 
+/* The frame number in cells, as demo-display.h describes; the last
+ * command of the frame's batch. */
+static void draw_stamp(DemoDisplay *dd)
+{
+    if (!dd->cfg.frame_stamp) {
+        return;
+    }
+    unsigned number = (unsigned)dd->frame;
+    for (int y = 0; y < DEMO_STAMP_HEIGHT; y++) {
+        uint32_t *row = dd->stamp.px + (size_t)y * DEMO_STAMP_WIDTH;
+        for (int x = 0; x < DEMO_STAMP_WIDTH; x++) {
+            int bit = DEMO_STAMP_BITS - 1 - x / DEMO_STAMP_CELL;
+            row[x] = number >> bit & 1 ? 0xffffffu : 0;
+        }
+    }
+    demo_draw_image(dd, 0, 0, &dd->stamp, IMG_COPY, 0, 0, 0);
+}
+
 static void emit(DemoDisplay *dd, const char *format, ...) G_GNUC_PRINTF(2, 3);
 
 static void emit(DemoDisplay *dd, const char *format, ...)
@@ -655,6 +675,12 @@ static void emit(DemoDisplay *dd, const char *format, ...)
     if (dd->emit) {
         dd->emit(line, dd->opaque);
     }
+}
+
+void demo_display_frame_counts(DemoDisplay *dd, int *frames, unsigned *skipped)
+{
+    *frames = dd->frame;
+    *skipped = dd->skipped;
 }
 
 bool demo_display_dump(DemoDisplay *dd, const char *path, GError **error)
@@ -712,9 +738,11 @@ static gboolean on_frame(gpointer data)
     bool busy = dd->draw_queue.length > MAX_QUEUED_CMDS || dd->queued_bytes > MAX_QUEUED_BYTES;
     g_mutex_unlock(&dd->lock);
     if (busy) {
+        dd->skipped++;
         return G_SOURCE_CONTINUE;
     }
     demo_scenes_draw(dd->scenes, ++dd->frame);
+    draw_stamp(dd);
     kick(dd);
     if (dd->cfg.frames >= 0 && dd->frame >= dd->cfg.frames) {
         dd->frame_timer = 0;
@@ -814,6 +842,9 @@ DemoDisplay *demo_display_new(const DemoDisplayConfig *config, DemoDisplayEmit e
     dd->scenes = demo_scenes_new(dd, dd->w, dd->h, dd->cfg.scenes);
     dd->cursor_shape = image_new(CURSOR_SIDE, CURSOR_SIDE);
     demo_scenes_cursor_shape(&dd->cursor_shape);
+    if (dd->cfg.frame_stamp) {
+        dd->stamp = image_new(DEMO_STAMP_WIDTH, DEMO_STAMP_HEIGHT);
+    }
     dd->cx = dd->w / 2;
     dd->cy = dd->h / 2;
     return dd;
@@ -864,6 +895,7 @@ void demo_display_start(DemoDisplay *dd)
     }
     dd->started = true;
     demo_scenes_draw(dd->scenes, 0);
+    draw_stamp(dd);
     kick(dd);
     if (dd->cfg.cursor) {
         g_mutex_lock(&dd->lock);
@@ -873,7 +905,9 @@ void demo_display_start(DemoDisplay *dd)
         cursor_set(dd, x, y);
         cursor_wakeup(dd);
     }
-    bool animated = dd->cfg.scenes & (DEMO_SCENE_SCROLL | DEMO_SCENE_WINDOW | DEMO_SCENE_VIDEO);
+    /* The stamp changes every frame whatever the scenes. */
+    bool animated = dd->cfg.frame_stamp ||
+                    dd->cfg.scenes & (DEMO_SCENE_SCROLL | DEMO_SCENE_WINDOW | DEMO_SCENE_VIDEO);
     if (dd->cfg.frames == 0 || (!animated && dd->cfg.frames < 0)) {
         if (dd->cfg.frames == 0) {
             stop_animation(dd);
@@ -926,6 +960,7 @@ void demo_display_free(DemoDisplay *dd)
     g_mutex_clear(&dd->lock);
     demo_scenes_free(dd->scenes);
     image_clear(&dd->cursor_shape);
+    image_clear(&dd->stamp);
     g_free(dd->primary);
     g_free(dd->ref);
     g_free(dd->dump_path);

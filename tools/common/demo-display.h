@@ -37,6 +37,16 @@
  * the X bytes set). The cursor is a 32x32 SPICE_CURSOR_TYPE_ALPHA arrow
  * whose data spans two chunks.
  *
+ * With frame_stamp set, every frame also ends with one DRAW_COPY of a
+ * DEMO_STAMP_WIDTH x DEMO_STAMP_HEIGHT bitmap at the top-left corner:
+ * DEMO_STAMP_BITS cells of DEMO_STAMP_CELL x DEMO_STAMP_CELL pixels, each
+ * black (0) or white (1), the frame number's most significant bit in the
+ * leftmost cell. A client reads the number of the latest frame it has
+ * received from its own picture (tools/spice-bench). One opaque command
+ * per frame means every state a client can see is a whole stamp. The
+ * frame timer then runs even for the static scene alone, so that scene
+ * measures the cost of one small change per frame.
+ *
  * Alongside, the device keeps a reference framebuffer: the same
  * operations applied in plain C to a host buffer, so a client's picture
  * can be compared with it pixel for pixel. Content depends on frame
@@ -63,6 +73,12 @@ enum {
 #define DEMO_DISPLAY_MAX_SIDE 8192
 #define DEMO_DISPLAY_MAX_FPS  240
 
+/* The frame stamp (frame_stamp): a row of cells at (0, 0). */
+#define DEMO_STAMP_BITS   16
+#define DEMO_STAMP_CELL   8
+#define DEMO_STAMP_WIDTH  (DEMO_STAMP_BITS * DEMO_STAMP_CELL)
+#define DEMO_STAMP_HEIGHT DEMO_STAMP_CELL
+
 typedef struct DemoDisplayConfig {
     uint32_t width;
     uint32_t height;
@@ -72,6 +88,7 @@ typedef struct DemoDisplayConfig {
     unsigned fps;          /* frame timer rate, 1..DEMO_DISPLAY_MAX_FPS */
     int frames;            /* stop animating after this many frames; < 0: never */
     const char *dump_path; /* reference frame written here once stopped; may be NULL */
+    bool frame_stamp;      /* draw the frame number at the top-left corner */
 } DemoDisplayConfig;
 
 /* "frame: ..." lines (without a newline); called on the host's thread. */
@@ -103,6 +120,10 @@ void demo_display_pointer_position(DemoDisplay *dd, int x, int y);
 void demo_display_pointer_motion(DemoDisplay *dd, int dx, int dy);
 /* Hide the cursor if shown (QXL_CURSOR_HIDE), show it again if hidden. */
 void demo_display_toggle_cursor(DemoDisplay *dd);
+
+/* Frames drawn so far (the latest frame number) and frame ticks skipped
+ * because the server had not taken the previous frames' commands. */
+void demo_display_frame_counts(DemoDisplay *dd, int *frames, unsigned *skipped);
 
 /* Write the reference framebuffer as a binary PPM; any time. */
 bool demo_display_dump(DemoDisplay *dd, const char *path, GError **error);
