@@ -33,13 +33,15 @@
 
 #include "display.h"
 
-#define TILE                128
-#define MAX_WHOLE_PIXELS    (3840u * 2160u)
-#define MAX_QUEUED_ITEMS    64
-#define INIT_TIMEOUT_MS     30000
-#define JPEG_QUALITY        85
-#define MIN_CACHED_PIXELS   1024
-#define DISPLAY_MAX_MESSAGE 1024
+#define TILE                   128
+#define MAX_WHOLE_PIXELS       (3840u * 2160u)
+#define MAX_QUEUED_ITEMS       64
+#define MAX_QUEUED_IMAGE_BYTES (16u << 20)
+#define MIN_IMAGE_PIXELS       4096
+#define INIT_TIMEOUT_MS        30000
+#define JPEG_QUALITY           85
+#define MIN_CACHED_PIXELS      1024
+#define DISPLAY_MAX_MESSAGE    1024
 
 typedef enum {
     ITEM_SURFACE_CREATE,
@@ -49,14 +51,44 @@ typedef enum {
     ITEM_RESET,
     ITEM_INVAL_ALL_PIXMAPS,
     ITEM_INVAL_PALETTES,
+    ITEM_IMAGE,
 } ItemType;
+
+/* The pixels of a box of the primary right after an opaque image was
+ * drawn there, shared by the clients that will be sent them. */
+typedef struct Snapshot {
+    int ref;
+    pixman_image_t *image; /* x8r8g8b8, the box's size */
+} Snapshot;
 
 typedef struct Item {
     ItemType type;
     pixman_box32_t box;
     int32_t src_x;
     int32_t src_y;
+    Snapshot *snap; /* ITEM_IMAGE */
 } Item;
+
+static void snapshot_unref(Snapshot *snap)
+{
+    if (snap && --snap->ref == 0) {
+        pixman_image_unref(snap->image);
+        g_free(snap);
+    }
+}
+
+static void item_free(Item *it)
+{
+    snapshot_unref(it->snap);
+    g_free(it);
+}
+
+static size_t item_image_bytes(const Item *it)
+{
+    return it->snap ? (size_t)pixman_image_get_stride(it->snap->image) *
+                          (size_t)pixman_image_get_height(it->snap->image)
+                    : 0;
+}
 
 typedef struct CacheEntry {
     uint64_t id;
@@ -80,6 +112,7 @@ struct DisplayClient {
     GArray *evicted;   /* ids to announce in INVAL_LIST */
 
     GQueue items;
+    size_t queued_image_bytes;
     bool has_primary;
     pixman_region32_t dirty;
     bool need_mark;
@@ -141,29 +174,32 @@ static bool surface_withdrawn(DisplayClient *dc)
         GList *next = l->next;
         Item *it = l->data;
         if (it->type == ITEM_SURFACE_CREATE || it->type == ITEM_MONITORS ||
-            it->type == ITEM_COPY_BITS) {
+            it->type == ITEM_COPY_BITS || it->type == ITEM_IMAGE) {
+            dc->queued_image_bytes -= item_image_bytes(it);
             g_queue_delete_link(&dc->items, l);
-            g_free(it);
+            item_free(it);
         }
         l = next;
     }
     return true;
 }
 
-/* Too many queued copy-bits (a client that does not read): turn them all
- * into dirty pixels. Dropping only some would break the premise of the
- * rest (their sources were current assuming the earlier copies). */
-static void collapse_copies(DisplayClient *dc)
+/* Too many queued copy-bits or images (a client that does not read):
+ * turn them into dirty pixels, sent later from the surface as it is then.
+ * Copies go all together: dropping only some would break the premise of
+ * the rest (their sources were current assuming the earlier items). */
+static void collapse_items(DisplayClient *dc, bool images)
 {
     for (GList *l = dc->items.head; l;) {
         GList *next = l->next;
         Item *it = l->data;
-        if (it->type == ITEM_COPY_BITS) {
+        if (it->type == ITEM_COPY_BITS || (images && it->type == ITEM_IMAGE)) {
             pixman_region32_union_rect(&dc->dirty, &dc->dirty, it->box.x1, it->box.y1,
                                        (unsigned)(it->box.x2 - it->box.x1),
                                        (unsigned)(it->box.y2 - it->box.y1));
+            dc->queued_image_bytes -= item_image_bytes(it);
             g_queue_delete_link(&dc->items, l);
-            g_free(it);
+            item_free(it);
         }
         l = next;
     }
@@ -286,9 +322,15 @@ static void send_monitors(DisplayClient *dc)
     send_writer(dc, SPICE_MSG_DISPLAY_MONITORS_CONFIG, &wr);
 }
 
+static void send_pixels(DisplayClient *dc, pixman_box32_t t, const uint8_t *px, int32_t stride);
+
 static void send_item(DisplayClient *dc, Item *it)
 {
     switch (it->type) {
+    case ITEM_IMAGE:
+        send_pixels(dc, it->box, (const uint8_t *)pixman_image_get_data(it->snap->image),
+                    pixman_image_get_stride(it->snap->image));
+        break;
     case ITEM_SURFACE_CREATE:
         send_surface_create(dc);
         break;
@@ -413,21 +455,11 @@ static bool encode_image(DisplayClient *dc, SpiceWireWriter *wr, const uint8_t *
     return image_encode_bitmap(wr, px, stride, w, h);
 }
 
-/* Send one tile of the dirty region as a DRAW_COPY. */
-static void send_tile(DisplayClient *dc)
+/* Send pixels (32-bit xRGB) for box t of the primary as a DRAW_COPY:
+ * a cache reference when the client has them, else encoded. */
+static void send_pixels(DisplayClient *dc, pixman_box32_t t, const uint8_t *px, int32_t stride)
 {
-    Surface *s = qxl_worker_primary(dc->w);
-    pixman_box32_t t;
-    next_tile(dc, s, &t);
-    region_subtract_box(&dc->dirty, &t);
     uint32_t w = (uint32_t)(t.x2 - t.x1), h = (uint32_t)(t.y2 - t.y1);
-    int32_t stride;
-    pixman_image_t *tmp;
-    const uint8_t *px = tile_pixels(s, &t, &stride, &tmp);
-    if (!px) {
-        display_host->channel_client_disconnect(dc->cc, "out of memory for a tile");
-        return;
-    }
 
     /* The cache id mixes in the channel id: clients may share one cache
      * between display channels. */
@@ -465,10 +497,7 @@ static void send_tile(DisplayClient *dc)
         bool ok = encode_image(dc, &wr, px, stride, w, h, &type);
         if (!ok) {
             spice_wire_writer_clear(&wr);
-            if (tmp) {
-                pixman_image_unref(tmp);
-            }
-            display_host->channel_client_disconnect(dc->cc, "cannot encode a tile");
+            display_host->channel_client_disconnect(dc->cc, "cannot encode an image");
             return;
         }
         if (cacheable && type != SPICE_IMAGE_TYPE_JPEG) {
@@ -476,15 +505,32 @@ static void send_tile(DisplayClient *dc)
             flags = SPICE_IMAGE_FLAGS_CACHE_ME;
         }
     }
-    if (tmp) {
-        pixman_image_unref(tmp);
-    }
     if (!wr.error) {
         wr.data[type_pos] = type;
         wr.data[type_pos + 1] = flags;
     }
     send_inval_list(dc);
     send_writer(dc, SPICE_MSG_DISPLAY_DRAW_COPY, &wr);
+}
+
+/* Send one tile of the dirty region. */
+static void send_tile(DisplayClient *dc)
+{
+    Surface *s = qxl_worker_primary(dc->w);
+    pixman_box32_t t;
+    next_tile(dc, s, &t);
+    region_subtract_box(&dc->dirty, &t);
+    int32_t stride;
+    pixman_image_t *tmp;
+    const uint8_t *px = tile_pixels(s, &t, &stride, &tmp);
+    if (!px) {
+        display_host->channel_client_disconnect(dc->cc, "out of memory for a tile");
+        return;
+    }
+    send_pixels(dc, t, px, stride);
+    if (tmp) {
+        pixman_image_unref(tmp);
+    }
 }
 
 /* ---- produce ------------------------------------------------------------------------- */
@@ -498,8 +544,9 @@ static void display_produce(SpiceChannelClient *cc)
     while (display_host->channel_client_can_send(cc)) {
         Item *it = g_queue_pop_head(&dc->items);
         if (it) {
+            dc->queued_image_bytes -= item_image_bytes(it);
             send_item(dc, it);
-            g_free(it);
+            item_free(it);
             continue;
         }
         if (dc->has_primary && pixman_region32_not_empty(&dc->dirty)) {
@@ -590,7 +637,7 @@ void display_clients_copy_bits(QxlWorker *w, const pixman_box32_t *dest, int32_t
         bool src_current = src_inside && pixman_region32_contains_rectangle(&dc->dirty, &src_box) ==
                                              PIXMAN_REGION_OUT;
         if (src_current && dc->items.length >= MAX_QUEUED_ITEMS) {
-            collapse_copies(dc);
+            collapse_items(dc, false);
             src_current =
                 pixman_region32_contains_rectangle(&dc->dirty, &src_box) == PIXMAN_REGION_OUT;
         }
@@ -607,6 +654,59 @@ void display_clients_copy_bits(QxlWorker *w, const pixman_box32_t *dest, int32_t
                                        (unsigned)dh);
         }
     }
+}
+
+/* An opaque image was just drawn over all of box (inside the primary):
+ * clients get the box's pixels as one image now instead of as dirty
+ * tiles later. When the same picture comes again (a window moving, a
+ * repeated frame) it is one cache reference. */
+void display_clients_image(QxlWorker *w, const pixman_box32_t *box)
+{
+    Surface *s = qxl_worker_primary(w);
+    int32_t bw = box->x2 - box->x1, bh = box->y2 - box->y1;
+    if (!s || box->x1 < 0 || box->y1 < 0 || box->x2 > (int32_t)s->width ||
+        box->y2 > (int32_t)s->height || bw <= 0 || bh <= 0 ||
+        (uint64_t)bw * (uint64_t)bh < MIN_IMAGE_PIXELS ||
+        (uint64_t)bw * (uint64_t)bh * 4 > MAX_QUEUED_IMAGE_BYTES) {
+        pixman_region32_t damage;
+        pixman_region32_init_rect(&damage, box->x1, box->y1, bw > 0 ? (unsigned)bw : 0,
+                                  bh > 0 ? (unsigned)bh : 0);
+        display_clients_damage(w, &damage);
+        pixman_region32_fini(&damage);
+        return;
+    }
+    Snapshot *snap = NULL;
+    for (GList *l = w->clients; l; l = l->next) {
+        DisplayClient *dc = l->data;
+        if (!dc->has_primary) {
+            continue;
+        }
+        if (!snap) {
+            pixman_image_t *img = pixman_image_create_bits(PIXMAN_x8r8g8b8, bw, bh, NULL, 0);
+            if (!img) {
+                display_host->channel_client_disconnect(dc->cc, "out of memory for an image");
+                continue;
+            }
+            pixman_image_composite32(PIXMAN_OP_SRC, canvas_image(s->canvas), NULL, img, box->x1,
+                                     box->y1, 0, 0, 0, 0, bw, bh);
+            snap = g_new0(Snapshot, 1);
+            snap->ref = 1;
+            snap->image = img;
+        }
+        size_t bytes = (size_t)pixman_image_get_stride(snap->image) * (size_t)bh;
+        if (dc->queued_image_bytes + bytes > MAX_QUEUED_IMAGE_BYTES) {
+            collapse_items(dc, true);
+        }
+        Item *it = g_new0(Item, 1);
+        it->type = ITEM_IMAGE;
+        it->box = *box;
+        it->snap = snap;
+        snap->ref++;
+        g_queue_push_tail(&dc->items, it);
+        dc->queued_image_bytes += bytes;
+        region_subtract_box(&dc->dirty, box);
+    }
+    snapshot_unref(snap);
 }
 
 void display_clients_monitors_changed(QxlWorker *w)
@@ -726,7 +826,8 @@ static void display_disconnect(SpiceChannel *channel, SpiceChannelClient *cc)
     cache_clear(dc);
     g_hash_table_unref(dc->cache);
     g_array_unref(dc->evicted);
-    g_queue_clear_full(&dc->items, g_free);
+    g_queue_clear_full(&dc->items, (GDestroyNotify)item_free);
+    dc->queued_image_bytes = 0;
     pixman_region32_fini(&dc->dirty);
     display_host->channel_client_set_data(cc, NULL);
     g_free(dc);

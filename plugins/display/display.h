@@ -99,6 +99,7 @@ void qxl_worker_update_client_caps(QxlWorker *w);
 extern const SpiceChannelClass display_channel_class;
 /* Worker thread: something changed; tell every client. */
 void display_clients_damage(QxlWorker *w, const pixman_region32_t *damage);
+void display_clients_image(QxlWorker *w, const pixman_box32_t *box);
 /* A copy of the box dest from src_x/src_y happened on the primary. */
 void display_clients_copy_bits(QxlWorker *w, const pixman_box32_t *dest, int32_t src_x,
                                int32_t src_y);

@@ -174,6 +174,14 @@ static void drawable_damage(const Drawable *d, const Surface *s, pixman_region32
     }
 }
 
+/* Whether the drawable alone decides every pixel of its bbox: an
+ * unmasked, unclipped copy of an image. */
+static bool covers_bbox(const Drawable *d)
+{
+    return d->type == QXL_DRAW_COPY && !d->clip && !d->self_bitmap && d->u.copy.src &&
+           d->u.copy.rop == SPICE_ROPD_OP_PUT && !d->u.copy.mask.bitmap;
+}
+
 static void process_draw(QxlWorker *w, const QXLCommandExt *ext)
 {
     ParseContext ctx = parse_context(w, ext->group_id, ext->flags);
@@ -214,6 +222,8 @@ static void process_draw(QxlWorker *w, const QXLCommandExt *ext)
                     pixman_region32_fini(&damage);
                 }
             }
+        } else if (covers_bbox(d)) {
+            display_clients_image(w, &d->bbox);
         } else {
             pixman_region32_t damage;
             drawable_damage(d, s, &damage);
