@@ -117,8 +117,12 @@ MASK_LEFT, MASK_RIGHT = 1, 4
 
 
 def connect_full(host, password=None):
+    """A session with every channel the demo host offers open: spice-gtk
+    may warn (a GLib critical) when a session is closed while a channel
+    is still linking."""
     c = Client(host.port, password)
-    c.run_until(lambda: c.opened(MAIN) and c.opened(INPUTS), what="main and inputs")
+    c.run_until(lambda: all(c.opened(k) for k in (MAIN, INPUTS, DISPLAY, CURSOR)),
+                what="main, inputs, display and cursor")
     return c
 
 

@@ -108,7 +108,19 @@ class Client:
     def channel(self, kind, ident=0):
         return self.channels[(kind, ident)]
 
+    def settled_channels(self):
+        """Whether every channel spice-gtk created has finished linking
+        (opened, or failed)."""
+        done = {kind for kind, ev in self.events}
+        return all(kind in done for kind, _ in self.channels)
+
     def close(self):
+        # spice-gtk may emit a GLib critical when a session goes while one
+        # of its channels is still linking: let them settle first.
+        ctx = GLib.MainContext.default()
+        deadline = time.monotonic() + 3.0
+        while not self.settled_channels() and time.monotonic() < deadline:
+            ctx.iteration(False) or time.sleep(0.002)
         self.session.disconnect()
         self.pump(0.3)
 
