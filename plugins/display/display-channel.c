@@ -461,11 +461,12 @@ static void send_pixels(DisplayClient *dc, pixman_box32_t t, const uint8_t *px, 
 {
     uint32_t w = (uint32_t)(t.x2 - t.x1), h = (uint32_t)(t.y2 - t.y1);
 
-    /* The cache id mixes in the channel id: clients may share one cache
-     * between display channels. */
-    uint64_t id = image_hash(px, stride, w, h) ^ ((uint64_t)dc->w->id << 56);
+    /* Only cacheable images need an id (a hash of their pixels); it mixes
+     * in the channel id: clients may share one cache between display
+     * channels. Clients ignore the id of an image not marked CACHE_ME. */
     bool cacheable = dc->cache_enabled && (uint64_t)w * h >= MIN_CACHED_PIXELS &&
                      (uint64_t)w * h <= dc->cache_budget;
+    uint64_t id = cacheable ? image_hash(px, stride, w, h) ^ ((uint64_t)dc->w->id << 56) : 0;
     CacheEntry *hit = cacheable ? g_hash_table_lookup(dc->cache, &id) : NULL;
 
     SpiceWireWriter wr;

@@ -46,11 +46,16 @@ class DemoHost:
         threading.Thread(target=self._read, daemon=True).start()
         self.port = None
         deadline = time.monotonic() + TIMEOUT
-        while self.port is None:
-            line = self._next(deadline)
-            m = re.match(r"spice-demo-host: listening on 127\.0\.0\.1:(\d+)$", line)
-            if m:
-                self.port = int(m.group(1))
+        try:
+            while self.port is None:
+                line = self._next(deadline)
+                m = re.match(r"spice-demo-host: listening on 127\.0\.0\.1:(\d+)$", line)
+                if m:
+                    self.port = int(m.group(1))
+        except BaseException:
+            self.proc.kill()  # no host outlives a failed start
+            self.proc.wait()
+            raise
 
     def _read(self):
         for line in self.proc.stdout:

@@ -22,6 +22,7 @@ usage: test-qemu.py BUILD_LIBDIR CACHE_DIR [CASE...]
 """
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -32,8 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools", "python"))
 sys.path.insert(0, HERE)
 import guest  # noqa: E402
-from spiceclient import Client, difference, write_png  # noqa: E402
-from spiceclient import read_ppm  # noqa: E402
+from spiceclient import Client, difference, read_ppm, write_png  # noqa: E402
 
 REFERENCE_LIB = "/usr/lib/x86_64-linux-gnu/libspice-server.so.1"
 QEMU = "qemu-system-x86_64"
@@ -74,6 +74,17 @@ class Qemu:
         self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=self.log,
                                      stderr=subprocess.STDOUT)
         self.qmp = None
+        try:
+            self._connect(libdir)
+        except BaseException:
+            # No QEMU outlives a failed start.
+            self.proc.kill()
+            self.proc.wait()
+            self.log.close()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
+
+    def _connect(self, libdir):
         deadline = time.monotonic() + 20
         while self.qmp is None:
             if self.proc.poll() is not None:
@@ -83,6 +94,7 @@ class Qemu:
                 s.connect(self.qmp_path)
                 self.qmp = s
             except OSError:
+                s.close()
                 if time.monotonic() > deadline:
                     raise AssertionError("QEMU's QMP socket never appeared: " + self.output())
                 time.sleep(0.05)
@@ -138,6 +150,9 @@ class Qemu:
                 self.command("quit")
             except (AssertionError, OSError):
                 pass
+        if self.qmp:
+            self.qmp_file.close()
+            self.qmp.close()
         try:
             self.proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
@@ -145,9 +160,7 @@ class Qemu:
             self.proc.wait()
         out = self.output()
         self.log.close()
-        for f in os.listdir(self.tmp):
-            os.unlink(os.path.join(self.tmp, f))
-        os.rmdir(self.tmp)
+        shutil.rmtree(self.tmp, ignore_errors=True)
         return out
 
 
