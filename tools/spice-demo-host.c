@@ -20,7 +20,9 @@
  * (tools/common/demo-display.h): a synthetic desktop drawn with QXL
  * commands, scenes chosen with --scene, and an alpha cursor that follows
  * the tablet (client mouse mode) or the mouse's motion (server mouse
- * mode); F12 hides and shows it. It prints
+ * mode); F12 hides and shows it; F11 re-creates the primary surface the
+ * way a guest's mode set does (the cursor is reset and set again). It
+ * prints
  *
  *   display: 1024x768 scenes static,scroll,window,video at 30 fps
  *   frame: stopped after 100 frames        (with --frames 100)
@@ -55,6 +57,7 @@
 #include "common/demo-display.h"
 #include "common/glib-core.h"
 
+#define KEY_F11 0x57
 #define KEY_F12 0x58
 
 typedef struct DemoHost {
@@ -85,7 +88,8 @@ static void say(const char *format, ...)
 
 /* ---- host glue ------------------------------------------------------------------ */
 
-/* Input lines also drive the display's cursor (and F12 its visibility). */
+/* Input lines also drive the display's cursor (F12 its visibility, F11 a
+ * new primary surface). */
 static void print_input(const char *line, void *opaque)
 {
     (void)opaque;
@@ -101,6 +105,8 @@ static void print_input(const char *line, void *opaque)
         demo_display_pointer_motion(host.display, x, y);
     } else if (sscanf(line, "key 0x%x", &key) == 1 && key == KEY_F12) {
         demo_display_toggle_cursor(host.display);
+    } else if (sscanf(line, "key 0x%x", &key) == 1 && key == KEY_F11) {
+        demo_display_recreate_primary(host.display);
     }
 }
 

@@ -10,6 +10,13 @@
  * (CACHE_ME, later FROM_CACHE); the per-client list of cached ids is
  * bounded and evictions are announced with INVAL_ONE.
  *
+ * The message order follows the reference server, because clients depend
+ * on it: a reset (the host's reset_cursor, the primary surface destroyed,
+ * all surfaces destroyed) sends INVAL_ALL + RESET, after which spice-gtk
+ * ignores SET / MOVE / HIDE / TRAIL until it gets a new CURSOR_INIT; that
+ * INIT goes out when the next primary surface is created. While a client
+ * waits for it, cursor changes only update the state its INIT will carry.
+ *
  * Everything runs on the host's thread: events are delivered there.
  */
 #include <errno.h>
@@ -46,7 +53,8 @@ typedef struct CursorDisplay {
 typedef struct CursorClient {
     CursorDisplay *d;
     SpiceChannelClient *cc;
-    GQueue cached; /* unique ids (as pointers to uint64 copies), most recent first */
+    GQueue cached;    /* unique ids (as pointers to uint64 copies), most recent first */
+    bool initialized; /* sent CURSOR_INIT since the last RESET */
 } CursorClient;
 
 struct CursorPlugin {
@@ -124,6 +132,9 @@ static void send_init(CursorClient *c)
 {
     CursorDisplay *d = c->d;
     SpiceWireWriter w;
+    /* The client empties its shape cache when it takes an INIT. */
+    g_queue_clear_full(&c->cached, g_free);
+    c->initialized = true;
     spice_wire_writer_init(&w, 64);
     spice_wire_write_u16(&w, (uint16_t)d->x);
     spice_wire_write_u16(&w, (uint16_t)d->y);
@@ -134,11 +145,27 @@ static void send_init(CursorClient *c)
     send_writer(c, SPICE_MSG_CURSOR_INIT, &w);
 }
 
+static void send_reset(CursorClient *c)
+{
+    g_queue_clear_full(&c->cached, g_free);
+    c->initialized = false;
+    host->channel_client_send(c->cc, SPICE_MSG_CURSOR_INVAL_ALL, NULL, 0);
+    host->channel_client_send(c->cc, SPICE_MSG_CURSOR_RESET, NULL, 0);
+}
+
 static void send_event(CursorClient *c, const SpiceCursorEvent *ev)
 {
     CursorDisplay *d = c->d;
     SpiceWireWriter w;
     uint8_t body[4];
+    if (ev->kind == SPICE_CURSOR_EVENT_RESET) {
+        send_reset(c);
+        return;
+    }
+    if (!c->initialized) {
+        /* The INIT that ends the wait carries the state. */
+        return;
+    }
     switch (ev->kind) {
     case SPICE_CURSOR_EVENT_SET:
         spice_wire_writer_init(&w, 64);
@@ -160,11 +187,6 @@ static void send_event(CursorClient *c, const SpiceCursorEvent *ev)
         spice_wire_put_u16(body, d->trail_length);
         spice_wire_put_u16(body + 2, d->trail_frequency);
         host->channel_client_send(c->cc, SPICE_MSG_CURSOR_TRAIL, body, 4);
-        break;
-    case SPICE_CURSOR_EVENT_RESET:
-        g_queue_clear_full(&c->cached, g_free);
-        host->channel_client_send(c->cc, SPICE_MSG_CURSOR_INVAL_ALL, NULL, 0);
-        host->channel_client_send(c->cc, SPICE_MSG_CURSOR_RESET, NULL, 0);
         break;
     default:
         break;
@@ -199,9 +221,11 @@ static void apply_event(CursorDisplay *d, const SpiceCursorEvent *ev, uint32_t s
         d->trail_frequency = ev->trail_frequency;
         break;
     case SPICE_CURSOR_EVENT_RESET:
+        /* As the reference: no shape, at 0,0, visible once it has one. */
         g_free(d->shape);
         d->shape = NULL;
-        d->visible = false;
+        d->x = d->y = 0;
+        d->visible = true;
         d->trail_length = d->trail_frequency = 0;
         break;
     default:
@@ -287,12 +311,30 @@ static void cursor_plugin_event(SpicePlugin *plugin, const SpicePluginEvent *ev)
         d = g_new0(CursorDisplay, 1);
         d->cp = cp;
         d->id = ev->display_id;
+        d->visible = true;
         d->channel = host->channel_register(plugin, &cursor_class, (uint8_t)ev->display_id, d);
         g_hash_table_insert(cp->displays, key, d);
         break;
     case SPICE_PLUGIN_EVENT_DISPLAY_REMOVED:
         g_hash_table_remove(cp->displays, key);
         break;
+    case SPICE_PLUGIN_EVENT_PRIMARY: {
+        const SpicePrimaryInfo *info = ev->data;
+        if (!d || ev->data_size < sizeof(*info) || info->width == 0) {
+            return;
+        }
+        /* A new primary surface: clients reset since their last INIT get
+         * one now (the reference sends it to every client; one that is
+         * still initialised would take a second INIT as a protocol
+         * error, so it keeps its state, which is the current one). */
+        for (GList *l = d->clients; l; l = l->next) {
+            CursorClient *c = l->data;
+            if (!c->initialized) {
+                send_init(c);
+            }
+        }
+        break;
+    }
     case SPICE_PLUGIN_EVENT_CURSOR: {
         const SpiceCursorEvent *cev = ev->data;
         if (!d || ev->data_size < sizeof(SpiceCursorEvent) || cev->size < sizeof(*cev)) {

@@ -607,12 +607,22 @@ static void do_reset_memslots(void *opaque)
     op_done(op);
 }
 
+/* The cursor goes back to none, as in the reference after reset_cursor,
+ * destroy_primary_surface and destroy_surfaces; its clients then wait
+ * for the next primary surface (see the cursor plugin). */
+static void publish_cursor_reset(QxlWorker *w)
+{
+    SpiceCursorEvent ev = { .size = sizeof(ev), .kind = SPICE_CURSOR_EVENT_RESET };
+    publish(w, SPICE_PLUGIN_EVENT_CURSOR, &ev, sizeof(ev));
+}
+
 static void do_destroy_surfaces(void *opaque)
 {
     Op *op = opaque;
     process_pending(op->w);
     destroy_all_surfaces(op->w);
     display_clients_reset(op->w);
+    publish_cursor_reset(op->w);
     op_done(op);
 }
 
@@ -625,8 +635,10 @@ static void do_destroy_primary(void *opaque)
     }
     if (!qxl_worker_primary(op->w)) {
         worker_warn(op->w, "destroy_primary_surface", "there is no primary surface");
+    } else {
+        destroy_surface(op->w, 0);
+        publish_cursor_reset(op->w);
     }
-    destroy_surface(op->w, 0);
     op_done(op);
 }
 
@@ -697,8 +709,7 @@ static void do_reset_image_cache(void *opaque)
 static void do_reset_cursor(void *opaque)
 {
     Op *op = opaque;
-    SpiceCursorEvent ev = { .size = sizeof(ev), .kind = SPICE_CURSOR_EVENT_RESET };
-    publish(op->w, SPICE_PLUGIN_EVENT_CURSOR, &ev, sizeof(ev));
+    publish_cursor_reset(op->w);
     op_done(op);
 }
 

@@ -170,6 +170,11 @@ for m in %(modules)s; do
 done
 i=0
 while [ ! -e /dev/dri/card0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+# The kernel console first (fbcon draws on the qxl device), as on a real
+# boot, before the KMS client takes the display over.
+i=0
+while [ $i -lt 24 ]; do echo "spicecore test guest: console line $i" > /dev/tty0; i=$((i+1)); done
+sleep 1
 stty -echo 2>/dev/null
 exec /bin/guest-kms
 """

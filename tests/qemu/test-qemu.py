@@ -33,7 +33,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools", "python"))
 sys.path.insert(0, HERE)
 import guest  # noqa: E402
-from spiceclient import Client, difference, read_ppm, write_png  # noqa: E402
+from spiceclient import (Client, difference, gspice_problems, gspice_problems_since,  # noqa: E402
+                         read_ppm, write_png)
 
 REFERENCE_LIB = "/usr/lib/x86_64-linux-gnu/libspice-server.so.1"
 QEMU = "qemu-system-x86_64"
@@ -133,12 +134,16 @@ class Qemu:
         self.command("screendump", filename=path)
         return read_ppm(path)
 
-    def wait_serial(self, text, timeout):
+    def wait_serial(self, text, timeout, client=None):
+        """Wait for a line from the guest; a client keeps running meanwhile."""
         deadline = time.monotonic() + timeout
         while text not in self.output():
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError("no %r from the guest; output:\n%s" % (text, self.output()))
-            time.sleep(0.1)
+            if client:
+                client.pump(0.05)
+            else:
+                time.sleep(0.1)
 
     def send_serial(self, text):
         self.proc.stdin.write(text.encode())
@@ -235,14 +240,29 @@ def describe(a, b):
 
 
 def on_both_libraries(run):
-    ours = run(OUR_LIBDIR, "ours")
-    if os.path.exists(REFERENCE_LIB):
-        ref = run(os.path.dirname(REFERENCE_LIB), "reference")
-        assert ours[:2] == ref[:2] and within_cursor_cell(ours, ref), \
-            "our library and the reference show different screens: %s (saved %s, %s)" % (
-                describe(ours, ref), save_failure("ours", ours), save_failure("reference", ref))
-    else:
+    """run(libdir, tag) returns the final picture, or (picture, events):
+    both libraries must show the same picture and the same events, and
+    spice-gtk may not complain about ours more than about the reference.
+    Without the reference, any complaint fails."""
+    def one(libdir, tag):
+        mark = len(gspice_problems)
+        got = run(libdir, tag)
+        picture, events = got if isinstance(got, tuple) else (got, None)
+        return picture, events, gspice_problems_since(mark)
+
+    ours, our_events, our_problems = one(OUR_LIBDIR, "ours")
+    if not os.path.exists(REFERENCE_LIB):
         print("# %s not installed: no side-by-side comparison" % REFERENCE_LIB)
+        assert not our_problems, "spice-gtk complained: %r" % our_problems
+        return
+    ref, ref_events, ref_problems = one(os.path.dirname(REFERENCE_LIB), "reference")
+    extra = [p for p in our_problems if p not in ref_problems]
+    assert not extra, "spice-gtk complained with our library only: %r" % extra
+    assert ours[:2] == ref[:2] and within_cursor_cell(ours, ref), \
+        "our library and the reference show different screens: %s (saved %s, %s)" % (
+            describe(ours, ref), save_failure("ours", ours), save_failure("reference", ref))
+    assert our_events == ref_events, "events differ:\nours      %r\nreference %r" % (
+        our_events, ref_events)
 
 
 def case_std_firmware():
@@ -253,7 +273,8 @@ def case_qxl_firmware():
     on_both_libraries(lambda lib, tag: firmware_screen(lib, "qxl", "qxl-" + tag))
 
 
-def guest_command(q, command, timeout=30):
+def guest_command(q, command, client, timeout=30):
+    """Send the guest a command; the client keeps running meanwhile."""
     q.send_serial(command + "\n")
     deadline = time.monotonic() + timeout
     while True:
@@ -264,63 +285,82 @@ def guest_command(q, command, timeout=30):
             raise AssertionError("the guest could not %r" % command)
         if q.proc.poll() is not None or time.monotonic() > deadline:
             raise AssertionError("no answer from the guest to %r" % command)
-        time.sleep(0.05)
+        client.pump(0.05)
+
+
+def check_cursor_set(c, what):
+    """The guest's 64x64 alpha cursor arrived as a cursor-set, exactly."""
+    c.run_until(lambda: any(e[0] == "set" and e[1] == guest.CURSOR_SIZE for e in c.cursor),
+                what=what)
+    shape = [e for e in c.cursor if e[0] == "set"][-1]
+    n = guest.CURSOR_SIZE
+    assert shape[1:5] == (n, n, *guest.CURSOR_HOT), shape[1:5]
+    # spice-gtk hands the shape over as R, G, B, A bytes.
+    argb = guest.cursor_argb()
+    rgba = bytearray(argb)
+    rgba[0::4], rgba[2::4] = argb[2::4], argb[0::4]
+    assert shape[5] == bytes(rgba), "the cursor's pixels differ"
 
 
 def native_guest(libdir, tag):
-    """A Linux guest's qxl driver, driven through KMS by guest-kms."""
+    """A Linux guest's qxl driver, driven through KMS by guest-kms, with
+    the client connected from the start: it sees the firmware, the
+    driver's reset, the kernel console, then the KMS client's mode sets
+    and cursors. Returns the last picture and the cursor events seen
+    from the first mode set on."""
     kernel, initrd = guest.prepare(os.path.join(CACHE, "guest"))
     q = Qemu(libdir, "qxl", extra=[
         "-kernel", kernel, "-initrd", initrd,
         "-append", "console=ttyS0 vt.global_cursor_default=0 loglevel=3"])
     try:
         c = Client(q.port)
-        q.wait_serial("guest-kms: ready", timeout=120)
+        q.wait_serial("guest-kms: ready", timeout=120, client=c)
+        c.run_until(c.picture_ready, timeout=30, what="the console's picture")
+        events = []
         try:
             for step, command in ((1, "show /step1.raw %d %d" % (guest.SCREEN_W, guest.SCREEN_H)),
                                   (2, "patch /step2.raw %d %d" % (guest.PATCH_ROW,
                                                                   guest.PATCH_ROWS))):
-                guest_command(q, command)
+                if step == 1:
+                    c.cursor.clear()
+                guest_command(q, command, c)
                 expected = guest.screen(step)
                 c.wait_picture(expected, timeout=30, what="the guest's picture %d" % step)
                 dump = q.screendump()
                 assert dump == expected, "QEMU's screendump (update_area) differs: %s" % \
                     describe(dump, expected)
 
-            # A cursor with alpha, moved, hidden.
-            c.cursor.clear()
-            guest_command(q, "cursor /cursor.raw %d %d" % guest.CURSOR_HOT)
-            c.run_until(lambda: any(e[0] == "set" for e in c.cursor), what="cursor-set")
-            shape = [e for e in c.cursor if e[0] == "set"][-1]
-            n = guest.CURSOR_SIZE
-            assert shape[1:5] == (n, n, *guest.CURSOR_HOT), shape[1:5]
-            # spice-gtk hands the shape over as R, G, B, A bytes.
-            argb = guest.cursor_argb()
-            rgba = bytearray(argb)
-            rgba[0::4], rgba[2::4] = argb[2::4], argb[0::4]
-            assert shape[5] == bytes(rgba), "the cursor's pixels differ"
-            c.cursor.clear()
-            guest_command(q, "move 300 200")
+            # After the console gave way to the mode set (the cursor was
+            # reset): a cursor with alpha, moved, hidden.
+            guest_command(q, "cursor /cursor.raw %d %d" % guest.CURSOR_HOT, c)
+            check_cursor_set(c, "cursor-set after the mode set")
+            guest_command(q, "move 300 200", c)
             c.run_until(lambda: any(e[0] == "move" for e in c.cursor), what="cursor-move")
             moves = [e for e in c.cursor if e[0] == "move"]
             assert moves[-1][1:] == (300 + guest.CURSOR_HOT[0], 200 + guest.CURSOR_HOT[1]), moves
-            guest_command(q, "hide")
+            guest_command(q, "hide", c)
             c.run_until(lambda: ("hide",) in c.cursor, what="cursor-hide")
+            events += [e[:5] for e in c.cursor]
 
-            # Another mode: a new primary surface.
-            guest_command(q, "show /step3.raw %d %d" % (guest.MODE2_W, guest.MODE2_H))
+            # Another mode: a new primary surface, and the cursor again.
+            c.cursor.clear()
+            guest_command(q, "show /step3.raw %d %d" % (guest.MODE2_W, guest.MODE2_H), c)
             expected = guest.screen(3)
             c.wait_picture(expected, timeout=30, what="the picture in the new mode")
             dump = q.screendump()
             assert dump == expected, "QEMU's screendump (update_area) differs: %s" % describe(
                 dump, expected)
+            guest_command(q, "cursor /cursor.raw %d %d" % guest.CURSOR_HOT, c)
+            check_cursor_set(c, "cursor-set after the second mode set")
+            c.pump(0.3)
+            events += [e[:5] for e in c.cursor]
         except AssertionError as e:
             said = "\n".join(line for line in q.output().splitlines() if "guest" in line)
             saved = save_failure("native-" + tag, c.picture()) if c.picture_ready() else None
             raise AssertionError("%s: %s (client picture saved as %s); the guest said:\n%s" % (
                 tag, e, saved, said))
         c.close()
-        return expected
+        return expected, events
     finally:
         out = q.stop()
         assert "guest: insmod" not in out, out

@@ -855,6 +855,28 @@ SpiceBaseInstance *demo_display_base(DemoDisplay *dd)
     return &dd->qxl.base;
 }
 
+/* The primary surface over dd->primary; flags QXL_SURF_FLAG_KEEP_DATA
+ * keeps what the memory shows. */
+static void create_primary(DemoDisplay *dd, uint32_t flags)
+{
+    size_t stride = (size_t)dd->w * 4;
+    /* With a negative stride mem is still the lowest address; the top
+     * row is the last one in memory. */
+    QXLDevSurfaceCreate surface = {
+        .width = (uint32_t)dd->w,
+        .height = (uint32_t)dd->h,
+        .stride = dd->cfg.negative_stride ? -(int32_t)stride : (int32_t)stride,
+        .format = SPICE_SURFACE_FMT_32_xRGB,
+        .position = 0,
+        .mouse_mode = 1,
+        .flags = flags,
+        .type = 0,
+        .mem = (uint64_t)(uintptr_t)dd->primary,
+        .group_id = MEMSLOT_GROUP,
+    };
+    spice_qxl_create_primary_surface(&dd->qxl, 0, &surface);
+}
+
 void demo_display_attach(DemoDisplay *dd)
 {
     /* Slot 0 of group 0 spans all of memory with no offset, so a
@@ -868,23 +890,8 @@ void demo_display_attach(DemoDisplay *dd)
                            .qxl_ram_size = QXL_RAM_SIZE };
     spice_qxl_add_memslot(&dd->qxl, &slot);
 
-    size_t stride = (size_t)dd->w * 4;
-    dd->primary = g_malloc0(stride * (size_t)dd->h);
-    /* With a negative stride mem is still the lowest address; the top
-     * row is the last one in memory. */
-    QXLDevSurfaceCreate surface = {
-        .width = (uint32_t)dd->w,
-        .height = (uint32_t)dd->h,
-        .stride = dd->cfg.negative_stride ? -(int32_t)stride : (int32_t)stride,
-        .format = SPICE_SURFACE_FMT_32_xRGB,
-        .position = 0,
-        .mouse_mode = 1,
-        .flags = 0,
-        .type = 0,
-        .mem = (uint64_t)(uintptr_t)dd->primary,
-        .group_id = MEMSLOT_GROUP,
-    };
-    spice_qxl_create_primary_surface(&dd->qxl, 0, &surface);
+    dd->primary = g_malloc0((size_t)dd->w * 4 * (size_t)dd->h);
+    create_primary(dd, 0);
     dd->attached = true;
 }
 
@@ -915,6 +922,29 @@ void demo_display_start(DemoDisplay *dd)
         return;
     }
     dd->frame_timer = g_timeout_add(MAX(1u, 1000u / dd->cfg.fps), on_frame, dd);
+}
+
+void demo_display_recreate_primary(DemoDisplay *dd)
+{
+    if (!dd->attached || !dd->started) {
+        return;
+    }
+    /* What QEMU's qxl device does when the guest sets a mode: the
+     * primary goes, the cursor is reset, a new primary comes (here over
+     * the same memory, kept, so the picture stays the reference's), and
+     * the guest's driver sets its cursor again. */
+    spice_qxl_destroy_primary_surface(&dd->qxl, 0);
+    spice_qxl_reset_cursor(&dd->qxl);
+    create_primary(dd, QXL_SURF_FLAG_KEEP_DATA);
+    emit(dd, "frame: primary surface re-created");
+    g_mutex_lock(&dd->lock);
+    bool shown = dd->cfg.cursor && dd->cursor_shown;
+    int x = dd->cx, y = dd->cy;
+    g_mutex_unlock(&dd->lock);
+    if (shown) {
+        cursor_set(dd, x, y);
+        cursor_wakeup(dd);
+    }
 }
 
 void demo_display_detach(DemoDisplay *dd)

@@ -120,6 +120,10 @@ void demo_display_pointer_position(DemoDisplay *dd, int x, int y);
 void demo_display_pointer_motion(DemoDisplay *dd, int dx, int dy);
 /* Hide the cursor if shown (QXL_CURSOR_HIDE), show it again if hidden. */
 void demo_display_toggle_cursor(DemoDisplay *dd);
+/* Destroy and re-create the primary surface as a guest's mode set does
+ * (destroy primary, reset cursor, create primary, set the cursor), over
+ * the same memory and picture; prints "frame: primary surface re-created". */
+void demo_display_recreate_primary(DemoDisplay *dd);
 
 /* Frames drawn so far (the latest frame number) and frame ticks skipped
  * because the server had not taken the previous frames' commands. */

@@ -11,6 +11,7 @@ this module run under it.
 """
 import ctypes
 import struct
+import sys
 import time
 import zlib
 
@@ -23,6 +24,32 @@ MAIN, DISPLAY, INPUTS, CURSOR = 1, 2, 3, 4
 TIMEOUT = 10.0
 # Session/Channel.connect() are SPICE calls; signals use GObject's.
 signal_connect = GObject.Object.connect
+
+# Every GSpice critical and warning this process has seen, in order, as
+# (level name, message). A server that makes spice-gtk complain is broken
+# even when the picture comes out right, so tests compare this list (with
+# the reference library's, where it can run the same case). They are
+# recorded rather than fatal, so that a test can say which case caused
+# them; they are still printed.
+gspice_problems = []
+
+
+def _on_gspice_log(domain, level, message, *data):
+    name = "CRITICAL" if level & GLib.LogLevelFlags.LEVEL_CRITICAL else "WARNING"
+    gspice_problems.append((name, message))
+    print("GSpice-%s: %s" % (name, message), file=sys.stderr, flush=True)
+
+
+_levels = GLib.LogLevelFlags
+GLib.log_set_handler("GSpice", _levels.LEVEL_WARNING | _levels.LEVEL_CRITICAL |
+                     _levels.FLAG_FATAL | _levels.FLAG_RECURSION, _on_gspice_log)
+# G_DEBUG=fatal-criticals would abort before a test can report the case.
+GLib.log_set_always_fatal(_levels.LEVEL_ERROR)
+
+
+def gspice_problems_since(mark):
+    """The problems recorded after len(gspice_problems) was mark."""
+    return gspice_problems[mark:]
 
 
 class Client:
