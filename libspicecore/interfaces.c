@@ -27,7 +27,8 @@ struct InterfaceRecord {
     SpicePlugin *plugin;
     const SpiceInterfaceClass *klass;
     void *iface_data;
-    char *key; /* "tablet", "qxl", "char_device:vdagent" */
+    bool added; /* add() returned; before that, entries wait for iface_data */
+    char *key;  /* "tablet", "qxl", "char_device:vdagent" */
 };
 
 /* The instance's `st` member: its position depends on the type. */
@@ -163,14 +164,29 @@ SPICE_EXPORT int spice_server_add_interface(SpiceServer *s, SpiceBaseInstance *s
         }
         r->plugin = plugin;
         r->klass = klass;
+        /* The record is in place while add() runs: hosts call entry
+         * points from inside it (QXL's attache_worker adds memory slots
+         * and creates the primary surface), and those reach the plugin
+         * as soon as it has stored its instance data. */
+        r->key = g_steal_pointer(&key);
+        *slot = r;
+        s->interfaces = g_list_append(s->interfaces, r);
         int rc = klass->add(plugin, sin, &r->iface_data);
         if (rc < 0) {
             g_warning("spice_server_add_interface: plugin '%s' refused the '%s' instance: %s",
-                      plugin->name, key, g_strerror(-rc));
+                      plugin->name, r->key, g_strerror(-rc));
+            s->interfaces = g_list_remove(s->interfaces, r);
+            *slot = NULL;
+            r->magic = 0;
+            g_free(r->key);
             g_free(r);
             return -1;
         }
+        r->added = true;
+        server_update_mouse_mode(s);
+        return 0;
     }
+    r->added = true;
     r->key = g_steal_pointer(&key);
     *slot = r;
     s->interfaces = g_list_append(s->interfaces, r);
@@ -244,6 +260,8 @@ static const void *entry_lookup(SpiceBaseInstance *sin, const char *api, size_t 
     const void *table = NULL;
     if (!r) {
         missing = "the instance was not added (no enabled plugin serves its interface?)";
+    } else if (!r->added && !r->iface_data) {
+        missing = "called while the instance is being added, before its plugin was ready";
     } else if (!r->klass || !r->klass->entries) {
         missing = "the serving plugin has no entry points for it";
     } else {

@@ -13,6 +13,20 @@
 
 #include "spice-plugin-wire.h"
 
+uint32_t link_parse_magic(const uint8_t *data, size_t len, const char **why)
+{
+    if (len < LINK_MAGIC_SIZE) {
+        *why = "short link header";
+        return SPICE_LINK_ERR_INVALID_DATA;
+    }
+    if (spice_wire_get_u32(data) != SPICE_MAGIC) {
+        *why = "bad magic (not a SPICE client)";
+        return SPICE_LINK_ERR_INVALID_MAGIC;
+    }
+    *why = NULL;
+    return SPICE_LINK_ERR_OK;
+}
+
 uint32_t link_parse_header(const uint8_t *data, size_t len, LinkHeader *out, const char **why)
 {
     SpiceWireReader r = spice_wire_reader(data, len);
@@ -24,9 +38,9 @@ uint32_t link_parse_header(const uint8_t *data, size_t len, LinkHeader *out, con
         *why = "short link header";
         return SPICE_LINK_ERR_INVALID_DATA;
     }
-    if (out->magic != SPICE_MAGIC) {
-        *why = "bad magic (not a SPICE client)";
-        return SPICE_LINK_ERR_INVALID_MAGIC;
+    uint32_t err = link_parse_magic(data, len, why);
+    if (err != SPICE_LINK_ERR_OK) {
+        return err;
     }
     if (out->major != SPICE_VERSION_MAJOR) {
         *why = "unsupported protocol major version";

@@ -12,6 +12,7 @@
 
 #include <glib.h>
 
+#define LINK_MAGIC_SIZE   4u
 #define LINK_HEADER_SIZE  16u
 #define LINK_MESSAGE_SIZE 18u
 #define LINK_REPLY_SIZE   178u
@@ -35,6 +36,11 @@ typedef struct LinkMessage {
     uint32_t num_channel_caps;
     uint32_t caps_offset;
 } LinkMessage;
+
+/* Check the first 4 bytes of a connection: SPICE_LINK_ERR_OK when they
+ * are the SPICE magic, else SPICE_LINK_ERR_INVALID_MAGIC (or
+ * INVALID_DATA when fewer than 4 bytes are given). */
+uint32_t link_parse_magic(const uint8_t *data, size_t len, const char **why);
 
 /* Parse and check a 16-byte link header. Returns SPICE_LINK_ERR_OK or the
  * error to reply with; *why gets a static explanation for the log. */

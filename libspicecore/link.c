@@ -3,7 +3,9 @@
  * link.c: the link handshake, run on the host's thread for every new
  * connection, never blocking:
  *
- *   client -> link header (16 bytes) + link message (<= 4096 bytes)
+ *   client -> link header (16 bytes) + link message (<= 4096 bytes); the
+ *             first 4 bytes are checked on their own, so a client that
+ *             is not speaking SPICE gets its error at once
  *   server -> link header + link reply (error, RSA public key, caps)
  *   client -> [auth mechanism, u32, if it has AUTH_SELECTION] + 128-byte
  *             RSA-OAEP ticket
@@ -327,6 +329,15 @@ static void link_step(LinkConn *link)
     const char *why;
     switch (link->state) {
     case LINK_READ_HEADER: {
+        if (link->in_len == LINK_MAGIC_SIZE) {
+            uint32_t err = link_parse_magic(link->in, link->in_len, &why);
+            if (err != SPICE_LINK_ERR_OK) {
+                link_send_error(link, err, why);
+                return;
+            }
+            link->in_need = LINK_HEADER_SIZE;
+            return;
+        }
         uint32_t err = link_parse_header(link->in, link->in_len, &link->header, &why);
         if (err != SPICE_LINK_ERR_OK) {
             link_send_error(link, err, why);
@@ -444,7 +455,7 @@ void link_start(SpiceServer *s, int fd, bool skip_auth)
     link->fd = fd;
     link->skip_auth = skip_auth;
     link->state = LINK_READ_HEADER;
-    link->in_need = LINK_HEADER_SIZE;
+    link->in_need = LINK_MAGIC_SIZE;
     link->out = g_byte_array_new();
     link->peer = net_describe_peer(fd);
     link->info = g_new0(SpiceChannelEventInfo, 1);

@@ -21,10 +21,12 @@ static int qxl_add(SpicePlugin *plugin, SpiceBaseInstance *sin, void **data)
         return -EINVAL;
     }
     dp->workers = g_list_append(dp->workers, w);
+    /* Before attaching: the host may call entry points from attache_worker. */
+    *data = w;
+    qxl_worker_attach(w);
     if (display_host->server_get_int(plugin, SPICE_SERVER_INT_VM_RUNNING)) {
         qxl_worker_set_running(w, true);
     }
-    *data = w;
     return 0;
 }
 

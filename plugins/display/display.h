@@ -69,6 +69,7 @@ struct QxlWorker {
     bool running;
     bool replaying; /* loadvm_commands: surfaces keep their memory */
     gint gl_refusal_logged;
+    gint async_refusal_logged;
     bool cmd_notify;    /* asked for a wakeup on the command ring */
     bool cursor_notify; /* ... on the cursor ring */
     SpicePluginTimer *process_timer;
@@ -85,7 +86,12 @@ struct QxlWorker {
 };
 
 /* ---- qxl-worker.c ---- */
+/* Host thread: the worker, its thread and its display channel. */
 QxlWorker *qxl_worker_new(DisplayPlugin *dp, QXLInstance *qxl, const char **why);
+/* Host thread, once the worker is the instance's data: announce the
+ * display and call the host's attache_worker (which may call spice_qxl_*
+ * entry points right away). */
+void qxl_worker_attach(QxlWorker *w);
 void qxl_worker_free(QxlWorker *w);
 /* Entry tables: the "qxl" interface's SpiceQxlEntries. */
 extern const SpiceQxlEntries qxl_worker_entries;

@@ -52,9 +52,19 @@ static void release(QxlWorker *w, QXLReleaseInfo *info, uint32_t group)
     w->qif->release_resource(w->qxl, ext);
 }
 
+/* Hosts that never call an *_async entry point may leave async_complete
+ * NULL (the reference accepts that); one that does call them gets its
+ * work done and a log line that the completion has nowhere to go. */
 static void async_complete(QxlWorker *w, uint64_t cookie)
 {
-    w->qif->async_complete(w->qxl, cookie);
+    if (w->qif->async_complete) {
+        w->qif->async_complete(w->qxl, cookie);
+    } else if (g_atomic_int_compare_and_exchange(&w->async_refusal_logged, 0, 1)) {
+        display_host->log(w->dp->plugin, SPICE_PLUGIN_LOG_WARNING,
+                          "display %u: an *_async call finished, but the host's QXL interface "
+                          "has no async_complete to report it to",
+                          w->id);
+    }
 }
 
 static Canvas *lookup_surface(void *opaque, uint32_t id)
@@ -1061,9 +1071,9 @@ QxlWorker *qxl_worker_new(DisplayPlugin *dp, QXLInstance *qxl, const char **why)
         *why = "QXL instance id must be 0..255";
         return NULL;
     }
-    if (!qif->get_init_info || !qif->get_command || !qif->release_resource ||
-        !qif->async_complete) {
-        *why = "the QXL interface lacks required callbacks";
+    if (!qif->get_init_info || !qif->get_command || !qif->release_resource) {
+        *why = "the QXL interface lacks a required callback (get_init_info, get_command or "
+               "release_resource)";
         return NULL;
     }
     QXLDevInitInfo info;
@@ -1106,20 +1116,28 @@ QxlWorker *qxl_worker_new(DisplayPlugin *dp, QXLInstance *qxl, const char **why)
         g_free(w);
         return NULL;
     }
-    /* Hosts of the 0.8 era keep this pointer; today they ignore it. */
+    return w;
+}
+
+void qxl_worker_attach(QxlWorker *w)
+{
+    const QXLInterface *qif = w->qif;
+    SpiceDisplayInfo dinfo = { .size = sizeof(dinfo), .ram_size = w->ram_size };
+    publish(w, SPICE_PLUGIN_EVENT_DISPLAY_ADDED, &dinfo, sizeof(dinfo));
+    /* Hosts of the 0.8 era keep this pointer; today they ignore it. Some
+     * (the reference's test hosts) add memory slots and create the
+     * primary surface from inside this callback: the entry points work
+     * from here on. */
     G_GNUC_BEGIN_IGNORE_DEPRECATIONS
     if (qif->attache_worker) {
-        qif->attache_worker(qxl, (QXLWorker *)qxl);
+        qif->attache_worker(w->qxl, (QXLWorker *)w->qxl);
     }
     G_GNUC_END_IGNORE_DEPRECATIONS
     if (qif->set_compression_level) {
         /* Guest-side image compression would produce QUIC images, which
          * this server does not decode. */
-        qif->set_compression_level(qxl, 0);
+        qif->set_compression_level(w->qxl, 0);
     }
-    SpiceDisplayInfo dinfo = { .size = sizeof(dinfo), .ram_size = w->ram_size };
-    publish(w, SPICE_PLUGIN_EVENT_DISPLAY_ADDED, &dinfo, sizeof(dinfo));
-    return w;
 }
 
 void qxl_worker_free(QxlWorker *w)

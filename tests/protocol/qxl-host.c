@@ -45,6 +45,8 @@ struct QxlHost {
     uint32_t last_updated_surface;
     uint32_t last_updated_n;
     int compression_level;
+    void (*on_attach)(QxlHost *h, void *opaque); /* called from attache_worker */
+    void *on_attach_opaque;
 };
 
 static QxlHost *host_of(QXLInstance *qin)
@@ -89,6 +91,9 @@ static void cb_attache_worker(QXLInstance *qin, QXLWorker *qxl_worker)
     g_mutex_lock(&h->lock);
     h->stats[QXL_STAT_ATTACHE_WORKER]++;
     g_mutex_unlock(&h->lock);
+    if (h->on_attach) {
+        h->on_attach(h, h->on_attach_opaque);
+    }
 }
 
 static void cb_set_compression_level(QXLInstance *qin, int level)
@@ -268,6 +273,17 @@ static int cb_client_monitors_config(QXLInstance *qin, VDAgentMonitorsConfig *mo
 }
 
 /* ---- lifecycle ----------------------------------------------------------------------- */
+
+void qxl_host_on_attach(QxlHost *h, void (*fn)(QxlHost *h, void *opaque), void *opaque)
+{
+    h->on_attach = fn;
+    h->on_attach_opaque = opaque;
+}
+
+void qxl_host_without_async_complete(QxlHost *h)
+{
+    h->iface.async_complete = NULL;
+}
 
 QxlHost *qxl_host_new(int id, unsigned major, unsigned minor)
 {

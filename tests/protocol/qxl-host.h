@@ -60,6 +60,13 @@ typedef enum {
 /* A device with instance id `id`; its interface is version major.minor
  * (SPICE_INTERFACE_QXL_MAJOR/MINOR for a normal host). Not yet added. */
 QxlHost *qxl_host_new(int id, unsigned major, unsigned minor);
+/* Before adding: run fn from inside the attache_worker callback, i.e.
+ * while spice_server_add_interface() is still running (the reference's
+ * test hosts add memslots and create the primary there). */
+void qxl_host_on_attach(QxlHost *h, void (*fn)(QxlHost *h, void *opaque), void *opaque);
+/* Before adding: an interface without async_complete, like hosts that
+ * never call *_async entry points. */
+void qxl_host_without_async_complete(QxlHost *h);
 /* Frees the device (remove it from the server first). */
 void qxl_host_free(QxlHost *h);
 

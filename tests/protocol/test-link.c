@@ -91,6 +91,23 @@ static void test_link_bad_magic(void)
     test_server_stop(ts);
 }
 
+/* Only 4 bytes, and not the magic: the reply comes at once, as from the
+ * reference, without waiting for the rest of a header that never comes. */
+static void test_link_bad_magic_early(void)
+{
+    TestServer *ts = test_server_start(NULL);
+    TestClient *c = test_client_connect(test_server_port(ts));
+    g_assert_nonnull(c);
+    g_assert_true(test_client_write(c, "GET ", 4));
+    uint8_t reply[16 + 178];
+    g_assert_true(test_client_read(c, reply, sizeof(reply)));
+    g_assert_cmphex(spice_wire_get_u32(reply), ==, SPICE_MAGIC);
+    g_assert_cmpuint(spice_wire_get_u32(reply + 16), ==, SPICE_LINK_ERR_INVALID_MAGIC);
+    g_assert_true(test_client_wait_closed(c, 5000));
+    test_client_free(c);
+    test_server_stop(ts);
+}
+
 static void test_link_bad_version(void)
 {
     TestServer *ts = test_server_start(NULL);
@@ -419,6 +436,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/link/main-ok", test_link_main_ok);
     g_test_add_func("/link/bad-magic", test_link_bad_magic);
+    g_test_add_func("/link/bad-magic-early", test_link_bad_magic_early);
     g_test_add_func("/link/bad-version", test_link_bad_version);
     g_test_add_func("/link/bad-sizes", test_link_bad_sizes);
     g_test_add_func("/link/bad-caps", test_link_bad_caps);

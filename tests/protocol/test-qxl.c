@@ -289,6 +289,72 @@ static void test_add_interface(void)
 
 /* ---- 2. async completion ------------------------------------------------------------------ */
 
+/* What the reference's test hosts do in attache_worker, while
+ * spice_server_add_interface() runs: memory slot, then the primary. */
+static void attach_slot_and_primary(QxlHost *h, void *opaque)
+{
+    Primary *p = opaque;
+    QXLDevMemSlot slot = qxl_host_memslot(h);
+    spice_qxl_add_memslot(qxl_host_instance(h), &slot);
+    *p = primary_up(h, W, H, false);
+}
+
+static void test_entry_points_during_attach(void)
+{
+    SpiceServer *s = server_up();
+    QxlHost *h = qxl_host_new(0, SPICE_INTERFACE_QXL_MAJOR, SPICE_INTERFACE_QXL_MINOR);
+    Primary p = { 0 };
+    qxl_host_on_attach(h, attach_slot_and_primary, &p);
+    g_assert_cmpint(spice_server_add_interface(s, qxl_host_base(h)), ==, 0);
+    g_assert_cmpuint(qxl_host_stat(h, QXL_STAT_ATTACHE_WORKER), ==, 1);
+    g_assert_nonnull(p.mem);
+    spice_server_vm_start(s);
+    /* Both took effect: a fill through the slot lands on the primary
+     * (with the slot or the surface dropped it would be refused). */
+    uint64_t id = qxl_host_push_fill(h, 0, rc(0, 0, W, H), 0x00405060);
+    QXL_WAIT(qxl_host_released(h, id) == 1);
+    QXLRect area = rc(0, 0, W, H);
+    QXLRect dirty[1];
+    spice_qxl_update_area(qxl_host_instance(h), 0, &area, dirty, 1, 0);
+    Model m = model_new(W, H, 0x00405060);
+    assert_surface(&m, p.mem, W * 4);
+    model_free(&m);
+    device_remove(h);
+    server_down(s);
+}
+
+static void test_no_async_complete(void)
+{
+    SpiceServer *s = server_up();
+    QxlHost *h = qxl_host_new(0, SPICE_INTERFACE_QXL_MAJOR, SPICE_INTERFACE_QXL_MINOR);
+    qxl_host_without_async_complete(h);
+    /* Accepted: only a host that calls *_async entry points needs it. */
+    g_assert_cmpint(spice_server_add_interface(s, qxl_host_base(h)), ==, 0);
+    spice_server_vm_start(s);
+    QXLInstance *q = qxl_host_instance(h);
+    QXLDevMemSlot slot = qxl_host_memslot(h);
+    spice_qxl_add_memslot(q, &slot);
+    Primary p = primary_up(h, W, H, false);
+    uint64_t id = qxl_host_push_fill(h, 0, rc(0, 0, W, H), 0x00112233);
+    QXL_WAIT(qxl_host_released(h, id) == 1);
+    /* A host that calls one anyway gets the work done and one warning. */
+    expect_warning("plugin display: display 0: an *_async call finished, but the host's QXL "
+                   "interface has no async_complete to report it to");
+    spice_qxl_flush_surfaces_async(q, 7);
+    QXLRect area = rc(0, 0, W, H);
+    QXLRect dirty[1];
+    spice_qxl_update_area(q, 0, &area, dirty, 1, 0);
+    g_test_assert_expected_messages();
+    spice_qxl_flush_surfaces_async(q, 8); /* said once */
+    spice_qxl_update_area(q, 0, &area, dirty, 1, 0);
+    Model m = model_new(W, H, 0x00112233);
+    assert_surface(&m, p.mem, W * 4);
+    model_free(&m);
+    g_assert_cmpuint(qxl_host_stat(h, QXL_STAT_ASYNC_COMPLETE), ==, 0);
+    device_remove(h);
+    server_down(s);
+}
+
 static void test_async_complete(void)
 {
     SpiceServer *s = server_up();
@@ -1458,6 +1524,8 @@ int main(int argc, char **argv)
     g_test_set_nonfatal_assertions();
     g_test_add_func("/qxl/add-interface", test_add_interface);
     g_test_add_func("/qxl/async-complete", test_async_complete);
+    g_test_add_func("/qxl/entry-points-during-attach", test_entry_points_during_attach);
+    g_test_add_func("/qxl/no-async-complete", test_no_async_complete);
     g_test_add_func("/qxl/render/primary", test_render_primary);
     g_test_add_func("/qxl/render/offscreen", test_render_offscreen);
     g_test_add_func("/qxl/render/offscreen-create-clears", test_offscreen_create_clears);

@@ -240,14 +240,14 @@ def describe(a, b):
 
 
 def on_both_libraries(run):
-    """run(libdir, tag) returns the final picture, or (picture, events):
+    """run(libdir, tag) returns the final picture, or {"picture", "events"}:
     both libraries must show the same picture and the same events, and
     spice-gtk may not complain about ours more than about the reference.
     Without the reference, any complaint fails."""
     def one(libdir, tag):
         mark = len(gspice_problems)
         got = run(libdir, tag)
-        picture, events = got if isinstance(got, tuple) else (got, None)
+        picture, events = (got["picture"], got["events"]) if isinstance(got, dict) else (got, None)
         return picture, events, gspice_problems_since(mark)
 
     ours, our_events, our_problems = one(OUR_LIBDIR, "ours")
@@ -360,7 +360,7 @@ def native_guest(libdir, tag):
             raise AssertionError("%s: %s (client picture saved as %s); the guest said:\n%s" % (
                 tag, e, saved, said))
         c.close()
-        return expected, events
+        return {"picture": expected, "events": events}
     finally:
         out = q.stop()
         assert "guest: insmod" not in out, out

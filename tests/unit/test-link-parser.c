@@ -56,6 +56,23 @@ static void test_header(void)
     }
 }
 
+static void test_magic(void)
+{
+    const char *why = NULL;
+    uint8_t b[4];
+    spice_wire_put_u32(b, SPICE_MAGIC);
+    g_assert_cmpuint(link_parse_magic(b, 4, &why), ==, SPICE_LINK_ERR_OK);
+    g_assert_null(why);
+    g_assert_cmpuint(link_parse_magic((const uint8_t *)"GET ", 4, &why), ==,
+                     SPICE_LINK_ERR_INVALID_MAGIC);
+    g_assert_nonnull(why);
+    for (size_t len = 0; len < 4; len++) {
+        uint8_t *copy = g_memdup2(b, len ? len : 1);
+        g_assert_cmpuint(link_parse_magic(copy, len, &why), ==, SPICE_LINK_ERR_INVALID_DATA);
+        g_free(copy);
+    }
+}
+
 static uint32_t mess_err(const uint8_t *m, size_t size, LinkMessage *out)
 {
     const char *why = NULL;
@@ -162,6 +179,7 @@ static void test_random(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/link-parser/magic", test_magic);
     g_test_add_func("/link-parser/header", test_header);
     g_test_add_func("/link-parser/message", test_message);
     g_test_add_func("/link-parser/random", test_random);
