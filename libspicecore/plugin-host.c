@@ -19,6 +19,7 @@
 #include "client.h"
 #include "plugin-loader.h"
 #include "registry.h"
+#include "topics.h"
 
 /* ---- logging ---------------------------------------------------------------- */
 
@@ -294,6 +295,12 @@ static void host_loop_free(SpicePluginLoop *loop)
     if (!loop) {
         return;
     }
+    SpiceServer *s = loop->plugin->server;
+    unsigned left = s->topics ? topic_board_release_loop(s->topics, loop->loop) : 0;
+    if (left) {
+        plugin_log(loop->plugin, SPICE_PLUGIN_LOG_WARNING,
+                   "loop_free: %u topic subscriptions on the loop were still active", left);
+    }
     loop->plugin->loops = g_list_remove(loop->plugin->loops, loop);
     event_loop_free(loop->loop);
     g_free(loop);
@@ -305,6 +312,27 @@ static void host_loop_invoke(SpicePlugin *plugin, SpicePluginLoop *loop, SpicePl
     event_loop_invoke(plugin_loop_get(plugin->server, loop), func, opaque, wait);
 }
 
+/* ---- 1.2 events and 1.3 topics ----------------------------------------------------- */
+
+/*
+ * The 1.2 events are three topics in another form. A 1.2 plugin's event
+ * is published on its topic for 1.3 subscribers; a 1.3 plugin's value on
+ * one of these topics reaches 1.2 plugins (those with plugin_event) as the
+ * event. The publisher never gets its own event back, as in 1.2.
+ */
+typedef struct EventTopic {
+    uint32_t event;
+    const char *topic;
+    uint32_t flags;
+} EventTopic;
+
+static const EventTopic event_topics[] = {
+    { SPICE_PLUGIN_EVENT_DISPLAY_ADDED, SPICE_TOPIC_DISPLAY, SPICE_TOPIC_RETAIN },
+    { SPICE_PLUGIN_EVENT_DISPLAY_REMOVED, SPICE_TOPIC_DISPLAY, SPICE_TOPIC_RETAIN },
+    { SPICE_PLUGIN_EVENT_PRIMARY, SPICE_TOPIC_PRIMARY, SPICE_TOPIC_RETAIN },
+    { SPICE_PLUGIN_EVENT_CURSOR, SPICE_TOPIC_CURSOR, 0 },
+};
+
 typedef struct QueuedEvent {
     SpiceServer *server;
     SpicePlugin *publisher; /* compared, never dereferenced */
@@ -312,43 +340,46 @@ typedef struct QueuedEvent {
     uint8_t data[]; /* event.data points here */
 } QueuedEvent;
 
-/* Host thread: what the core itself learns from an event, then delivery
- * to every other plugin that listens. */
+static bool has_plugin_event(const SpicePlugin *p)
+{
+    /* The member is read only when the plugin's descriptor covers it. */
+    return p->initialized && p->desc->abi_minor >= 2 &&
+           p->desc->size >=
+               offsetof(SpicePluginDescriptor, plugin_event) + sizeof(p->desc->plugin_event) &&
+           p->desc->plugin_event;
+}
+
+/* Host thread: every listening plugin but the publisher. */
 static void deliver_event(void *opaque)
 {
     QueuedEvent *q = opaque;
     SpiceServer *s = q->server;
-    const SpicePluginEvent *ev = &q->event;
-    switch (ev->type) {
-    case SPICE_PLUGIN_EVENT_DISPLAY_ADDED:
-        if (ev->data_size >= sizeof(SpiceDisplayInfo)) {
-            const SpiceDisplayInfo *info = ev->data;
-            if (s->qxl_ram_size == 0) {
-                s->qxl_ram_size = info->ram_size;
-            }
-        }
-        break;
-    case SPICE_PLUGIN_EVENT_PRIMARY:
-        if (ev->data_size >= sizeof(SpicePrimaryInfo)) {
-            const SpicePrimaryInfo *info = ev->data;
-            s->display_allows_client_mouse = info->width > 0 && info->client_mouse;
-            server_update_mouse_mode(s);
-        }
-        break;
-    default:
-        break;
-    }
     for (guint i = 0; i < s->plugins->len; i++) {
         SpicePlugin *p = g_ptr_array_index(s->plugins, i);
-        /* The field is read only when the plugin's descriptor covers it. */
-        if (p != q->publisher && p->initialized && p->desc->abi_minor >= 2 &&
-            p->desc->size >=
-                offsetof(SpicePluginDescriptor, plugin_event) + sizeof(p->desc->plugin_event) &&
-            p->desc->plugin_event) {
-            p->desc->plugin_event(p, ev);
+        if (p != q->publisher && has_plugin_event(p)) {
+            p->desc->plugin_event(p, &q->event);
         }
     }
     g_free(q);
+}
+
+/* Copy and queue an event for the 1.2 listeners (always queued, so that
+ * events from one thread arrive in order). */
+static void queue_event(SpicePlugin *publisher, uint32_t type, uint32_t display_id,
+                        const void *data, uint32_t size)
+{
+    QueuedEvent *q = g_malloc(sizeof(QueuedEvent) + size);
+    q->server = publisher->server;
+    q->publisher = publisher;
+    q->event = (SpicePluginEvent){ .size = sizeof(SpicePluginEvent),
+                                   .type = type,
+                                   .display_id = display_id,
+                                   .data_size = size,
+                                   .data = q->data };
+    if (size) {
+        memcpy(q->data, data, size);
+    }
+    event_loop_invoke(publisher->server->loop, deliver_event, q, false);
 }
 
 static void host_event_publish(SpicePlugin *plugin, const SpicePluginEvent *event)
@@ -358,17 +389,56 @@ static void host_event_publish(SpicePlugin *plugin, const SpicePluginEvent *even
         plugin_log(plugin, SPICE_PLUGIN_LOG_WARNING, "event_publish: malformed event ignored");
         return;
     }
-    QueuedEvent *q = g_malloc(sizeof(QueuedEvent) + event->data_size);
-    q->server = plugin->server;
-    q->publisher = plugin;
-    q->event = *event;
-    q->event.size = sizeof(SpicePluginEvent);
-    if (event->data_size) {
-        memcpy(q->data, event->data, event->data_size);
+    queue_event(plugin, event->type, event->display_id, event->data, event->data_size);
+    for (unsigned i = 0; i < G_N_ELEMENTS(event_topics); i++) {
+        const EventTopic *et = &event_topics[i];
+        if (et->event != event->type) {
+            continue;
+        }
+        bool withdraw = event->type == SPICE_PLUGIN_EVENT_DISPLAY_REMOVED;
+        const void *data = withdraw ? NULL : event->data;
+        uint32_t size = withdraw ? 0 : event->data_size;
+        /* A 1.2 payload that is no valid topic payload stays an event. */
+        if (!topic_payload_problem(data, size) && (data || withdraw)) {
+            topic_publish(plugin->server->topics, plugin, et->topic, event->display_id, data, size,
+                          et->flags);
+        }
     }
-    q->event.data = q->data;
-    /* Always queued, so that events from one thread arrive in order. */
-    event_loop_invoke(plugin->server->loop, deliver_event, q, false);
+}
+
+static int host_topic_publish(SpicePlugin *plugin, const char *topic, uint32_t key,
+                              const void *payload, uint32_t size, uint32_t flags)
+{
+    int reached = topic_publish(plugin->server->topics, plugin, topic, key, payload, size, flags);
+    if (reached < 0) {
+        return reached;
+    }
+    for (unsigned i = 0; i < G_N_ELEMENTS(event_topics); i++) {
+        const EventTopic *et = &event_topics[i];
+        if (strcmp(et->topic, topic) != 0 ||
+            (et->flags & SPICE_TOPIC_RETAIN) != (flags & SPICE_TOPIC_RETAIN)) {
+            continue;
+        }
+        bool removed = et->event == SPICE_PLUGIN_EVENT_DISPLAY_REMOVED;
+        if (removed == (payload == NULL)) {
+            queue_event(plugin, et->event, key, payload, size);
+        }
+    }
+    return reached;
+}
+
+static SpiceTopicSubscription *host_topic_subscribe(SpicePlugin *plugin, const char *topic,
+                                                    SpicePluginLoop *loop, SpiceTopicFunc func,
+                                                    void *opaque)
+{
+    return topic_subscribe(plugin->server->topics, plugin, topic,
+                           plugin_loop_get(plugin->server, loop), func, opaque);
+}
+
+static int host_topic_get(SpicePlugin *plugin, const char *topic, uint32_t key, void *payload,
+                          uint32_t max)
+{
+    return topic_get(plugin->server->topics, topic, key, payload, max);
 }
 
 static void host_log(SpicePlugin *plugin, SpicePluginLogLevel level, const char *format, ...)
@@ -439,6 +509,11 @@ static const SpiceHostServices host_services = {
     .channel_client_move = cc_move,
 
     .event_publish = host_event_publish,
+
+    .topic_publish = host_topic_publish,
+    .topic_subscribe = host_topic_subscribe,
+    .topic_unsubscribe = topic_unsubscribe,
+    .topic_get = host_topic_get,
 };
 
 const SpiceHostServices *plugin_host_services(void)
@@ -484,6 +559,11 @@ static void plugin_free(SpicePlugin *plugin)
         }
         event_loop_run_pending(s->loop);
     }
+    /* Its subscriptions end and its facts are withdrawn before deinit
+     * frees what the callbacks use. */
+    if (s->topics) {
+        topic_board_release_plugin(s->topics, plugin);
+    }
     if (plugin->initialized) {
         plugin->initialized = false;
         if (plugin->desc->deinit) {
@@ -493,6 +573,9 @@ static void plugin_free(SpicePlugin *plugin)
     while (plugin->loops) {
         plugin_log(plugin, SPICE_PLUGIN_LOG_WARNING, "deinit left a worker loop running");
         host_loop_free(plugin->loops->data);
+    }
+    if (s->topics) {
+        topic_board_forget_plugin(s->topics, plugin);
     }
     /* SPICE_PLUGIN_NO_UNLOAD keeps modules mapped so leak checkers and
      * profilers can still name their code after the server is gone. */

@@ -17,6 +17,7 @@
 #include "client.h"
 #include "plugin-host.h"
 #include "registry.h"
+#include "topics.h"
 
 /* Keys kept ready per server: a full client links about six channels. */
 #define KEY_POOL_SIZE 6
@@ -42,6 +43,31 @@ SPICE_EXPORT SpiceServer *spice_server_new(void)
     s->plugins = g_ptr_array_new();
     s->mouse_mode = SPICE_MOUSE_MODE_SERVER;
     return s;
+}
+
+static void publish_mouse_mode(SpiceServer *s);
+
+/* The first display's RAM size is MAIN_INIT's hint. */
+static void on_display_topic(SpiceServer *s, const char *topic, uint32_t key, const void *payload,
+                             uint32_t size)
+{
+    (void)topic, (void)key, (void)size;
+    const SpiceDisplayInfo *info = payload;
+    if (info && SPICE_PAYLOAD_HAS(info, SpiceDisplayInfo, ram_size) && s->qxl_ram_size == 0) {
+        s->qxl_ram_size = info->ram_size;
+    }
+}
+
+/* Client mouse mode needs a primary surface that allows it. */
+static void on_primary_topic(SpiceServer *s, const char *topic, uint32_t key, const void *payload,
+                             uint32_t size)
+{
+    (void)topic, (void)key, (void)size;
+    const SpicePrimaryInfo *info = payload;
+    s->display_allows_client_mouse = info &&
+                                     SPICE_PAYLOAD_HAS(info, SpicePrimaryInfo, client_mouse) &&
+                                     info->width > 0 && info->client_mouse;
+    server_update_mouse_mode(s);
 }
 
 SPICE_EXPORT int spice_server_init(SpiceServer *s, SpiceCoreInterface *core)
@@ -71,6 +97,12 @@ SPICE_EXPORT int spice_server_init(SpiceServer *s, SpiceCoreInterface *core)
         return -1;
     }
     s->keys = auth_key_pool_new(KEY_POOL_SIZE);
+    s->topics = topic_board_new(s);
+    /* The two facts about displays the core decides on; before any
+     * plugin, so it sees them first. */
+    topic_subscribe_core(s->topics, SPICE_TOPIC_DISPLAY, on_display_topic);
+    topic_subscribe_core(s->topics, SPICE_TOPIC_PRIMARY, on_primary_topic);
+    publish_mouse_mode(s);
 
     g_autoptr(GError) error = NULL;
     if (!plugin_host_load_all(s, &error)) {
@@ -93,6 +125,8 @@ SPICE_EXPORT int spice_server_init(SpiceServer *s, SpiceCoreInterface *core)
 fail:
     net_stop_listening(s);
     plugin_host_unload_all(s);
+    topic_board_free(s->topics);
+    s->topics = NULL;
     auth_key_pool_free(s->keys);
     s->keys = NULL;
     event_loop_free(s->loop);
@@ -115,6 +149,8 @@ SPICE_EXPORT void spice_server_destroy(SpiceServer *s)
         event_loop_run_pending(s->loop);
         plugin_host_unload_all(s);
         event_loop_run_pending(s->loop);
+        topic_board_free(s->topics);
+        s->topics = NULL;
         event_loop_free(s->loop);
     }
     auth_key_pool_free(s->keys);
@@ -183,6 +219,23 @@ uint32_t server_supported_mouse_modes(SpiceServer *s)
     return modes;
 }
 
+/* The mouse-mode topic: what the core reports and allows. */
+static void publish_mouse_mode(SpiceServer *s)
+{
+    SpiceMouseModeInfo info = { .size = sizeof(info),
+                                .current = s->mouse_mode,
+                                .supported = server_supported_mouse_modes(s) };
+    topic_publish(s->topics, NULL, SPICE_TOPIC_MOUSE_MODE, 0, &info, sizeof(info),
+                  SPICE_TOPIC_RETAIN);
+}
+
+static void mouse_mode_changed(SpiceServer *s)
+{
+    publish_mouse_mode(s);
+    /* For plugins of ABI 1.0 .. 1.2. */
+    server_emit_event(s, SPICE_SERVER_EVENT_MOUSE_MODE_CHANGED, NULL);
+}
+
 void server_update_mouse_mode(SpiceServer *s)
 {
     uint32_t supported = server_supported_mouse_modes(s);
@@ -194,7 +247,7 @@ void server_update_mouse_mode(SpiceServer *s)
         s->mouse_mode = mode;
         s->mouse_supported_last = supported;
         if (s->initialized) {
-            server_emit_event(s, SPICE_SERVER_EVENT_MOUSE_MODE_CHANGED, NULL);
+            mouse_mode_changed(s);
         }
     }
 }
@@ -209,7 +262,7 @@ int server_request_mouse_mode(SpiceServer *s, uint32_t mode)
     if (mode != s->mouse_mode) {
         s->mouse_mode = mode;
         s->mouse_supported_last = supported;
-        server_emit_event(s, SPICE_SERVER_EVENT_MOUSE_MODE_CHANGED, NULL);
+        mouse_mode_changed(s);
     }
     return 0;
 }

@@ -11,6 +11,7 @@
  *    |- SpicePlugin[]          loaded plugins             (plugin-host.c)
  *    |- SpiceChannel list      the registration ring      (registry.c)
  *    |- InterfaceRecord list   host interfaces added      (interfaces.c)
+ *    |- TopicBoard             topics between plugins     (topics.c)
  *    `- SpiceClient (0 or 1)   the connected client       (client.c)
  *         `- SpiceChannelClient[]  its connections        (channel-client.c)
  *
@@ -45,6 +46,7 @@ typedef struct Listener Listener;
 typedef struct AuthKeyPool AuthKeyPool;
 typedef struct LinkConn LinkConn;
 typedef struct InterfaceRecord InterfaceRecord;
+typedef struct TopicBoard TopicBoard;
 
 #define SPICE_TICKET_MAX_LEN 60
 
@@ -96,6 +98,7 @@ struct SpiceServer {
     GList *interfaces;    /* InterfaceRecord* */
     SpiceClient *client;  /* the one connected client, or NULL */
     AuthKeyPool *keys;    /* fresh RSA keys for links */
+    TopicBoard *topics;   /* facts and events between plugins (topics.c) */
 
     /* mouse */
     uint32_t mouse_mode;              /* SPICE_MOUSE_MODE_* current */

@@ -54,7 +54,7 @@ extern "C" {
  * minor changes only append. History in docs/plugin-abi.md.
  */
 #define SPICE_PLUGIN_ABI_MAJOR 1
-#define SPICE_PLUGIN_ABI_MINOR 2
+#define SPICE_PLUGIN_ABI_MINOR 3
 
 #if defined(__GNUC__)
 #define SPICE_PLUGIN_EXPORT          __attribute__((visibility("default")))
@@ -371,6 +371,118 @@ typedef struct SpiceCursorEvent {
 } SpiceCursorEvent;
 
 /* ------------------------------------------------------------------------
+ * Topics (since 1.3): facts and requests between plugins, through the core,
+ * without the core knowing what they mean.
+ *
+ * A topic is a name ("spice.primary", "vendor.thing") with one value per
+ * key: the display (QXL instance) id for a fact about one display, 0 for a
+ * fact about the whole server. A payload is a flat struct (no pointers)
+ * whose first member is `uint32_t size`: the sizeof of that struct as its
+ * publisher was built. Bytes after the struct (a cursor shape) count in
+ * the size given to topic_publish() but not in that member. A reader uses
+ * only the members that lie within the payload's `size` member
+ * (SPICE_PAYLOAD_HAS), so a payload grows by appending, like every struct
+ * here.
+ *
+ * Two kinds of publishing:
+ *  - a fact, SPICE_TOPIC_RETAIN: the core keeps it as the current value of
+ *    (topic, key). topic_get() reads it; a new subscriber first receives
+ *    every current value of its topic. Publishing NULL, 0 with RETAIN
+ *    withdraws the value: subscribers receive (key, NULL, 0).
+ *  - an event or a request, flags 0: delivered to the subscribers of the
+ *    moment and not kept. A plugin offers a service by subscribing to a
+ *    request topic; topic_publish() returns how many subscribers a request
+ *    reached, so 0 means nobody serves it.
+ *
+ * Threads: topic_publish() and topic_get() from any thread. A callback
+ * runs on the loop given to topic_subscribe() (NULL: the host thread),
+ * never inside topic_publish(); what one thread publishes arrives at each
+ * subscriber in the order published. topic_subscribe() from any thread;
+ * topic_unsubscribe() from the thread of the subscription's loop, after
+ * which its callback is not called again.
+ *
+ * Lifetime: the core copies every payload; the callback's payload is
+ * valid during the call only. When a plugin is unloaded, its
+ * subscriptions end and its retained values are withdrawn before its
+ * deinit() runs; the handles stay valid for topic_unsubscribe() in
+ * deinit(), and the core frees those not unsubscribed after it.
+ * loop_free() ends the subscriptions made on that loop (with a warning:
+ * unsubscribe first).
+ *
+ * When nobody publishes a topic, topic_get() returns -ENOENT and no
+ * callback runs; each topic below says what its readers assume then.
+ *
+ * Errors: topic_publish() returns -EINVAL (and logs why) for a name that
+ * is empty, longer than SPICE_TOPIC_NAME_MAX or not made of [a-z0-9._-],
+ * a payload whose `size` member is below 4 or above the size given, an
+ * event (flags 0) without a payload, or a payload above
+ * SPICE_TOPIC_PAYLOAD_MAX bytes; topic_subscribe() returns NULL (and
+ * logs) for a bad name or a NULL func.
+ *
+ * Names starting with "spice." are this project's (below); others use
+ * their own prefix ("vendor.").
+ */
+#define SPICE_TOPIC_NAME_MAX    63
+#define SPICE_TOPIC_PAYLOAD_MAX (1024u * 1024u)
+
+/* topic_publish() flags */
+enum {
+    SPICE_TOPIC_RETAIN = 1u << 0, /* a fact: kept as the current value */
+};
+
+typedef struct SpiceTopicSubscription SpiceTopicSubscription;
+
+/* payload NULL and size 0: the value of key was withdrawn. */
+typedef void (*SpiceTopicFunc)(SpicePlugin *plugin, const char *topic, uint32_t key,
+                               const void *payload, uint32_t size, void *opaque);
+
+/* Whether payload p of type T holds member m (p's size member covers it). */
+#define SPICE_PAYLOAD_HAS(p, T, m) ((p)->size >= offsetof(T, m) + sizeof(((T *)0)->m))
+
+/*
+ * The topics of our plugins. Each says who publishes it, its key and
+ * payload, and what readers assume when nobody publishes it.
+ *
+ * "spice.display" (retained; key: display id; SpiceDisplayInfo)
+ *   Published by the display plugin when a QXL instance is added,
+ *   withdrawn when it is removed. Read by the core (the first display's
+ *   RAM size becomes MAIN_INIT's hint) and the cursor plugin (one cursor
+ *   channel per display). Nobody: there are no displays.
+ */
+#define SPICE_TOPIC_DISPLAY "spice.display"
+/*
+ * "spice.primary" (retained; key: display id; SpicePrimaryInfo)
+ *   Published by the display plugin whenever the display's primary
+ *   surface is created (width > 0) or destroyed (width 0), withdrawn with
+ *   the display. Read by the core (client mouse mode needs a primary that
+ *   allows it), the inputs plugin (the tablet's logical size) and the
+ *   cursor plugin (a new primary ends a cursor reset). Nobody: no
+ *   primary surface.
+ */
+#define SPICE_TOPIC_PRIMARY "spice.primary"
+/*
+ * "spice.cursor" (events; key: display id; SpiceCursorEvent, then the
+ *   shape's bytes) Published by the display plugin for every guest cursor
+ *   command and for every cursor reset. Read by the cursor plugin.
+ *   Nobody: the display has no cursor.
+ */
+#define SPICE_TOPIC_CURSOR "spice.cursor"
+/*
+ * "spice.mouse-mode" (retained; key 0; SpiceMouseModeInfo)
+ *   Published by the core: the mouse mode it reports to clients and the
+ *   modes allowed now, whenever either changes (and once at start-up).
+ *   Read by the main plugin (MOUSE_MODE to the client). The core is
+ *   always there, so there is always a value.
+ */
+#define SPICE_TOPIC_MOUSE_MODE "spice.mouse-mode"
+
+typedef struct SpiceMouseModeInfo {
+    uint32_t size;
+    uint32_t current;   /* SPICE_MOUSE_MODE_SERVER or _CLIENT */
+    uint32_t supported; /* mask of SPICE_MOUSE_MODE_* allowed now */
+} SpiceMouseModeInfo;
+
+/* ------------------------------------------------------------------------
  * Host services: the table the server hands to init(). Append-only; each
  * block is marked with the ABI minor that added it. A plugin that wants a
  * member newer than the minor it was built for checks `size` first with
@@ -474,32 +586,52 @@ typedef struct SpiceHostServices {
 
     /* --- since 1.0: event loops --- */
 
-    /* loop NULL means the host's thread. */
+    /* Timers and watches belong to one loop: `loop` NULL means the host's
+     * thread. Create, start, cancel, update and free them on that loop's
+     * thread only; their callbacks run there. A timer is one-shot:
+     * starting an armed timer re-arms it. free() cancels first, and no
+     * callback runs after it returns. A plugin frees its timers and
+     * watches before their loop is freed. Creating one returns NULL when
+     * the host's core interface refuses. */
     SpicePluginTimer *(*timer_new)(SpicePlugin *plugin, SpicePluginLoop *loop, SpicePluginFunc func,
                                    void *opaque);
+    /* Loop thread. Fire once, ms milliseconds from now. */
     void (*timer_start)(SpicePluginTimer *timer, uint32_t ms);
+    /* Loop thread. Disarm; harmless when not armed. */
     void (*timer_cancel)(SpicePluginTimer *timer);
+    /* Loop thread. NULL is fine. */
     void (*timer_free)(SpicePluginTimer *timer);
-    /* events: SPICE_WATCH_EVENT_READ / _WRITE. */
+    /* Loop thread. events: SPICE_WATCH_EVENT_READ / _WRITE; func gets the
+     * events that happened. The fd stays the plugin's: free the watch
+     * before closing it. */
     SpicePluginWatch *(*watch_new)(SpicePlugin *plugin, SpicePluginLoop *loop, int fd, int events,
                                    SpicePluginWatchFunc func, void *opaque);
+    /* Loop thread. 0 pauses the watch. */
     void (*watch_update)(SpicePluginWatch *watch, int events);
+    /* Loop thread. NULL is fine; no callback runs after it returns. */
     void (*watch_free)(SpicePluginWatch *watch);
 
     /* --- since 1.1: worker threads --- */
 
-    /* Start a thread running its own event loop (named for debuggers). */
+    /* Host thread. Start a thread running its own event loop (named for
+     * debuggers). NULL if the thread cannot start. The loop is the
+     * plugin's until loop_free(); the core frees (with a warning) any
+     * loop still running after deinit(). */
     SpicePluginLoop *(*loop_new)(SpicePlugin *plugin, const char *name);
-    /* Stop the thread (after running what was queued) and free the loop. */
+    /* Host thread, never the loop's own. Run what was queued, stop and
+     * join the thread, free the loop. Free its timers and watches first
+     * (on the loop, e.g. with loop_invoke(..., wait)). */
     void (*loop_free)(SpicePluginLoop *loop);
     /* Any thread. Run func(opaque) on the loop's thread (NULL: the host's
-     * thread). With wait, block until it ran; calling with wait from the
-     * loop's own thread runs func at once. */
+     * thread). Without wait it is queued (never run inside this call),
+     * and calls from one thread run in order. With wait, block until it
+     * ran; from the loop's own thread func runs at once. A worker must
+     * not wait for the host thread while the host thread waits for it. */
     void (*loop_invoke)(SpicePlugin *plugin, SpicePluginLoop *loop, SpicePluginFunc func,
                         void *opaque, bool wait);
-    /* Hand a channel client (host thread, inside or after connect()) to a
-     * worker loop. on_moved(cc, opaque) then runs on that thread; from then
-     * on all services and ops for cc run there. */
+    /* Host thread, inside or after connect(). Hand a channel client to a
+     * worker loop. on_moved(cc, opaque) then runs on that thread; from
+     * then on all services and ops for cc run there. */
     void (*channel_client_move)(SpiceChannelClient *cc, SpicePluginLoop *loop,
                                 void (*on_moved)(SpiceChannelClient *cc, void *opaque),
                                 void *opaque);
@@ -507,8 +639,34 @@ typedef struct SpiceHostServices {
     /* --- since 1.2: events between plugins --- */
 
     /* Any thread. Publish an event to the other plugins (and the core);
-     * the event and its payload are copied. */
+     * the event and its payload are copied. Kept for 1.2 plugins: new
+     * code uses topics. The core turns DISPLAY_ADDED / DISPLAY_REMOVED,
+     * PRIMARY and CURSOR events into the topics "spice.display",
+     * "spice.primary" and "spice.cursor", and those topics back into
+     * events for plugins that have plugin_event. */
     void (*event_publish)(SpicePlugin *plugin, const SpicePluginEvent *event);
+
+    /* --- since 1.3: topics (see "Topics" above for the whole contract) --- */
+
+    /* Any thread. Publish payload (size bytes, copied) as topic's value
+     * for key (flags SPICE_TOPIC_RETAIN) or as an event (flags 0).
+     * Returns the number of subscriptions it will reach, or -EINVAL. */
+    int (*topic_publish)(SpicePlugin *plugin, const char *topic, uint32_t key, const void *payload,
+                         uint32_t size, uint32_t flags);
+    /* Any thread. Call func(plugin, topic, key, payload, size, opaque) on
+     * loop's thread (NULL: the host thread) for every value published
+     * from now on, first for every current value. NULL on a bad name. */
+    SpiceTopicSubscription *(*topic_subscribe)(SpicePlugin *plugin, const char *topic,
+                                               SpicePluginLoop *loop, SpiceTopicFunc func,
+                                               void *opaque);
+    /* The subscription's loop thread (or deinit()). No callback runs after
+     * it returns. NULL is fine. */
+    void (*topic_unsubscribe)(SpiceTopicSubscription *subscription);
+    /* Any thread. Copy at most max bytes of the current value of (topic,
+     * key) into payload; returns its whole size, or -ENOENT when nobody
+     * publishes it, -EINVAL for a bad name. */
+    int (*topic_get)(SpicePlugin *plugin, const char *topic, uint32_t key, void *payload,
+                     uint32_t max);
 } SpiceHostServices;
 
 /* True when the server's table has member `member`. */

@@ -17,7 +17,8 @@
  * INIT goes out when the next primary surface is created. While a client
  * waits for it, cursor changes only update the state its INIT will carry.
  *
- * Everything runs on the host's thread: events are delivered there.
+ * Everything runs on the host's thread: the topics "spice.display",
+ * "spice.primary" and "spice.cursor" are delivered there.
  */
 #include <errno.h>
 #include <string.h>
@@ -59,7 +60,8 @@ typedef struct CursorClient {
 
 struct CursorPlugin {
     SpicePlugin *plugin;
-    GHashTable *displays; /* id -> CursorDisplay* */
+    GHashTable *displays;            /* id -> CursorDisplay* */
+    SpiceTopicSubscription *subs[3]; /* display, primary, cursor */
 };
 
 /* ---- messages ---------------------------------------------------------------------- */
@@ -298,69 +300,81 @@ static void display_free(gpointer data)
     g_free(d);
 }
 
-static void cursor_plugin_event(SpicePlugin *plugin, const SpicePluginEvent *ev)
+/* "spice.display": a display came (one cursor channel with its id) or went. */
+static void on_display(SpicePlugin *plugin, const char *topic, uint32_t key, const void *payload,
+                       uint32_t size, void *opaque)
 {
-    CursorPlugin *cp = host->get_data(plugin);
-    gpointer key = GUINT_TO_POINTER(ev->display_id);
-    CursorDisplay *d = g_hash_table_lookup(cp->displays, key);
-    switch (ev->type) {
-    case SPICE_PLUGIN_EVENT_DISPLAY_ADDED:
-        if (d || ev->display_id > 255) {
-            return;
-        }
-        d = g_new0(CursorDisplay, 1);
-        d->cp = cp;
-        d->id = ev->display_id;
-        d->visible = true;
-        d->channel = host->channel_register(plugin, &cursor_class, (uint8_t)ev->display_id, d);
-        g_hash_table_insert(cp->displays, key, d);
-        break;
-    case SPICE_PLUGIN_EVENT_DISPLAY_REMOVED:
-        g_hash_table_remove(cp->displays, key);
-        break;
-    case SPICE_PLUGIN_EVENT_PRIMARY: {
-        const SpicePrimaryInfo *info = ev->data;
-        if (!d || ev->data_size < sizeof(*info) || info->width == 0) {
-            return;
-        }
-        /* A new primary surface: clients reset since their last INIT get
-         * one now (the reference sends it to every client; one that is
-         * still initialised would take a second INIT as a protocol
-         * error, so it keeps its state, which is the current one). */
-        for (GList *l = d->clients; l; l = l->next) {
-            CursorClient *c = l->data;
-            if (!c->initialized) {
-                send_init(c);
-            }
-        }
-        break;
+    (void)topic, (void)size;
+    CursorPlugin *cp = opaque;
+    gpointer k = GUINT_TO_POINTER(key);
+    CursorDisplay *d = g_hash_table_lookup(cp->displays, k);
+    if (!payload) {
+        g_hash_table_remove(cp->displays, k);
+        return;
     }
-    case SPICE_PLUGIN_EVENT_CURSOR: {
-        const SpiceCursorEvent *cev = ev->data;
-        if (!d || ev->data_size < sizeof(SpiceCursorEvent) || cev->size < sizeof(*cev)) {
-            return;
-        }
-        apply_event(d, cev, ev->data_size);
-        for (GList *l = d->clients; l; l = l->next) {
-            send_event(l->data, cev);
-        }
-        break;
+    if (d || key > 255) {
+        return;
     }
-    default:
-        break;
+    d = g_new0(CursorDisplay, 1);
+    d->cp = cp;
+    d->id = key;
+    d->visible = true;
+    d->channel = host->channel_register(plugin, &cursor_class, (uint8_t)key, d);
+    g_hash_table_insert(cp->displays, k, d);
+}
+
+/* "spice.primary": a new primary surface ends a cursor reset. Clients
+ * reset since their last INIT get one now (the reference sends it to
+ * every client; one that is still initialised would take a second INIT as
+ * a protocol error, so it keeps its state, which is the current one). */
+static void on_primary(SpicePlugin *plugin, const char *topic, uint32_t key, const void *payload,
+                       uint32_t size, void *opaque)
+{
+    (void)plugin, (void)topic, (void)size;
+    CursorPlugin *cp = opaque;
+    CursorDisplay *d = g_hash_table_lookup(cp->displays, GUINT_TO_POINTER(key));
+    const SpicePrimaryInfo *info = payload;
+    if (!d || !info || !SPICE_PAYLOAD_HAS(info, SpicePrimaryInfo, width) || info->width == 0) {
+        return;
+    }
+    for (GList *l = d->clients; l; l = l->next) {
+        CursorClient *c = l->data;
+        if (!c->initialized) {
+            send_init(c);
+        }
+    }
+}
+
+/* "spice.cursor": the guest changed the display's cursor. */
+static void on_cursor(SpicePlugin *plugin, const char *topic, uint32_t key, const void *payload,
+                      uint32_t size, void *opaque)
+{
+    (void)plugin, (void)topic;
+    CursorPlugin *cp = opaque;
+    CursorDisplay *d = g_hash_table_lookup(cp->displays, GUINT_TO_POINTER(key));
+    const SpiceCursorEvent *cev = payload;
+    if (!d || !cev || size < sizeof(*cev) || cev->size < sizeof(*cev)) {
+        return;
+    }
+    apply_event(d, cev, size);
+    for (GList *l = d->clients; l; l = l->next) {
+        send_event(l->data, cev);
     }
 }
 
 static int cursor_init(SpicePlugin *plugin, const SpiceHostServices *services)
 {
     host = services;
-    if (!SPICE_HOST_HAS(host, event_publish)) {
-        host->set_error(plugin, "needs plugin ABI 1.2 (events between plugins)");
+    if (!SPICE_HOST_HAS(host, topic_subscribe)) {
+        host->set_error(plugin, "needs plugin ABI 1.3 (topics)");
         return -ENOTSUP;
     }
     CursorPlugin *cp = g_new0(CursorPlugin, 1);
     cp->plugin = plugin;
     cp->displays = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, display_free);
+    cp->subs[0] = host->topic_subscribe(plugin, SPICE_TOPIC_DISPLAY, NULL, on_display, cp);
+    cp->subs[1] = host->topic_subscribe(plugin, SPICE_TOPIC_PRIMARY, NULL, on_primary, cp);
+    cp->subs[2] = host->topic_subscribe(plugin, SPICE_TOPIC_CURSOR, NULL, on_cursor, cp);
     host->set_data(plugin, cp);
     return 0;
 }
@@ -368,6 +382,9 @@ static int cursor_init(SpicePlugin *plugin, const SpiceHostServices *services)
 static void cursor_deinit(SpicePlugin *plugin)
 {
     CursorPlugin *cp = host->get_data(plugin);
+    for (unsigned i = 0; i < G_N_ELEMENTS(cp->subs); i++) {
+        host->topic_unsubscribe(cp->subs[i]);
+    }
     /* Channels were unregistered by the core already. */
     GHashTableIter it;
     gpointer value;
@@ -384,4 +401,4 @@ static const SpiceChannelClass *const cursor_channels[] = { &cursor_class, NULL 
 SPICE_PLUGIN_DEFINE(cursor, .version = "0.1.0", .license = "LGPL-2.1-or-later",
                     .description = "Cursor channel: the guest's pointer shape and position",
                     .origin = "spicecore", .channels = cursor_channels, .init = cursor_init,
-                    .deinit = cursor_deinit, .plugin_event = cursor_plugin_event)
+                    .deinit = cursor_deinit)

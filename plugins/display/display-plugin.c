@@ -63,8 +63,8 @@ static void display_server_event(SpicePlugin *plugin, const SpiceServerEvent *ev
 static int display_init(SpicePlugin *plugin, const SpiceHostServices *host)
 {
     display_host = host;
-    if (!SPICE_HOST_HAS(host, event_publish)) {
-        host->set_error(plugin, "needs plugin ABI 1.2 (events between plugins)");
+    if (!SPICE_HOST_HAS(host, topic_publish)) {
+        host->set_error(plugin, "needs plugin ABI 1.3 (topics)");
         return -ENOTSUP;
     }
     DisplayPlugin *dp = g_new0(DisplayPlugin, 1);

@@ -76,12 +76,12 @@ static Canvas *lookup_surface(void *opaque, uint32_t id)
     return w->surfaces[id].canvas;
 }
 
-static void publish(QxlWorker *w, uint32_t type, const void *data, uint32_t size)
+/* A fact (retained) or an event about this display on one of the
+ * display topics (spice-plugin.h); the key is the display id. */
+static void publish(QxlWorker *w, const char *topic, const void *data, uint32_t size,
+                    uint32_t flags)
 {
-    SpicePluginEvent ev = {
-        .size = sizeof(ev), .type = type, .display_id = w->id, .data_size = size, .data = data
-    };
-    display_host->event_publish(w->dp->plugin, &ev);
+    display_host->topic_publish(w->dp->plugin, topic, w->id, data, size, flags);
 }
 
 Surface *qxl_worker_primary(QxlWorker *w)
@@ -118,7 +118,7 @@ static void destroy_surface(QxlWorker *w, uint32_t id)
     memset(s, 0, sizeof(*s));
     if (primary) {
         SpicePrimaryInfo info = { .size = sizeof(info) };
-        publish(w, SPICE_PLUGIN_EVENT_PRIMARY, &info, sizeof(info));
+        publish(w, SPICE_TOPIC_PRIMARY, &info, sizeof(info), SPICE_TOPIC_RETAIN);
         display_clients_primary_destroyed(w);
         monitors_from_primary(w);
     }
@@ -335,7 +335,7 @@ static void process_cursor(QxlWorker *w, const QXLCommandExt *ext)
         ev->trail_frequency = c.trail_frequency;
         break;
     }
-    publish(w, SPICE_PLUGIN_EVENT_CURSOR, ev, (uint32_t)size);
+    publish(w, SPICE_TOPIC_CURSOR, ev, (uint32_t)size, 0);
     g_free(ev);
     parsed_cursor_clear(&c);
     release(w, c.release, ext->group_id);
@@ -623,7 +623,7 @@ static void do_reset_memslots(void *opaque)
 static void publish_cursor_reset(QxlWorker *w)
 {
     SpiceCursorEvent ev = { .size = sizeof(ev), .kind = SPICE_CURSOR_EVENT_RESET };
-    publish(w, SPICE_PLUGIN_EVENT_CURSOR, &ev, sizeof(ev));
+    publish(w, SPICE_TOPIC_CURSOR, &ev, sizeof(ev), 0);
 }
 
 static void do_destroy_surfaces(void *opaque)
@@ -681,7 +681,7 @@ static void do_create_primary(void *opaque)
                                   .height = c->height,
                                   .format = c->format,
                                   .client_mouse = c->mouse_mode != 0 };
-        publish(w, SPICE_PLUGIN_EVENT_PRIMARY, &info, sizeof(info));
+        publish(w, SPICE_TOPIC_PRIMARY, &info, sizeof(info), SPICE_TOPIC_RETAIN);
         display_clients_primary_created(w);
         display_clients_kick(w);
     }
@@ -1123,7 +1123,7 @@ void qxl_worker_attach(QxlWorker *w)
 {
     const QXLInterface *qif = w->qif;
     SpiceDisplayInfo dinfo = { .size = sizeof(dinfo), .ram_size = w->ram_size };
-    publish(w, SPICE_PLUGIN_EVENT_DISPLAY_ADDED, &dinfo, sizeof(dinfo));
+    publish(w, SPICE_TOPIC_DISPLAY, &dinfo, sizeof(dinfo), SPICE_TOPIC_RETAIN);
     /* Hosts of the 0.8 era keep this pointer; today they ignore it. Some
      * (the reference's test hosts) add memory slots and create the
      * primary surface from inside this callback: the entry points work
@@ -1142,12 +1142,14 @@ void qxl_worker_attach(QxlWorker *w)
 
 void qxl_worker_free(QxlWorker *w)
 {
-    publish(w, SPICE_PLUGIN_EVENT_DISPLAY_REMOVED, NULL, 0);
     /* Clients go first (their teardown runs on the worker), then the
      * surfaces, releasing what the guest lent us. */
     display_host->channel_unregister(w->channel);
     display_host->loop_invoke(w->dp->plugin, w->loop, teardown_on_worker, w, true);
     display_host->loop_free(w->loop);
+    /* Then the primary and the display are no longer facts. */
+    publish(w, SPICE_TOPIC_PRIMARY, NULL, 0, SPICE_TOPIC_RETAIN);
+    publish(w, SPICE_TOPIC_DISPLAY, NULL, 0, SPICE_TOPIC_RETAIN);
     g_free(w->surfaces);
     g_free(w);
 }

@@ -48,6 +48,7 @@ typedef struct InputsPlugin {
     bool key[0x80];            /* plain keys held */
     bool key_ext[0x80];        /* 0xE0-prefixed keys held */
     SpicePrimaryInfo primary;  /* last primary surface announced */
+    SpiceTopicSubscription *primary_sub;
 } InputsPlugin;
 
 typedef struct InputsClient {
@@ -55,7 +56,7 @@ typedef struct InputsClient {
     uint32_t motions;
 } InputsClient;
 
-static const SpiceHostServices *g_host;
+static const SpiceHostServices *host;
 
 static void update_tablet_size(InputsPlugin *ip);
 
@@ -106,7 +107,7 @@ static void sync_locks(InputsPlugin *ip, uint8_t scan)
     } else if (!(ip->modifiers_pressed & flag)) {
         ip->modifiers ^= flag;
         ip->modifiers_pressed |= flag;
-        g_host->timer_start(ip->modifiers_timer, KEY_MODIFIERS_TTL_MS);
+        host->timer_start(ip->modifiers_timer, KEY_MODIFIERS_TTL_MS);
     }
 }
 
@@ -155,7 +156,7 @@ static void send_modifiers(InputsPlugin *ip)
     }
     uint8_t body[2];
     spice_wire_put_u16(body, ip->modifiers);
-    g_host->channel_client_send(ip->cc, SPICE_MSG_INPUTS_KEY_MODIFIERS, body, sizeof(body));
+    host->channel_client_send(ip->cc, SPICE_MSG_INPUTS_KEY_MODIFIERS, body, sizeof(body));
 }
 
 static void modifiers_timer_cb(void *opaque)
@@ -186,7 +187,7 @@ static void apply_client_modifiers(InputsPlugin *ip, uint16_t wanted)
             ip->modifiers ^= f;
         }
     }
-    g_host->timer_start(ip->modifiers_timer, KEY_MODIFIERS_TTL_MS);
+    host->timer_start(ip->modifiers_timer, KEY_MODIFIERS_TTL_MS);
 }
 
 /* ---- pointer ---------------------------------------------------------------------- */
@@ -202,14 +203,14 @@ static uint32_t buttons_to_local(uint32_t state)
 
 static bool client_mode(InputsPlugin *ip)
 {
-    return g_host->mouse_mode_get(ip->plugin, NULL) == SPICE_MOUSE_MODE_CLIENT;
+    return host->mouse_mode_get(ip->plugin, NULL) == SPICE_MOUSE_MODE_CLIENT;
 }
 
 static void motion_seen(InputsPlugin *ip, InputsClient *ic, SpiceChannelClient *cc)
 {
     (void)ip;
     if (++ic->motions % SPICE_INPUT_MOTION_ACK_BUNCH == 0) {
-        g_host->channel_client_send(cc, SPICE_MSG_INPUTS_MOUSE_MOTION_ACK, NULL, 0);
+        host->channel_client_send(cc, SPICE_MSG_INPUTS_MOUSE_MOTION_ACK, NULL, 0);
     }
 }
 
@@ -217,15 +218,14 @@ static void motion_seen(InputsPlugin *ip, InputsClient *ic, SpiceChannelClient *
 
 static int malformed(InputsPlugin *ip, const char *what, uint32_t size)
 {
-    g_host->log(ip->plugin, SPICE_PLUGIN_LOG_MESSAGE, "malformed %s message (%u bytes)", what,
-                size);
+    host->log(ip->plugin, SPICE_PLUGIN_LOG_MESSAGE, "malformed %s message (%u bytes)", what, size);
     return -EINVAL;
 }
 
 static int inputs_handle_message(SpiceChannelClient *cc, uint16_t type, const uint8_t *body,
                                  uint32_t size)
 {
-    InputsClient *ic = g_host->channel_client_get_data(cc);
+    InputsClient *ic = host->channel_client_get_data(cc);
     InputsPlugin *ip = ic->ip;
     SpiceWireReader r = spice_wire_reader(body, size);
 
@@ -321,18 +321,18 @@ static int inputs_handle_message(SpiceChannelClient *cc, uint16_t type, const ui
 
 static int inputs_connect(SpiceChannel *channel, SpiceChannelClient *cc)
 {
-    InputsPlugin *ip = g_host->channel_get_data(channel);
+    InputsPlugin *ip = host->channel_get_data(channel);
     InputsClient *ic = calloc(1, sizeof(*ic));
     if (!ic) {
         return -ENOMEM;
     }
     ic->ip = ip;
-    g_host->channel_client_set_data(cc, ic);
+    host->channel_client_set_data(cc, ic);
     ip->cc = cc;
 
-    if (g_host->channel_client_get_family(cc) != AF_UNIX) {
-        g_host->client_notify(g_host->channel_client_get_client(cc), SPICE_NOTIFY_SEVERITY_WARN,
-                              SPICE_NOTIFY_VISIBILITY_LOW, 0, "keyboard channel is insecure");
+    if (host->channel_client_get_family(cc) != AF_UNIX) {
+        host->client_notify(host->channel_client_get_client(cc), SPICE_NOTIFY_SEVERITY_WARN,
+                            SPICE_NOTIFY_VISIBILITY_LOW, 0, "keyboard channel is insecure");
     }
     uint8_t body[2];
     uint8_t leds = 0;
@@ -341,19 +341,19 @@ static int inputs_connect(SpiceChannel *channel, SpiceChannelClient *cc)
         leds = sif->get_leds(ip->kbd);
     }
     spice_wire_put_u16(body, leds);
-    g_host->channel_client_send(cc, SPICE_MSG_INPUTS_INIT, body, sizeof(body));
+    host->channel_client_send(cc, SPICE_MSG_INPUTS_INIT, body, sizeof(body));
     return 0;
 }
 
 static void inputs_disconnect(SpiceChannel *channel, SpiceChannelClient *cc)
 {
-    InputsPlugin *ip = g_host->channel_get_data(channel);
+    InputsPlugin *ip = host->channel_get_data(channel);
     if (ip->cc == cc) {
         ip->cc = NULL;
         release_keys(ip);
     }
-    free(g_host->channel_client_get_data(cc));
-    g_host->channel_client_set_data(cc, NULL);
+    free(host->channel_client_get_data(cc));
+    host->channel_client_set_data(cc, NULL);
 }
 
 static const SpiceChannelOps inputs_ops = {
@@ -381,9 +381,9 @@ static const SpiceChannelClass inputs_class = {
 
 static int kbd_add(SpicePlugin *plugin, SpiceBaseInstance *sin, void **data)
 {
-    InputsPlugin *ip = g_host->get_data(plugin);
+    InputsPlugin *ip = host->get_data(plugin);
     if (ip->kbd) {
-        g_host->log(plugin, SPICE_PLUGIN_LOG_WARNING, "a keyboard is already attached");
+        host->log(plugin, SPICE_PLUGIN_LOG_WARNING, "a keyboard is already attached");
         return -EBUSY;
     }
     ip->kbd = (SpiceKbdInstance *)sin;
@@ -415,9 +415,9 @@ static int kbd_leds(void *data, SpiceKbdInstance *sin, int leds)
 
 static int mouse_add(SpicePlugin *plugin, SpiceBaseInstance *sin, void **data)
 {
-    InputsPlugin *ip = g_host->get_data(plugin);
+    InputsPlugin *ip = host->get_data(plugin);
     if (ip->mouse) {
-        g_host->log(plugin, SPICE_PLUGIN_LOG_WARNING, "a mouse is already attached");
+        host->log(plugin, SPICE_PLUGIN_LOG_WARNING, "a mouse is already attached");
         return -EBUSY;
     }
     ip->mouse = (SpiceMouseInstance *)sin;
@@ -436,9 +436,9 @@ static void mouse_remove(SpicePlugin *plugin, SpiceBaseInstance *sin, void *data
 
 static int tablet_add(SpicePlugin *plugin, SpiceBaseInstance *sin, void **data)
 {
-    InputsPlugin *ip = g_host->get_data(plugin);
+    InputsPlugin *ip = host->get_data(plugin);
     if (ip->tablet) {
-        g_host->log(plugin, SPICE_PLUGIN_LOG_WARNING, "a tablet is already attached");
+        host->log(plugin, SPICE_PLUGIN_LOG_WARNING, "a tablet is already attached");
         return -EBUSY;
     }
     ip->tablet = (SpiceTabletInstance *)sin;
@@ -500,21 +500,30 @@ static void update_tablet_size(InputsPlugin *ip)
     sif->set_logical_size(ip->tablet, (int)ip->primary.width, (int)ip->primary.height);
 }
 
-static void inputs_plugin_event(SpicePlugin *plugin, const SpicePluginEvent *ev)
+/* A primary surface came or went: the tablet's logical size follows it. */
+static void on_primary(SpicePlugin *plugin, const char *topic, uint32_t key, const void *payload,
+                       uint32_t size, void *opaque)
 {
-    InputsPlugin *ip = g_host->get_data(plugin);
-    if (!ip || ev->type != SPICE_PLUGIN_EVENT_PRIMARY || ev->data_size < sizeof(SpicePrimaryInfo)) {
+    (void)plugin, (void)topic, (void)key, (void)size;
+    InputsPlugin *ip = opaque;
+    const SpicePrimaryInfo *info = payload;
+    if (!info || !SPICE_PAYLOAD_HAS(info, SpicePrimaryInfo, client_mouse)) {
+        memset(&ip->primary, 0, sizeof(ip->primary));
         return;
     }
-    memcpy(&ip->primary, ev->data, sizeof(ip->primary));
+    memcpy(&ip->primary, info, sizeof(ip->primary));
     update_tablet_size(ip);
 }
 
 /* ---- plugin ---------------------------------------------------------------------------------- */
 
-static int inputs_init(SpicePlugin *plugin, const SpiceHostServices *host)
+static int inputs_init(SpicePlugin *plugin, const SpiceHostServices *services)
 {
-    g_host = host;
+    host = services;
+    if (!SPICE_HOST_HAS(host, topic_subscribe)) {
+        host->set_error(plugin, "needs plugin ABI 1.3 (topics)");
+        return -ENOTSUP;
+    }
     InputsPlugin *ip = calloc(1, sizeof(*ip));
     if (!ip) {
         host->set_error(plugin, "out of memory");
@@ -534,16 +543,18 @@ static int inputs_init(SpicePlugin *plugin, const SpiceHostServices *host)
         free(ip);
         return -EEXIST;
     }
+    ip->primary_sub = host->topic_subscribe(plugin, SPICE_TOPIC_PRIMARY, NULL, on_primary, ip);
     host->set_data(plugin, ip);
     return 0;
 }
 
 static void inputs_deinit(SpicePlugin *plugin)
 {
-    InputsPlugin *ip = g_host->get_data(plugin);
-    g_host->timer_free(ip->modifiers_timer);
+    InputsPlugin *ip = host->get_data(plugin);
+    host->topic_unsubscribe(ip->primary_sub);
+    host->timer_free(ip->modifiers_timer);
     free(ip);
-    g_host->set_data(plugin, NULL);
+    host->set_data(plugin, NULL);
 }
 
 static const SpiceChannelClass *const inputs_channels[] = { &inputs_class, NULL };
@@ -553,5 +564,4 @@ static const SpiceInterfaceClass *const inputs_interfaces[] = { &kbd_iface, &mou
 SPICE_PLUGIN_DEFINE(inputs, .version = "0.1.0", .license = "LGPL-2.1-or-later",
                     .description = "Inputs channel: keyboard, mouse and tablet",
                     .origin = "spicecore", .channels = inputs_channels,
-                    .interfaces = inputs_interfaces, .init = inputs_init, .deinit = inputs_deinit,
-                    .plugin_event = inputs_plugin_event)
+                    .interfaces = inputs_interfaces, .init = inputs_init, .deinit = inputs_deinit)

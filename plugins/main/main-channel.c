@@ -32,11 +32,15 @@
 #define LOW_BANDWIDTH_BPS   (10 * 1000 * 1000)
 #define MAX_LISTED_CHANNELS 256
 
+/* The host-services table, stored once by main_init() (every server hands
+ * out the same table); all per-server state hangs off the plugin. */
+static const SpiceHostServices *host;
+
 typedef struct MainPlugin {
     SpicePlugin *plugin;
-    const SpiceHostServices *host;
     SpiceChannel *channel;
     SpiceChannelClient *cc; /* the connected client's main channel */
+    SpiceTopicSubscription *mouse_mode_sub;
 } MainPlugin;
 
 typedef enum { NET_TEST_NONE, NET_TEST_WARMUP, NET_TEST_LATENCY, NET_TEST_RATE } NetTestStep;
@@ -51,14 +55,12 @@ typedef struct MainClient {
     uint64_t bitrate_bps;
 } MainClient;
 
-static void send_mouse_mode(MainPlugin *mp)
+static void send_mouse_mode(MainPlugin *mp, const SpiceMouseModeInfo *info)
 {
-    uint32_t supported;
-    uint32_t current = mp->host->mouse_mode_get(mp->plugin, &supported);
     uint8_t body[4];
-    spice_wire_put_u16(body, (uint16_t)supported);
-    spice_wire_put_u16(body + 2, (uint16_t)current);
-    mp->host->channel_client_send(mp->cc, SPICE_MSG_MAIN_MOUSE_MODE, body, sizeof(body));
+    spice_wire_put_u16(body, (uint16_t)info->supported);
+    spice_wire_put_u16(body + 2, (uint16_t)info->current);
+    host->channel_client_send(mp->cc, SPICE_MSG_MAIN_MOUSE_MODE, body, sizeof(body));
 }
 
 static void send_channels_list(MainPlugin *mp, const SpiceChannelId *ids, uint32_t n)
@@ -70,29 +72,28 @@ static void send_channels_list(MainPlugin *mp, const SpiceChannelId *ids, uint32
         body[4 + 2 * i] = ids[i].type;
         body[5 + 2 * i] = ids[i].id;
     }
-    mp->host->channel_client_send(mp->cc, SPICE_MSG_MAIN_CHANNELS_LIST, body, 4 + 2 * n);
+    host->channel_client_send(mp->cc, SPICE_MSG_MAIN_CHANNELS_LIST, body, 4 + 2 * n);
 }
 
 static void send_init(MainPlugin *mp, SpiceChannelClient *cc)
 {
-    const SpiceHostServices *h = mp->host;
     uint32_t supported;
-    uint32_t current = h->mouse_mode_get(mp->plugin, &supported);
+    uint32_t current = host->mouse_mode_get(mp->plugin, &supported);
     uint8_t body[32];
-    spice_wire_put_u32(body, h->client_get_session_id(h->channel_client_get_client(cc)));
-    spice_wire_put_u32(body + 4,
-                       (uint32_t)h->server_get_int(mp->plugin, SPICE_SERVER_INT_DISPLAY_CHANNELS));
+    spice_wire_put_u32(body, host->client_get_session_id(host->channel_client_get_client(cc)));
+    spice_wire_put_u32(
+        body + 4, (uint32_t)host->server_get_int(mp->plugin, SPICE_SERVER_INT_DISPLAY_CHANNELS));
     spice_wire_put_u32(body + 8, supported);
     spice_wire_put_u32(body + 12, current);
     spice_wire_put_u32(body + 16, 0); /* agent connected: not supported yet */
     spice_wire_put_u32(body + 20, AGENT_TOKENS);
-    spice_wire_put_u32(body + 24, h->mm_time(mp->plugin) - MM_TIME_DELTA_MS);
+    spice_wire_put_u32(body + 24, host->mm_time(mp->plugin) - MM_TIME_DELTA_MS);
     spice_wire_put_u32(body + 28,
-                       (uint32_t)h->server_get_int(mp->plugin, SPICE_SERVER_INT_QXL_RAM_SIZE));
-    h->channel_client_send(cc, SPICE_MSG_MAIN_INIT, body, sizeof(body));
+                       (uint32_t)host->server_get_int(mp->plugin, SPICE_SERVER_INT_QXL_RAM_SIZE));
+    host->channel_client_send(cc, SPICE_MSG_MAIN_INIT, body, sizeof(body));
 
-    if (h->channel_client_test_cap(cc, SPICE_MAIN_CAP_NAME_AND_UUID)) {
-        const char *name = h->server_get_name(mp->plugin);
+    if (host->channel_client_test_cap(cc, SPICE_MAIN_CAP_NAME_AND_UUID)) {
+        const char *name = host->server_get_name(mp->plugin);
         if (name) {
             size_t len = strlen(name) + 1;
             if (len > 4096) {
@@ -102,11 +103,11 @@ static void send_init(MainPlugin *mp, SpiceChannelClient *cc)
             spice_wire_put_u32(msg, (uint32_t)len);
             memcpy(msg + 4, name, len);
             msg[4 + len - 1] = '\0';
-            h->channel_client_send(cc, SPICE_MSG_MAIN_NAME, msg, 4 + (uint32_t)len);
+            host->channel_client_send(cc, SPICE_MSG_MAIN_NAME, msg, 4 + (uint32_t)len);
         }
         uint8_t uuid[16];
-        if (h->server_get_uuid(mp->plugin, uuid)) {
-            h->channel_client_send(cc, SPICE_MSG_MAIN_UUID, uuid, sizeof(uuid));
+        if (host->server_get_uuid(mp->plugin, uuid)) {
+            host->channel_client_send(cc, SPICE_MSG_MAIN_UUID, uuid, sizeof(uuid));
         }
     }
 }
@@ -114,13 +115,13 @@ static void send_init(MainPlugin *mp, SpiceChannelClient *cc)
 static void start_net_test(MainPlugin *mp, SpiceChannelClient *cc, MainClient *mc)
 {
     /* Over a unix socket bandwidth is not a question worth asking. */
-    if (mp->host->channel_client_get_family(cc) == AF_UNIX) {
+    if (host->channel_client_get_family(cc) == AF_UNIX) {
         return;
     }
     mc->net_step = NET_TEST_WARMUP;
-    mc->net_ping_id[0] = mp->host->channel_client_ping(cc, 0);
-    mc->net_ping_id[1] = mp->host->channel_client_ping(cc, 0);
-    mc->net_ping_id[2] = mp->host->channel_client_ping(cc, NET_TEST_PAYLOAD);
+    mc->net_ping_id[0] = host->channel_client_ping(cc, 0);
+    mc->net_ping_id[1] = host->channel_client_ping(cc, 0);
+    mc->net_ping_id[2] = host->channel_client_ping(cc, NET_TEST_PAYLOAD);
 }
 
 static int main_connect(SpiceChannel *channel, SpiceChannelClient *cc);
@@ -153,19 +154,14 @@ static const SpiceChannelClass main_class = {
     .ops = &main_ops,
 };
 
-/* The host-services table is one per process (every server hands out the
- * same table), so it may live in a static like SQLite's extension API
- * pointer; all per-server state hangs off the channel and the plugin. */
-static const SpiceHostServices *g_host;
-
 static MainPlugin *plugin_state(SpiceChannel *channel)
 {
-    return g_host->channel_get_data(channel);
+    return host->channel_get_data(channel);
 }
 
 static MainClient *client_state(SpiceChannelClient *cc)
 {
-    return g_host->channel_client_get_data(cc);
+    return host->channel_client_get_data(cc);
 }
 
 static int main_connect(SpiceChannel *channel, SpiceChannelClient *cc)
@@ -176,7 +172,7 @@ static int main_connect(SpiceChannel *channel, SpiceChannelClient *cc)
         return -ENOMEM;
     }
     mc->mp = mp;
-    g_host->channel_client_set_data(cc, mc);
+    host->channel_client_set_data(cc, mc);
     mp->cc = cc;
     send_init(mp, cc);
     start_net_test(mp, cc, mc);
@@ -190,7 +186,7 @@ static void main_disconnect(SpiceChannel *channel, SpiceChannelClient *cc)
         mp->cc = NULL;
     }
     free(client_state(cc));
-    g_host->channel_client_set_data(cc, NULL);
+    host->channel_client_set_data(cc, NULL);
 }
 
 static void main_pong_cb(SpiceChannelClient *cc, uint32_t ping_id, uint64_t rtt_us)
@@ -209,10 +205,10 @@ static void main_pong_cb(SpiceChannelClient *cc, uint32_t ping_id, uint64_t rtt_
         uint64_t transfer_us = rtt_us > mc->latency_us ? rtt_us - mc->latency_us : 1;
         mc->bitrate_bps = (uint64_t)NET_TEST_PAYLOAD * 8 * 1000000 / transfer_us;
         mc->net_step = NET_TEST_NONE;
-        mp->host->log(mp->plugin, SPICE_PLUGIN_LOG_INFO,
-                      "network test: latency %.3f ms, bit rate %.1f Mbit/s (%s bandwidth)",
-                      mc->latency_us / 1000.0, mc->bitrate_bps / 1e6,
-                      mc->bitrate_bps < LOW_BANDWIDTH_BPS ? "low" : "high");
+        host->log(mp->plugin, SPICE_PLUGIN_LOG_INFO,
+                  "network test: latency %.3f ms, bit rate %.1f Mbit/s (%s bandwidth)",
+                  mc->latency_us / 1000.0, mc->bitrate_bps / 1e6,
+                  mc->bitrate_bps < LOW_BANDWIDTH_BPS ? "low" : "high");
     }
 }
 
@@ -220,10 +216,10 @@ static int refuse_agent(MainPlugin *mp, MainClient *mc, uint16_t type)
 {
     if (!mc->agent_refusal_logged) {
         mc->agent_refusal_logged = true;
-        mp->host->log(mp->plugin, SPICE_PLUGIN_LOG_MESSAGE,
-                      "agent message %u ignored: no guest agent is connected (agent support "
-                      "is not available in this build)",
-                      type);
+        host->log(mp->plugin, SPICE_PLUGIN_LOG_MESSAGE,
+                  "agent message %u ignored: no guest agent is connected (agent support "
+                  "is not available in this build)",
+                  type);
     }
     return 0;
 }
@@ -233,13 +229,12 @@ static int main_handle_message(SpiceChannelClient *cc, uint16_t type, const uint
 {
     MainClient *mc = client_state(cc);
     MainPlugin *mp = mc->mp;
-    const SpiceHostServices *h = mp->host;
     SpiceWireReader r = spice_wire_reader(body, size);
 
     switch (type) {
     case SPICE_MSGC_MAIN_ATTACH_CHANNELS: {
         SpiceChannelId ids[MAX_LISTED_CHANNELS];
-        uint32_t n = h->channel_list(mp->plugin, ids, MAX_LISTED_CHANNELS);
+        uint32_t n = host->channel_list(mp->plugin, ids, MAX_LISTED_CHANNELS);
         send_channels_list(mp, ids, n);
         mc->channels_listed = true;
         return 0;
@@ -247,19 +242,19 @@ static int main_handle_message(SpiceChannelClient *cc, uint16_t type, const uint
     case SPICE_MSGC_MAIN_MOUSE_MODE_REQUEST: {
         uint16_t mode = spice_wire_u16(&r);
         if (r.error) {
-            h->log(mp->plugin, SPICE_PLUGIN_LOG_MESSAGE, "malformed MOUSE_MODE_REQUEST");
+            host->log(mp->plugin, SPICE_PLUGIN_LOG_MESSAGE, "malformed MOUSE_MODE_REQUEST");
             return -EINVAL;
         }
-        if (h->mouse_mode_request(mp->plugin, mode) < 0) {
-            h->log(mp->plugin, SPICE_PLUGIN_LOG_INFO,
-                   "client asked for mouse mode %u, which is not available now", mode);
+        if (host->mouse_mode_request(mp->plugin, mode) < 0) {
+            host->log(mp->plugin, SPICE_PLUGIN_LOG_INFO,
+                      "client asked for mouse mode %u, which is not available now", mode);
         }
         return 0;
     }
     case SPICE_MSGC_MAIN_CLIENT_INFO:
         (void)spice_wire_u64(&r);
         if (r.error) {
-            h->log(mp->plugin, SPICE_PLUGIN_LOG_MESSAGE, "malformed CLIENT_INFO");
+            host->log(mp->plugin, SPICE_PLUGIN_LOG_MESSAGE, "malformed CLIENT_INFO");
             return -EINVAL;
         }
         return 0;
@@ -267,7 +262,7 @@ static int main_handle_message(SpiceChannelClient *cc, uint16_t type, const uint
     case SPICE_MSGC_MAIN_AGENT_TOKEN:
         (void)spice_wire_u32(&r);
         if (r.error) {
-            h->log(mp->plugin, SPICE_PLUGIN_LOG_MESSAGE, "malformed agent message %u", type);
+            host->log(mp->plugin, SPICE_PLUGIN_LOG_MESSAGE, "malformed agent message %u", type);
             return -EINVAL;
         }
         return refuse_agent(mp, mc, type);
@@ -278,8 +273,8 @@ static int main_handle_message(SpiceChannelClient *cc, uint16_t type, const uint
     case SPICE_MSGC_MAIN_MIGRATE_END:
     case SPICE_MSGC_MAIN_MIGRATE_DST_DO_SEAMLESS:
     case SPICE_MSGC_MAIN_MIGRATE_CONNECTED_SEAMLESS:
-        h->log(mp->plugin, SPICE_PLUGIN_LOG_INFO,
-               "migration message %u ignored: no migration is in progress", type);
+        host->log(mp->plugin, SPICE_PLUGIN_LOG_INFO,
+                  "migration message %u ignored: no migration is in progress", type);
         return 0;
     case SPICE_MSGC_MAIN_QUALITY_INDICATOR:
         return 0;
@@ -290,19 +285,16 @@ static int main_handle_message(SpiceChannelClient *cc, uint16_t type, const uint
 
 static void main_server_event(SpicePlugin *plugin, const SpiceServerEvent *ev)
 {
-    MainPlugin *mp = g_host->get_data(plugin);
+    MainPlugin *mp = host->get_data(plugin);
     if (!mp || !mp->cc) {
         return;
     }
     switch (ev->type) {
-    case SPICE_SERVER_EVENT_MOUSE_MODE_CHANGED:
-        send_mouse_mode(mp);
-        break;
     case SPICE_SERVER_EVENT_CHANNEL_ADDED: {
         MainClient *mc = client_state(mp->cc);
         if (mc->channels_listed) {
-            SpiceChannelId id = { g_host->channel_get_type(ev->channel),
-                                  g_host->channel_get_id(ev->channel) };
+            SpiceChannelId id = { host->channel_get_type(ev->channel),
+                                  host->channel_get_id(ev->channel) };
             if (id.type != SPICE_CHANNEL_MAIN) {
                 send_channels_list(mp, &id, 1);
             }
@@ -314,30 +306,49 @@ static void main_server_event(SpicePlugin *plugin, const SpiceServerEvent *ev)
     }
 }
 
-static int main_init(SpicePlugin *plugin, const SpiceHostServices *host)
+/* The core's mouse mode changed: tell the client. */
+static void on_mouse_mode(SpicePlugin *plugin, const char *topic, uint32_t key, const void *payload,
+                          uint32_t size, void *opaque)
 {
-    g_host = host;
+    (void)plugin, (void)topic, (void)key, (void)size;
+    MainPlugin *mp = opaque;
+    const SpiceMouseModeInfo *info = payload;
+    if (mp->cc && info && SPICE_PAYLOAD_HAS(info, SpiceMouseModeInfo, supported)) {
+        send_mouse_mode(mp, info);
+    }
+}
+
+static int main_init(SpicePlugin *plugin, const SpiceHostServices *services)
+{
+    host = services;
+    if (!SPICE_HOST_HAS(host, topic_subscribe)) {
+        host->set_error(plugin, "needs plugin ABI 1.3 (topics)");
+        return -ENOTSUP;
+    }
     MainPlugin *mp = calloc(1, sizeof(*mp));
     if (!mp) {
         host->set_error(plugin, "out of memory");
         return -ENOMEM;
     }
     mp->plugin = plugin;
-    mp->host = host;
     mp->channel = host->channel_register(plugin, &main_class, 0, mp);
     if (!mp->channel) {
         host->set_error(plugin, "cannot register the main channel");
         free(mp);
         return -EEXIST;
     }
+    mp->mouse_mode_sub =
+        host->topic_subscribe(plugin, SPICE_TOPIC_MOUSE_MODE, NULL, on_mouse_mode, mp);
     host->set_data(plugin, mp);
     return 0;
 }
 
 static void main_deinit(SpicePlugin *plugin)
 {
-    free(g_host->get_data(plugin));
-    g_host->set_data(plugin, NULL);
+    MainPlugin *mp = host->get_data(plugin);
+    host->topic_unsubscribe(mp->mouse_mode_sub);
+    free(mp);
+    host->set_data(plugin, NULL);
 }
 
 static const SpiceChannelClass *const main_channels[] = { &main_class, NULL };
