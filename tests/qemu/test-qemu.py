@@ -33,8 +33,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools", "python"))
 sys.path.insert(0, HERE)
 import guest  # noqa: E402
-from spiceclient import (Client, difference, gspice_problems, gspice_problems_since,  # noqa: E402
-                         read_ppm, write_png)
+from spiceclient import (Client, cursor_signature, difference, gspice_problems,  # noqa: E402
+                         gspice_problems_since, read_ppm, write_png)
 
 REFERENCE_LIB = "/usr/lib/x86_64-linux-gnu/libspice-server.so.1"
 QEMU = "qemu-system-x86_64"
@@ -360,7 +360,7 @@ def native_guest(libdir, tag):
             raise AssertionError("%s: %s (client picture saved as %s); the guest said:\n%s" % (
                 tag, e, saved, said))
         c.close()
-        return {"picture": expected, "events": events}
+        return {"picture": expected, "events": cursor_signature(events)}
     finally:
         out = q.stop()
         assert "guest: insmod" not in out, out

@@ -47,6 +47,22 @@ GLib.log_set_handler("GSpice", _levels.LEVEL_WARNING | _levels.LEVEL_CRITICAL |
 GLib.log_set_always_fatal(_levels.LEVEL_ERROR)
 
 
+def cursor_signature(events):
+    """Cursor events with the differences timing makes in the reference
+    server taken out: it builds a CURSOR_INIT when it sends it, so a SET
+    that the guest sends right after a new primary surface may arrive
+    inside the INIT (one cursor-set) or after an empty one (cursor-hide,
+    then cursor-set). Both end with the same cursor."""
+    out = []
+    for e in events:
+        if e[0] == "set" and out and out[-1][0] == "hide":
+            out.pop()
+        if e[0] == "set" and out and out[-1] == e:
+            continue
+        out.append(e)
+    return out
+
+
 def gspice_problems_since(mark):
     """The problems recorded after len(gspice_problems) was mark."""
     return gspice_problems[mark:]
