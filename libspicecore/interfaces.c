@@ -68,30 +68,20 @@ static bool already_added(SpiceServer *s, SpiceBaseInstance *sin)
     return false;
 }
 
-/* Which of our plugins serves an interface, for messages to operators. */
-static const char *first_party_plugin_for(const char *key)
+/* For the operator: the plugin files on the search path that were not
+ * loaded (one of them may serve the interface; only spice-plugin-list
+ * opens them to tell which). g_free the result. */
+static char *not_loaded_text(SpiceServer *s)
 {
-    static const struct {
-        const char *key;
-        const char *plugin;
-    } map[] = {
-        { "keyboard", "libspice-plugin-inputs.so" },
-        { "mouse", "libspice-plugin-inputs.so" },
-        { "tablet", "libspice-plugin-inputs.so" },
-        { "qxl", "libspice-plugin-display.so" },
-        { "playback", "libspice-plugin-playback.so" },
-        { "record", "libspice-plugin-record.so" },
-        { "char_device:vdagent", "libspice-plugin-main.so with agent support" },
-        { "char_device:usbredir", "libspice-plugin-usbredir.so" },
-        { "char_device:smartcard", "libspice-plugin-smartcard.so" },
-        { "char_device:port", "libspice-plugin-port.so" },
-    };
-    for (unsigned i = 0; i < G_N_ELEMENTS(map); i++) {
-        if (strcmp(map[i].key, key) == 0) {
-            return map[i].plugin;
-        }
+    if (s->plugins_not_loaded->len == 0) {
+        return g_strdup("no other plugin is installed");
     }
-    return "a third-party plugin";
+    GString *text = g_string_new("installed but not loaded: ");
+    for (guint i = 0; i < s->plugins_not_loaded->len; i++) {
+        g_string_append_printf(text, "%s%s", i ? ", " : "",
+                               (const char *)g_ptr_array_index(s->plugins_not_loaded, i));
+    }
+    return g_string_free(text, FALSE);
 }
 
 SPICE_EXPORT int spice_server_add_interface(SpiceServer *s, SpiceBaseInstance *sin)
@@ -147,9 +137,10 @@ SPICE_EXPORT int spice_server_add_interface(SpiceServer *s, SpiceBaseInstance *s
         const SpiceInterfaceClass *klass = NULL;
         SpicePlugin *plugin = plugin_host_find_interface(s, type, subtype, &klass);
         if (!plugin) {
-            g_warning("spice_server_add_interface: no enabled plugin serves the '%s' interface; "
-                      "enable the plugin that provides it (%s; see spice-plugin-list)",
-                      key, first_party_plugin_for(key));
+            g_autofree char *others = not_loaded_text(s);
+            g_warning("spice_server_add_interface: no enabled plugin serves the '%s' interface "
+                      "(%s); 'spice-plugin-list --serves %s' names the plugins that do",
+                      key, others, key);
             g_free(r);
             return -1;
         }
@@ -248,12 +239,13 @@ void interfaces_release_plugin(SpiceServer *s, SpicePlugin *plugin)
 /* ---- trampolines --------------------------------------------------------- */
 
 /*
- * Find the entry `member_offset` of the entry table serving `sin`. Logs
- * once per API function when the instance was not added or the plugin
- * does not implement the entry. Returns the table or NULL.
+ * The entry table serving `sin` when it has a non-NULL function at byte
+ * `offset` (entry tables hold only function pointers after their size).
+ * Otherwise logs once per API function (through *logged) why not and
+ * returns NULL. *data gets the plugin's instance data.
  */
-static const void *entry_lookup(SpiceBaseInstance *sin, const char *api, size_t member_end,
-                                size_t member_offset, void **iface_data, gint *logged)
+static const void *entry_table(SpiceBaseInstance *sin, const char *api, size_t offset, void **data,
+                               gint *logged)
 {
     InterfaceRecord *r = record_get(sin);
     const char *missing = NULL;
@@ -268,8 +260,8 @@ static const void *entry_lookup(SpiceBaseInstance *sin, const char *api, size_t 
         table = r->klass->entries;
         uint32_t size = *(const uint32_t *)table;
         void (*fn)(void) = NULL;
-        if (size >= member_end) {
-            memcpy(&fn, (const char *)table + member_offset, sizeof(fn));
+        if (size >= offset + sizeof(fn)) {
+            memcpy(&fn, (const char *)table + offset, sizeof(fn));
         }
         if (!fn) {
             missing = "the serving plugin does not implement it";
@@ -283,185 +275,349 @@ static const void *entry_lookup(SpiceBaseInstance *sin, const char *api, size_t 
         }
         return NULL;
     }
-    *iface_data = r->iface_data;
+    *data = r->iface_data;
     return table;
 }
 
-/* Look up `member` of an entries struct of type T for instance `inst`;
- * the calling function declares `static gint logged_`. */
-#define ENTRY(T, inst, member, data)                                                              \
-    ((const T *)entry_lookup((SpiceBaseInstance *)(inst), __func__,                               \
-                             offsetof(T, member) + sizeof(((T *)0)->member), offsetof(T, member), \
-                             (data), &logged_))
+/* Typed forms of entry_table(), one per entry table type. */
+static const SpiceKbdEntries *kbd_entries(SpiceKbdInstance *sin, const char *api, size_t offset,
+                                          void **data, gint *logged)
+{
+    return entry_table(sin ? &sin->base : NULL, api, offset, data, logged);
+}
 
-/* Call entry `member` of table type T with the parenthesised argument
- * list `args`, in which D stands for the instance's plugin data. */
-#define D d_
-#define CALL(T, inst, member, args)                \
-    do {                                           \
-        static gint logged_;                       \
-        void *d_;                                  \
-        const T *e_ = ENTRY(T, inst, member, &d_); \
-        if (e_) {                                  \
-            e_->member args;                       \
-        }                                          \
-    } while (0)
+static const SpiceQxlEntries *qxl_entries(QXLInstance *sin, const char *api, size_t offset,
+                                          void **data, gint *logged)
+{
+    return entry_table(sin ? &sin->base : NULL, api, offset, data, logged);
+}
+
+static const SpicePlaybackEntries *playback_entries(SpicePlaybackInstance *sin, const char *api,
+                                                    size_t offset, void **data, gint *logged)
+{
+    return entry_table(sin ? &sin->base : NULL, api, offset, data, logged);
+}
+
+static const SpiceRecordEntries *record_entries(SpiceRecordInstance *sin, const char *api,
+                                                size_t offset, void **data, gint *logged)
+{
+    return entry_table(sin ? &sin->base : NULL, api, offset, data, logged);
+}
+
+static const SpiceCharDeviceEntries *char_device_entries(SpiceCharDeviceInstance *sin,
+                                                         const char *api, size_t offset,
+                                                         void **data, gint *logged)
+{
+    return entry_table(sin ? &sin->base : NULL, api, offset, data, logged);
+}
 
 SPICE_EXPORT int spice_server_kbd_leds(SpiceKbdInstance *sin, int leds)
 {
-    static gint logged_;
+    static gint logged;
     void *d;
-    const SpiceKbdEntries *e = ENTRY(SpiceKbdEntries, sin, kbd_leds, &d);
+    const SpiceKbdEntries *e =
+        kbd_entries(sin, __func__, offsetof(SpiceKbdEntries, kbd_leds), &d, &logged);
     return e ? e->kbd_leds(d, sin, leds) : -1;
 }
 
 SPICE_EXPORT void spice_qxl_wakeup(QXLInstance *instance)
 {
-    CALL(SpiceQxlEntries, instance, wakeup, (D));
+    static gint logged;
+    void *data;
+    const SpiceQxlEntries *e =
+        qxl_entries(instance, __func__, offsetof(SpiceQxlEntries, wakeup), &data, &logged);
+    if (e) {
+        e->wakeup(data);
+    }
 }
 
 SPICE_EXPORT void spice_qxl_oom(QXLInstance *instance)
 {
-    CALL(SpiceQxlEntries, instance, oom, (D));
+    static gint logged;
+    void *data;
+    const SpiceQxlEntries *e =
+        qxl_entries(instance, __func__, offsetof(SpiceQxlEntries, oom), &data, &logged);
+    if (e) {
+        e->oom(data);
+    }
 }
 
 SPICE_EXPORT void spice_qxl_start(QXLInstance *instance)
 {
-    CALL(SpiceQxlEntries, instance, start, (D));
+    static gint logged;
+    void *data;
+    const SpiceQxlEntries *e =
+        qxl_entries(instance, __func__, offsetof(SpiceQxlEntries, start), &data, &logged);
+    if (e) {
+        e->start(data);
+    }
 }
 
 SPICE_EXPORT void spice_qxl_stop(QXLInstance *instance)
 {
-    CALL(SpiceQxlEntries, instance, stop, (D));
+    static gint logged;
+    void *data;
+    const SpiceQxlEntries *e =
+        qxl_entries(instance, __func__, offsetof(SpiceQxlEntries, stop), &data, &logged);
+    if (e) {
+        e->stop(data);
+    }
 }
 
 SPICE_EXPORT void spice_qxl_update_area(QXLInstance *instance, uint32_t surface_id,
                                         struct QXLRect *area, struct QXLRect *dirty_rects,
                                         uint32_t num_dirty_rects, uint32_t clear_dirty_region)
 {
-    CALL(SpiceQxlEntries, instance, update_area,
-         (D, surface_id, area, dirty_rects, num_dirty_rects, clear_dirty_region));
+    static gint logged;
+    void *data;
+    const SpiceQxlEntries *e =
+        qxl_entries(instance, __func__, offsetof(SpiceQxlEntries, update_area), &data, &logged);
+    if (e) {
+        e->update_area(data, surface_id, area, dirty_rects, num_dirty_rects, clear_dirty_region);
+    }
 }
 
 SPICE_EXPORT void spice_qxl_add_memslot(QXLInstance *instance, QXLDevMemSlot *slot)
 {
-    CALL(SpiceQxlEntries, instance, add_memslot, (D, slot));
+    static gint logged;
+    void *data;
+    const SpiceQxlEntries *e =
+        qxl_entries(instance, __func__, offsetof(SpiceQxlEntries, add_memslot), &data, &logged);
+    if (e) {
+        e->add_memslot(data, slot);
+    }
 }
 
 SPICE_EXPORT void spice_qxl_del_memslot(QXLInstance *instance, uint32_t slot_group_id,
                                         uint32_t slot_id)
 {
-    CALL(SpiceQxlEntries, instance, del_memslot, (D, slot_group_id, slot_id));
+    static gint logged;
+    void *data;
+    const SpiceQxlEntries *e =
+        qxl_entries(instance, __func__, offsetof(SpiceQxlEntries, del_memslot), &data, &logged);
+    if (e) {
+        e->del_memslot(data, slot_group_id, slot_id);
+    }
 }
 
 SPICE_EXPORT void spice_qxl_reset_memslots(QXLInstance *instance)
 {
-    CALL(SpiceQxlEntries, instance, reset_memslots, (D));
+    static gint logged;
+    void *data;
+    const SpiceQxlEntries *e =
+        qxl_entries(instance, __func__, offsetof(SpiceQxlEntries, reset_memslots), &data, &logged);
+    if (e) {
+        e->reset_memslots(data);
+    }
 }
 
 SPICE_EXPORT void spice_qxl_destroy_surfaces(QXLInstance *instance)
 {
-    CALL(SpiceQxlEntries, instance, destroy_surfaces, (D));
+    static gint logged;
+    void *data;
+    const SpiceQxlEntries *e = qxl_entries(
+        instance, __func__, offsetof(SpiceQxlEntries, destroy_surfaces), &data, &logged);
+    if (e) {
+        e->destroy_surfaces(data);
+    }
 }
 
 SPICE_EXPORT void spice_qxl_destroy_primary_surface(QXLInstance *instance, uint32_t surface_id)
 {
-    CALL(SpiceQxlEntries, instance, destroy_primary_surface, (D, surface_id));
+    static gint logged;
+    void *data;
+    const SpiceQxlEntries *e = qxl_entries(
+        instance, __func__, offsetof(SpiceQxlEntries, destroy_primary_surface), &data, &logged);
+    if (e) {
+        e->destroy_primary_surface(data, surface_id);
+    }
 }
 
 SPICE_EXPORT void spice_qxl_create_primary_surface(QXLInstance *instance, uint32_t surface_id,
                                                    QXLDevSurfaceCreate *surface)
 {
-    CALL(SpiceQxlEntries, instance, create_primary_surface, (D, surface_id, surface));
+    static gint logged;
+    void *data;
+    const SpiceQxlEntries *e = qxl_entries(
+        instance, __func__, offsetof(SpiceQxlEntries, create_primary_surface), &data, &logged);
+    if (e) {
+        e->create_primary_surface(data, surface_id, surface);
+    }
 }
 
 SPICE_EXPORT void spice_qxl_reset_image_cache(QXLInstance *instance)
 {
-    CALL(SpiceQxlEntries, instance, reset_image_cache, (D));
+    static gint logged;
+    void *data;
+    const SpiceQxlEntries *e = qxl_entries(
+        instance, __func__, offsetof(SpiceQxlEntries, reset_image_cache), &data, &logged);
+    if (e) {
+        e->reset_image_cache(data);
+    }
 }
 
 SPICE_EXPORT void spice_qxl_reset_cursor(QXLInstance *instance)
 {
-    CALL(SpiceQxlEntries, instance, reset_cursor, (D));
+    static gint logged;
+    void *data;
+    const SpiceQxlEntries *e =
+        qxl_entries(instance, __func__, offsetof(SpiceQxlEntries, reset_cursor), &data, &logged);
+    if (e) {
+        e->reset_cursor(data);
+    }
 }
 
 SPICE_EXPORT void spice_qxl_destroy_surface_wait(QXLInstance *instance, uint32_t surface_id)
 {
-    CALL(SpiceQxlEntries, instance, destroy_surface_wait, (D, surface_id));
+    static gint logged;
+    void *data;
+    const SpiceQxlEntries *e = qxl_entries(
+        instance, __func__, offsetof(SpiceQxlEntries, destroy_surface_wait), &data, &logged);
+    if (e) {
+        e->destroy_surface_wait(data, surface_id);
+    }
 }
 
 SPICE_EXPORT void spice_qxl_loadvm_commands(QXLInstance *instance, struct QXLCommandExt *ext,
                                             uint32_t count)
 {
-    CALL(SpiceQxlEntries, instance, loadvm_commands, (D, ext, count));
+    static gint logged;
+    void *data;
+    const SpiceQxlEntries *e =
+        qxl_entries(instance, __func__, offsetof(SpiceQxlEntries, loadvm_commands), &data, &logged);
+    if (e) {
+        e->loadvm_commands(data, ext, count);
+    }
 }
 
 SPICE_EXPORT void spice_qxl_update_area_async(QXLInstance *instance, uint32_t surface_id,
                                               QXLRect *qxl_area, uint32_t clear_dirty_region,
                                               uint64_t cookie)
 {
-    CALL(SpiceQxlEntries, instance, update_area_async,
-         (D, surface_id, qxl_area, clear_dirty_region, cookie));
+    static gint logged;
+    void *data;
+    const SpiceQxlEntries *e = qxl_entries(
+        instance, __func__, offsetof(SpiceQxlEntries, update_area_async), &data, &logged);
+    if (e) {
+        e->update_area_async(data, surface_id, qxl_area, clear_dirty_region, cookie);
+    }
 }
 
 SPICE_EXPORT void spice_qxl_add_memslot_async(QXLInstance *instance, QXLDevMemSlot *slot,
                                               uint64_t cookie)
 {
-    CALL(SpiceQxlEntries, instance, add_memslot_async, (D, slot, cookie));
+    static gint logged;
+    void *data;
+    const SpiceQxlEntries *e = qxl_entries(
+        instance, __func__, offsetof(SpiceQxlEntries, add_memslot_async), &data, &logged);
+    if (e) {
+        e->add_memslot_async(data, slot, cookie);
+    }
 }
 
 SPICE_EXPORT void spice_qxl_destroy_surfaces_async(QXLInstance *instance, uint64_t cookie)
 {
-    CALL(SpiceQxlEntries, instance, destroy_surfaces_async, (D, cookie));
+    static gint logged;
+    void *data;
+    const SpiceQxlEntries *e = qxl_entries(
+        instance, __func__, offsetof(SpiceQxlEntries, destroy_surfaces_async), &data, &logged);
+    if (e) {
+        e->destroy_surfaces_async(data, cookie);
+    }
 }
 
 SPICE_EXPORT void spice_qxl_destroy_primary_surface_async(QXLInstance *instance,
                                                           uint32_t surface_id, uint64_t cookie)
 {
-    CALL(SpiceQxlEntries, instance, destroy_primary_surface_async, (D, surface_id, cookie));
+    static gint logged;
+    void *data;
+    const SpiceQxlEntries *e =
+        qxl_entries(instance, __func__, offsetof(SpiceQxlEntries, destroy_primary_surface_async),
+                    &data, &logged);
+    if (e) {
+        e->destroy_primary_surface_async(data, surface_id, cookie);
+    }
 }
 
 SPICE_EXPORT void spice_qxl_create_primary_surface_async(QXLInstance *instance, uint32_t surface_id,
                                                          QXLDevSurfaceCreate *surface,
                                                          uint64_t cookie)
 {
-    CALL(SpiceQxlEntries, instance, create_primary_surface_async, (D, surface_id, surface, cookie));
+    static gint logged;
+    void *data;
+    const SpiceQxlEntries *e =
+        qxl_entries(instance, __func__, offsetof(SpiceQxlEntries, create_primary_surface_async),
+                    &data, &logged);
+    if (e) {
+        e->create_primary_surface_async(data, surface_id, surface, cookie);
+    }
 }
 
 SPICE_EXPORT void spice_qxl_destroy_surface_async(QXLInstance *instance, uint32_t surface_id,
                                                   uint64_t cookie)
 {
-    CALL(SpiceQxlEntries, instance, destroy_surface_async, (D, surface_id, cookie));
+    static gint logged;
+    void *data;
+    const SpiceQxlEntries *e = qxl_entries(
+        instance, __func__, offsetof(SpiceQxlEntries, destroy_surface_async), &data, &logged);
+    if (e) {
+        e->destroy_surface_async(data, surface_id, cookie);
+    }
 }
 
 SPICE_EXPORT void spice_qxl_flush_surfaces_async(QXLInstance *instance, uint64_t cookie)
 {
-    CALL(SpiceQxlEntries, instance, flush_surfaces_async, (D, cookie));
+    static gint logged;
+    void *data;
+    const SpiceQxlEntries *e = qxl_entries(
+        instance, __func__, offsetof(SpiceQxlEntries, flush_surfaces_async), &data, &logged);
+    if (e) {
+        e->flush_surfaces_async(data, cookie);
+    }
 }
 
 SPICE_EXPORT void spice_qxl_monitors_config_async(QXLInstance *instance,
                                                   QXLPHYSICAL monitors_config, int group_id,
                                                   uint64_t cookie)
 {
-    CALL(SpiceQxlEntries, instance, monitors_config_async, (D, monitors_config, group_id, cookie));
+    static gint logged;
+    void *data;
+    const SpiceQxlEntries *e = qxl_entries(
+        instance, __func__, offsetof(SpiceQxlEntries, monitors_config_async), &data, &logged);
+    if (e) {
+        e->monitors_config_async(data, monitors_config, group_id, cookie);
+    }
 }
 
 SPICE_EXPORT void spice_qxl_driver_unload(QXLInstance *instance)
 {
-    CALL(SpiceQxlEntries, instance, driver_unload, (D));
+    static gint logged;
+    void *data;
+    const SpiceQxlEntries *e =
+        qxl_entries(instance, __func__, offsetof(SpiceQxlEntries, driver_unload), &data, &logged);
+    if (e) {
+        e->driver_unload(data);
+    }
 }
 
 SPICE_EXPORT void spice_qxl_set_max_monitors(QXLInstance *instance, unsigned int max_monitors)
 {
-    CALL(SpiceQxlEntries, instance, set_max_monitors, (D, max_monitors));
+    static gint logged;
+    void *data;
+    const SpiceQxlEntries *e = qxl_entries(
+        instance, __func__, offsetof(SpiceQxlEntries, set_max_monitors), &data, &logged);
+    if (e) {
+        e->set_max_monitors(data, max_monitors);
+    }
 }
 
 SPICE_EXPORT void spice_qxl_gl_scanout(QXLInstance *qxl, int fd, uint32_t width, uint32_t height,
                                        uint32_t stride, uint32_t format, int y_0_top)
 {
-    static gint logged_;
+    static gint logged;
     void *d;
-    const SpiceQxlEntries *e = ENTRY(SpiceQxlEntries, qxl, gl_scanout, &d);
+    const SpiceQxlEntries *e =
+        qxl_entries(qxl, __func__, offsetof(SpiceQxlEntries, gl_scanout), &d, &logged);
     if (!e) {
         if (fd >= 0) {
             close(fd); /* the fd was handed to us either way */
@@ -474,35 +630,59 @@ SPICE_EXPORT void spice_qxl_gl_scanout(QXLInstance *qxl, int fd, uint32_t width,
 SPICE_EXPORT void spice_qxl_gl_draw_async(QXLInstance *qxl, uint32_t x, uint32_t y, uint32_t w,
                                           uint32_t h, uint64_t cookie)
 {
-    CALL(SpiceQxlEntries, qxl, gl_draw_async, (D, x, y, w, h, cookie));
+    static gint logged;
+    void *data;
+    const SpiceQxlEntries *e =
+        qxl_entries(qxl, __func__, offsetof(SpiceQxlEntries, gl_draw_async), &data, &logged);
+    if (e) {
+        e->gl_draw_async(data, x, y, w, h, cookie);
+    }
 }
 
 SPICE_EXPORT void spice_qxl_set_device_info(QXLInstance *instance, const char *device_address,
                                             uint32_t device_display_id_start,
                                             uint32_t device_display_id_count)
 {
-    CALL(SpiceQxlEntries, instance, set_device_info,
-         (D, device_address, device_display_id_start, device_display_id_count));
+    static gint logged;
+    void *data;
+    const SpiceQxlEntries *e =
+        qxl_entries(instance, __func__, offsetof(SpiceQxlEntries, set_device_info), &data, &logged);
+    if (e) {
+        e->set_device_info(data, device_address, device_display_id_start, device_display_id_count);
+    }
 }
 
 /* ---- audio ------------------------------------------------------------------ */
 
 SPICE_EXPORT void spice_server_playback_start(SpicePlaybackInstance *sin)
 {
-    CALL(SpicePlaybackEntries, sin, start, (D));
+    static gint logged;
+    void *data;
+    const SpicePlaybackEntries *e =
+        playback_entries(sin, __func__, offsetof(SpicePlaybackEntries, start), &data, &logged);
+    if (e) {
+        e->start(data);
+    }
 }
 
 SPICE_EXPORT void spice_server_playback_stop(SpicePlaybackInstance *sin)
 {
-    CALL(SpicePlaybackEntries, sin, stop, (D));
+    static gint logged;
+    void *data;
+    const SpicePlaybackEntries *e =
+        playback_entries(sin, __func__, offsetof(SpicePlaybackEntries, stop), &data, &logged);
+    if (e) {
+        e->stop(data);
+    }
 }
 
 SPICE_EXPORT void spice_server_playback_get_buffer(SpicePlaybackInstance *sin, uint32_t **samples,
                                                    uint32_t *num_samples)
 {
-    static gint logged_;
+    static gint logged;
     void *d;
-    const SpicePlaybackEntries *e = ENTRY(SpicePlaybackEntries, sin, get_buffer, &d);
+    const SpicePlaybackEntries *e =
+        playback_entries(sin, __func__, offsetof(SpicePlaybackEntries, get_buffer), &d, &logged);
     if (!e) {
         /* "No buffer": the host drops the audio. */
         *samples = NULL;
@@ -514,84 +694,153 @@ SPICE_EXPORT void spice_server_playback_get_buffer(SpicePlaybackInstance *sin, u
 
 SPICE_EXPORT void spice_server_playback_put_samples(SpicePlaybackInstance *sin, uint32_t *samples)
 {
-    CALL(SpicePlaybackEntries, sin, put_samples, (D, samples));
+    static gint logged;
+    void *data;
+    const SpicePlaybackEntries *e = playback_entries(
+        sin, __func__, offsetof(SpicePlaybackEntries, put_samples), &data, &logged);
+    if (e) {
+        e->put_samples(data, samples);
+    }
 }
 
 SPICE_EXPORT void spice_server_playback_set_volume(SpicePlaybackInstance *sin, uint8_t nchannels,
                                                    uint16_t *volume)
 {
-    CALL(SpicePlaybackEntries, sin, set_volume, (D, nchannels, volume));
+    static gint logged;
+    void *data;
+    const SpicePlaybackEntries *e =
+        playback_entries(sin, __func__, offsetof(SpicePlaybackEntries, set_volume), &data, &logged);
+    if (e) {
+        e->set_volume(data, nchannels, volume);
+    }
 }
 
 SPICE_EXPORT void spice_server_playback_set_mute(SpicePlaybackInstance *sin, uint8_t mute)
 {
-    CALL(SpicePlaybackEntries, sin, set_mute, (D, mute));
+    static gint logged;
+    void *data;
+    const SpicePlaybackEntries *e =
+        playback_entries(sin, __func__, offsetof(SpicePlaybackEntries, set_mute), &data, &logged);
+    if (e) {
+        e->set_mute(data, mute);
+    }
 }
 
 SPICE_EXPORT uint32_t spice_server_get_best_playback_rate(SpicePlaybackInstance *sin)
 {
-    static gint logged_;
+    static gint logged;
     void *d;
-    const SpicePlaybackEntries *e = ENTRY(SpicePlaybackEntries, sin, get_best_rate, &d);
+    const SpicePlaybackEntries *e =
+        playback_entries(sin, __func__, offsetof(SpicePlaybackEntries, get_best_rate), &d, &logged);
     return e ? e->get_best_rate(d) : SPICE_INTERFACE_PLAYBACK_FREQ;
 }
 
 SPICE_EXPORT void spice_server_set_playback_rate(SpicePlaybackInstance *sin, uint32_t frequency)
 {
-    CALL(SpicePlaybackEntries, sin, set_rate, (D, frequency));
+    static gint logged;
+    void *data;
+    const SpicePlaybackEntries *e =
+        playback_entries(sin, __func__, offsetof(SpicePlaybackEntries, set_rate), &data, &logged);
+    if (e) {
+        e->set_rate(data, frequency);
+    }
 }
 
 SPICE_EXPORT void spice_server_record_start(SpiceRecordInstance *sin)
 {
-    CALL(SpiceRecordEntries, sin, start, (D));
+    static gint logged;
+    void *data;
+    const SpiceRecordEntries *e =
+        record_entries(sin, __func__, offsetof(SpiceRecordEntries, start), &data, &logged);
+    if (e) {
+        e->start(data);
+    }
 }
 
 SPICE_EXPORT void spice_server_record_stop(SpiceRecordInstance *sin)
 {
-    CALL(SpiceRecordEntries, sin, stop, (D));
+    static gint logged;
+    void *data;
+    const SpiceRecordEntries *e =
+        record_entries(sin, __func__, offsetof(SpiceRecordEntries, stop), &data, &logged);
+    if (e) {
+        e->stop(data);
+    }
 }
 
 SPICE_EXPORT uint32_t spice_server_record_get_samples(SpiceRecordInstance *sin, uint32_t *samples,
                                                       uint32_t bufsize)
 {
-    static gint logged_;
+    static gint logged;
     void *d;
-    const SpiceRecordEntries *e = ENTRY(SpiceRecordEntries, sin, get_samples, &d);
+    const SpiceRecordEntries *e =
+        record_entries(sin, __func__, offsetof(SpiceRecordEntries, get_samples), &d, &logged);
     return e ? e->get_samples(d, samples, bufsize) : 0;
 }
 
 SPICE_EXPORT void spice_server_record_set_volume(SpiceRecordInstance *sin, uint8_t nchannels,
                                                  uint16_t *volume)
 {
-    CALL(SpiceRecordEntries, sin, set_volume, (D, nchannels, volume));
+    static gint logged;
+    void *data;
+    const SpiceRecordEntries *e =
+        record_entries(sin, __func__, offsetof(SpiceRecordEntries, set_volume), &data, &logged);
+    if (e) {
+        e->set_volume(data, nchannels, volume);
+    }
 }
 
 SPICE_EXPORT void spice_server_record_set_mute(SpiceRecordInstance *sin, uint8_t mute)
 {
-    CALL(SpiceRecordEntries, sin, set_mute, (D, mute));
+    static gint logged;
+    void *data;
+    const SpiceRecordEntries *e =
+        record_entries(sin, __func__, offsetof(SpiceRecordEntries, set_mute), &data, &logged);
+    if (e) {
+        e->set_mute(data, mute);
+    }
 }
 
 SPICE_EXPORT uint32_t spice_server_get_best_record_rate(SpiceRecordInstance *sin)
 {
-    static gint logged_;
+    static gint logged;
     void *d;
-    const SpiceRecordEntries *e = ENTRY(SpiceRecordEntries, sin, get_best_rate, &d);
+    const SpiceRecordEntries *e =
+        record_entries(sin, __func__, offsetof(SpiceRecordEntries, get_best_rate), &d, &logged);
     return e ? e->get_best_rate(d) : SPICE_INTERFACE_RECORD_FREQ;
 }
 
 SPICE_EXPORT void spice_server_set_record_rate(SpiceRecordInstance *sin, uint32_t frequency)
 {
-    CALL(SpiceRecordEntries, sin, set_rate, (D, frequency));
+    static gint logged;
+    void *data;
+    const SpiceRecordEntries *e =
+        record_entries(sin, __func__, offsetof(SpiceRecordEntries, set_rate), &data, &logged);
+    if (e) {
+        e->set_rate(data, frequency);
+    }
 }
 
 /* ---- char devices ----------------------------------------------------------- */
 
 SPICE_EXPORT void spice_server_char_device_wakeup(SpiceCharDeviceInstance *sin)
 {
-    CALL(SpiceCharDeviceEntries, sin, wakeup, (D));
+    static gint logged;
+    void *data;
+    const SpiceCharDeviceEntries *e = char_device_entries(
+        sin, __func__, offsetof(SpiceCharDeviceEntries, wakeup), &data, &logged);
+    if (e) {
+        e->wakeup(data);
+    }
 }
 
 SPICE_EXPORT void spice_server_port_event(SpiceCharDeviceInstance *sin, uint8_t event)
 {
-    CALL(SpiceCharDeviceEntries, sin, port_event, (D, event));
+    static gint logged;
+    void *data;
+    const SpiceCharDeviceEntries *e = char_device_entries(
+        sin, __func__, offsetof(SpiceCharDeviceEntries, port_event), &data, &logged);
+    if (e) {
+        e->port_event(data, event);
+    }
 }

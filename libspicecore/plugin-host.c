@@ -678,12 +678,15 @@ bool plugin_host_load_all(SpiceServer *s, GError **error)
                 return false;
             }
             g_debug("plugin %s not loaded: %s", f->name, why);
+            g_ptr_array_add(s->plugins_not_loaded, g_strdup_printf("%s (%s)", f->name, why));
             continue;
         }
         g_autoptr(GError) local = NULL;
         if (!load_one(s, config, f, &local)) {
             if (plugin_config_optional(config, f->name)) {
                 g_message("optional plugin %s skipped: %s", f->name, local->message);
+                g_ptr_array_add(s->plugins_not_loaded,
+                                g_strdup_printf("%s (failed to load)", f->name));
                 continue;
             }
             g_propagate_error(error, g_steal_pointer(&local));

@@ -41,6 +41,7 @@ SPICE_EXPORT SpiceServer *spice_server_new(void)
     c->channel_security = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     s->listeners = g_ptr_array_new();
     s->plugins = g_ptr_array_new();
+    s->plugins_not_loaded = g_ptr_array_new_with_free_func(g_free);
     s->mouse_mode = SPICE_MOUSE_MODE_SERVER;
     return s;
 }
@@ -163,6 +164,7 @@ SPICE_EXPORT void spice_server_destroy(SpiceServer *s)
     g_hash_table_unref(c->channel_security);
     g_ptr_array_unref(s->listeners);
     g_ptr_array_unref(s->plugins);
+    g_ptr_array_unref(s->plugins_not_loaded);
     g_free(s);
 }
 

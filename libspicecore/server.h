@@ -94,6 +94,7 @@ struct SpiceServer {
     GPtrArray *listeners; /* Listener* */
     GList *links;         /* LinkConn* in progress */
     GPtrArray *plugins;   /* SpicePlugin*, in load order */
+    GPtrArray *plugins_not_loaded; /* "NAME (why)" of plugin files left out */
     GList *channels;      /* SpiceChannel*, registration order */
     GList *interfaces;    /* InterfaceRecord* */
     SpiceClient *client;  /* the one connected client, or NULL */

@@ -192,6 +192,34 @@ static void test_unserved_interfaces(void)
     test_server_stop(ts);
 }
 
+/* A disabled plugin is named in the warning, from the search path, not
+ * from a list in the core. */
+static void check_disabled_display(TestServer *ts, void *opaque)
+{
+    (void)opaque;
+    SpiceServer *s = test_server_get(ts);
+    static const QXLInterface qxl_iface = {
+        .base = { SPICE_INTERFACE_QXL, "qxl", SPICE_INTERFACE_QXL_MAJOR,
+                  SPICE_INTERFACE_QXL_MINOR },
+    };
+    QXLInstance qxl = { { &qxl_iface.base }, 0, NULL };
+    g_test_expect_message(DOMAIN, G_LOG_LEVEL_WARNING,
+                          "spice_server_add_interface: no enabled plugin serves the 'qxl' "
+                          "interface (installed but not loaded: *display (disabled by "
+                          "SPICE_PLUGIN_DISABLE)*); 'spice-plugin-list --serves qxl' names the "
+                          "plugins that do");
+    g_assert_cmpint(spice_server_add_interface(s, &qxl.base), ==, -1);
+    g_test_assert_expected_messages();
+}
+
+static void test_disabled_plugin_named(void)
+{
+    TestServerConfig cfg = { .plugin_disable = "display" };
+    TestServer *ts = test_server_start(&cfg);
+    test_server_call(ts, check_disabled_display, NULL);
+    test_server_stop(ts);
+}
+
 static void test_setters(void)
 {
     SpiceServer *s = spice_server_new();
@@ -301,6 +329,7 @@ int main(int argc, char **argv)
     g_setenv("SPICE_PLUGIN_CONFIG", "", TRUE);
     g_test_add_func("/api/interface-versions", test_interface_versions);
     g_test_add_func("/api/unserved-interfaces", test_unserved_interfaces);
+    g_test_add_func("/api/disabled-plugin-named", test_disabled_plugin_named);
     g_test_add_func("/api/setters", test_setters);
     g_test_add_func("/api/init-errors", test_init_errors);
     g_test_add_func("/api/exit-without-destroy", test_exit_without_destroy);
