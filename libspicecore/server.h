@@ -91,15 +91,15 @@ struct SpiceServer {
     const SpiceCoreInterface *core;
     EventLoop *loop;
 
-    GPtrArray *listeners; /* Listener* */
-    GList *links;         /* LinkConn* in progress */
-    GPtrArray *plugins;   /* SpicePlugin*, in load order */
+    GPtrArray *listeners;          /* Listener* */
+    GList *links;                  /* LinkConn* in progress */
+    GPtrArray *plugins;            /* SpicePlugin*, in load order */
     GPtrArray *plugins_not_loaded; /* "NAME (why)" of plugin files left out */
-    GList *channels;      /* SpiceChannel*, registration order */
-    GList *interfaces;    /* InterfaceRecord* */
-    SpiceClient *client;  /* the one connected client, or NULL */
-    AuthKeyPool *keys;    /* fresh RSA keys for links */
-    TopicBoard *topics;   /* facts and events between plugins (topics.c) */
+    GList *channels;               /* SpiceChannel*, registration order */
+    GList *interfaces;             /* InterfaceRecord* */
+    SpiceClient *client;           /* the one connected client, or NULL */
+    AuthKeyPool *keys;             /* fresh RSA keys for links */
+    TopicBoard *topics;            /* facts and events between plugins (topics.c) */
 
     /* mouse */
     uint32_t mouse_mode;              /* SPICE_MOUSE_MODE_* current */
