@@ -33,6 +33,7 @@
 #include "spice-plugin-wire.h"
 
 #include "client.h"
+#include "net.h"
 #include "plugin-host.h"
 #include "registry.h"
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "interfaces.h"
 #include "plugin-host.h"
 #include "server.h"
 
@@ -49,7 +50,7 @@ static void **state_slot(SpiceBaseInstance *sin, const char *type)
     return NULL;
 }
 
-unsigned server_count_interfaces(SpiceServer *s, const char *key)
+unsigned interfaces_count(SpiceServer *s, const char *key)
 {
     unsigned n = 0;
     for (GList *l = s->interfaces; l; l = l->next) {

@@ -29,7 +29,10 @@
 #include "channel-client.h"
 #include "client.h"
 #include "link-parser.h"
+#include "link.h"
+#include "net.h"
 #include "registry.h"
+#include "server-config.h"
 #include "server.h"
 
 #define LINK_TIMEOUT_MS   30000
@@ -262,7 +265,7 @@ static void handle_ticket(LinkConn *link)
         link_send_result(link, SPICE_LINK_ERR_PERMISSION_DENIED, "cannot decrypt the ticket");
         return;
     }
-    const char *denied = server_check_ticket(s, password, link->skip_auth);
+    const char *denied = server_config_check_ticket(s, password, link->skip_auth);
     memset(password, 0, sizeof(password));
     auth_key_free(link->key);
     link->key = NULL;

@@ -19,6 +19,8 @@
 
 #include <arpa/inet.h>
 
+#include "link.h"
+#include "net.h"
 #include "server.h"
 
 #define KEEPALIVE_IDLE_S       600

@@ -17,6 +17,7 @@
 
 #include "channel-client.h"
 #include "client.h"
+#include "interfaces.h"
 #include "plugin-loader.h"
 #include "registry.h"
 #include "topics.h"

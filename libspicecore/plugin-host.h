@@ -42,9 +42,6 @@ void plugin_host_unload_all(SpiceServer *s);
 SpicePlugin *plugin_host_find_interface(SpiceServer *s, const char *type, const char *subtype,
                                         const SpiceInterfaceClass **klass);
 
-/* interfaces.c: remove the instances a plugin serves (all when NULL). */
-void interfaces_release_plugin(SpiceServer *s, SpicePlugin *plugin);
-
 /* Logging on behalf of a plugin or the core. */
 void plugin_log(SpicePlugin *plugin, SpicePluginLogLevel level, const char *format, ...)
     G_GNUC_PRINTF(3, 4);

@@ -4,7 +4,7 @@
  * ticket check. Setters validate and store; the modules that use a value
  * read it from ServerConfig (plugins through server_get_int).
  */
-#include "server.h"
+#include "server-config.h"
 
 #include <string.h>
 
@@ -129,7 +129,7 @@ SPICE_EXPORT int spice_server_set_ticket(SpiceServer *s, const char *passwd, int
     return 0;
 }
 
-const char *server_check_ticket(SpiceServer *s, const char *password, bool skip_auth)
+const char *server_config_check_ticket(SpiceServer *s, const char *password, bool skip_auth)
 {
     ServerConfig *c = &s->config;
     if (!c->ticketing || skip_auth) {

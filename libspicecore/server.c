@@ -15,6 +15,9 @@
 #include "auth-ticket.h"
 #include "channel-client.h"
 #include "client.h"
+#include "interfaces.h"
+#include "link.h"
+#include "net.h"
 #include "plugin-host.h"
 #include "registry.h"
 #include "topics.h"
@@ -210,9 +213,9 @@ uint32_t server_supported_mouse_modes(SpiceServer *s)
 {
     uint32_t modes = SPICE_MOUSE_MODE_SERVER;
     unsigned displays = registry_count_type(s, SPICE_CHANNEL_DISPLAY);
-    unsigned qxls = server_count_interfaces(s, SPICE_INTERFACE_QXL);
-    bool tablet = server_count_interfaces(s, SPICE_INTERFACE_TABLET) > 0;
-    bool agent = s->config.agent_mouse && server_count_interfaces(s, "char_device:vdagent") > 0;
+    unsigned qxls = interfaces_count(s, SPICE_INTERFACE_QXL);
+    bool tablet = interfaces_count(s, SPICE_INTERFACE_TABLET) > 0;
+    bool agent = s->config.agent_mouse && interfaces_count(s, "char_device:vdagent") > 0;
     bool one_display = displays <= 1 && qxls <= 1;
     bool primary_ok = qxls == 0 || s->display_allows_client_mouse;
     if (agent || (tablet && one_display && primary_ok)) {

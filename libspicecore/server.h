@@ -124,29 +124,6 @@ uint32_t server_mm_time(SpiceServer *s);
  * under us (exit-on-disconnect): exit() runs library destructors, which
  * must not race with a thread still inside OpenSSL. */
 void server_prepare_exit(SpiceServer *s);
-/* Count interfaces of type currently added (e.g. "tablet"). */
-unsigned server_count_interfaces(SpiceServer *s, const char *type);
-
-/* ---- auth (server-config.c) ---- */
-/* Check a decrypted password against the ticket settings. Returns NULL when
- * accepted or a static reason string. */
-const char *server_check_ticket(SpiceServer *s, const char *password, bool skip_auth);
-
-/* ---- net.c ---- */
-bool net_start_listening(SpiceServer *s);
-void net_stop_listening(SpiceServer *s);
-/* Configure an accepted or host-provided client socket (non-blocking,
- * TCP_NODELAY, keep-alive, close-on-exec). */
-bool net_setup_client_socket(int fd);
-/* Fill laddr_ext/paddr_ext (and the old short fields) of info for fd. */
-void net_fill_event_info(int fd, SpiceChannelEventInfo *info);
-/* "127.0.0.1:5900" / "[::1]:5900" / "unix:/path"; g_free the result. */
-char *net_describe_peer(int fd);
-
-/* ---- link.c ---- */
-/* Start the link handshake on a connected socket (takes ownership). */
-void link_start(SpiceServer *s, int fd, bool skip_auth);
-void link_free_all(SpiceServer *s);
 
 /* ---- host event ---- */
 void server_channel_event(SpiceServer *s, int event, SpiceChannelEventInfo *info);
