@@ -67,7 +67,7 @@ struct SpiceChannelClient {
     EventLoop *loop;
     int fd;
     int family;
-    LoopWatch *watch;
+    EventLoopWatch *watch;
     int watch_events;
     SpiceChannelEventInfo *info;
     GArray *common_caps;
@@ -116,7 +116,7 @@ static void cc_dispatch_move(SpiceChannelClient *cc);
 static void cc_teardown(SpiceChannelClient *cc);
 static void cc_update_watch(SpiceChannelClient *cc);
 
-bool caps_test(const GArray *words, uint32_t cap)
+bool channel_client_caps_test(const GArray *words, uint32_t cap)
 {
     if (!words || cap / 32 >= words->len) {
         return false;
@@ -264,7 +264,7 @@ static int cc_enqueue(SpiceChannelClient *cc, OutMsg *m, uint16_t type)
     return 0;
 }
 
-int cc_send(SpiceChannelClient *cc, uint16_t type, const void *body, uint32_t size)
+int channel_client_send(SpiceChannelClient *cc, uint16_t type, const void *body, uint32_t size)
 {
     OutMsg *m = g_malloc(sizeof(OutMsg) + size);
     m->body = (uint8_t *)(m + 1);
@@ -276,8 +276,8 @@ int cc_send(SpiceChannelClient *cc, uint16_t type, const void *body, uint32_t si
     return cc_enqueue(cc, m, type);
 }
 
-int cc_send_owned(SpiceChannelClient *cc, uint16_t type, void *body, uint32_t size,
-                  void (*free_func)(void *))
+int channel_client_send_owned(SpiceChannelClient *cc, uint16_t type, void *body, uint32_t size,
+                              void (*free_func)(void *))
 {
     OutMsg *m = g_new(OutMsg, 1);
     m->body = body;
@@ -286,7 +286,7 @@ int cc_send_owned(SpiceChannelClient *cc, uint16_t type, void *body, uint32_t si
     return cc_enqueue(cc, m, type);
 }
 
-bool cc_can_send(SpiceChannelClient *cc)
+bool channel_client_can_send(SpiceChannelClient *cc)
 {
     if (cc->dead || cc->moving) {
         return false;
@@ -300,7 +300,7 @@ bool cc_can_send(SpiceChannelClient *cc)
 static void cc_maybe_produce(SpiceChannelClient *cc)
 {
     const SpiceChannelOps *ops = cc->klass->ops;
-    while (cc->want_produce && cc_can_send(cc) && cc->plugin_connected) {
+    while (cc->want_produce && channel_client_can_send(cc) && cc->plugin_connected) {
         if (ops->version < 1 || !ops->produce) {
             cc->want_produce = false;
             return;
@@ -316,7 +316,7 @@ static void cc_maybe_produce(SpiceChannelClient *cc)
     }
 }
 
-void cc_want_produce(SpiceChannelClient *cc)
+void channel_client_want_produce(SpiceChannelClient *cc)
 {
     cc->want_produce = true;
     if (cc->busy == 0 && !cc->moving) {
@@ -408,7 +408,7 @@ static void cc_update_watch(SpiceChannelClient *cc)
     }
     if (events != cc->watch_events) {
         cc->watch_events = events;
-        loop_watch_update(cc->watch, events);
+        event_loop_watch_update(cc->watch, events);
     }
 }
 
@@ -418,7 +418,7 @@ static void cc_attach_watch(SpiceChannelClient *cc)
     if (!g_queue_is_empty(&cc->out)) {
         cc->watch_events |= SPICE_WATCH_EVENT_WRITE;
     }
-    cc->watch = loop_watch_new(cc->loop, cc->fd, cc->watch_events, cc_io, cc);
+    cc->watch = event_loop_watch_new(cc->loop, cc->fd, cc->watch_events, cc_io, cc);
     if (!cc->watch) {
         cc_fail(cc, "the event loop refused to watch the socket");
     }
@@ -614,7 +614,7 @@ void channel_client_feed(SpiceChannelClient *cc, const uint8_t *data, size_t siz
 
 /* ---- pings --------------------------------------------------------------- */
 
-uint32_t cc_ping(SpiceChannelClient *cc, uint32_t payload_size)
+uint32_t channel_client_ping(SpiceChannelClient *cc, uint32_t payload_size)
 {
     uint32_t id = ++cc->next_ping_id;
     if (cc->n_pings == MAX_PENDING_PINGS) {
@@ -632,7 +632,7 @@ uint32_t cc_ping(SpiceChannelClient *cc, uint32_t payload_size)
     uint8_t *body = g_malloc0(size);
     spice_wire_put_u32(body, id);
     spice_wire_put_u64(body + 4, (uint64_t)now * 1000);
-    cc_send_owned(cc, SPICE_MSG_PING, body, size, g_free);
+    channel_client_send_owned(cc, SPICE_MSG_PING, body, size, g_free);
     return id;
 }
 
@@ -645,7 +645,7 @@ static void send_set_ack(SpiceChannelClient *cc)
     cc->ack_window = CC_ACK_WINDOW;
     spice_wire_put_u32(body, cc->ack_generation);
     spice_wire_put_u32(body + 4, cc->ack_window);
-    cc_send(cc, SPICE_MSG_SET_ACK, body, sizeof(body));
+    channel_client_send(cc, SPICE_MSG_SET_ACK, body, sizeof(body));
     cc->messages_window = 0;
 }
 
@@ -663,7 +663,7 @@ bool channel_client_create(SpiceServer *s, SpiceChannel *channel, SpiceClient *c
     cc->info = params->info;
     cc->common_caps = params->common_caps;
     cc->caps = params->caps;
-    cc->mini_header = caps_test(cc->common_caps, SPICE_COMMON_CAP_MINI_HEADER);
+    cc->mini_header = channel_client_caps_test(cc->common_caps, SPICE_COMMON_CAP_MINI_HEADER);
     cc->acks = (cc->klass->flags & SPICE_CHANNEL_CLASS_HANDLE_ACKS) != 0;
     cc->client_generation = UINT32_MAX;
     g_queue_init(&cc->out);
@@ -746,10 +746,10 @@ static void cc_dispatch_move(SpiceChannelClient *cc)
     event_loop_invoke(req->target, move_arrive, req, false);
 }
 
-void cc_move(SpiceChannelClient *cc, SpicePluginLoop *ploop,
-             void (*on_moved)(SpiceChannelClient *cc, void *opaque), void *opaque)
+void channel_client_move(SpiceChannelClient *cc, SpicePluginLoop *ploop,
+                         void (*on_moved)(SpiceChannelClient *cc, void *opaque), void *opaque)
 {
-    EventLoop *target = plugin_loop_get(cc->server, ploop);
+    EventLoop *target = plugin_host_loop_get(cc->server, ploop);
     g_return_if_fail(event_loop_is_current(cc->loop));
     g_return_if_fail(!cc->moving);
     if (target == cc->loop || cc->dead) {
@@ -758,7 +758,7 @@ void cc_move(SpiceChannelClient *cc, SpicePluginLoop *ploop,
         }
         return;
     }
-    loop_watch_free(cc->watch);
+    event_loop_watch_free(cc->watch);
     cc->watch = NULL;
     cc->moving = true;
     MoveRequest *req = g_new0(MoveRequest, 1);
@@ -830,11 +830,6 @@ void channel_client_disconnect(SpiceChannelClient *cc, const char *reason)
     }
 }
 
-void cc_disconnect(SpiceChannelClient *cc, const char *reason)
-{
-    channel_client_disconnect(cc, reason);
-}
-
 typedef struct RemoveFromClient {
     SpiceClient *client;
     SpiceChannelClient *cc;
@@ -857,7 +852,7 @@ static void cc_teardown(SpiceChannelClient *cc)
     channel_client_ref(cc);
     g_debug("%s: disconnected: %s", cc->label, cc->disconnect_reason);
 
-    loop_watch_free(cc->watch);
+    event_loop_watch_free(cc->watch);
     cc->watch = NULL;
     if (cc->plugin_connected && cc->klass->ops->disconnect) {
         cc->plugin_connected = false;
@@ -929,37 +924,37 @@ void channel_client_disconnect_async(SpiceChannelClient *cc, const char *reason)
 
 /* ---- accessors ------------------------------------------------------------- */
 
-void cc_set_data(SpiceChannelClient *cc, void *data)
+void channel_client_set_data(SpiceChannelClient *cc, void *data)
 {
     cc->plugin_data = data;
 }
 
-void *cc_get_data(SpiceChannelClient *cc)
+void *channel_client_get_data(SpiceChannelClient *cc)
 {
     return cc->plugin_data;
 }
 
-SpiceChannel *cc_get_channel(SpiceChannelClient *cc)
+SpiceChannel *channel_client_get_channel(SpiceChannelClient *cc)
 {
     return cc->channel;
 }
 
-SpiceClient *cc_get_client(SpiceChannelClient *cc)
+SpiceClient *channel_client_get_client(SpiceChannelClient *cc)
 {
     return cc->client;
 }
 
-bool cc_test_cap(SpiceChannelClient *cc, uint32_t cap)
+bool channel_client_test_cap(SpiceChannelClient *cc, uint32_t cap)
 {
-    return caps_test(cc->caps, cap);
+    return channel_client_caps_test(cc->caps, cap);
 }
 
-bool cc_test_common_cap(SpiceChannelClient *cc, uint32_t cap)
+bool channel_client_test_common_cap(SpiceChannelClient *cc, uint32_t cap)
 {
-    return caps_test(cc->common_caps, cap);
+    return channel_client_caps_test(cc->common_caps, cap);
 }
 
-int cc_get_family(SpiceChannelClient *cc)
+int channel_client_get_family(SpiceChannelClient *cc)
 {
     return cc->family;
 }

@@ -42,22 +42,21 @@ SpiceChannelClient *channel_client_ref(SpiceChannelClient *cc);
 void channel_client_unref(SpiceChannelClient *cc);
 
 /* The host-service implementations (plugin-host.c wires them). */
-void cc_set_data(SpiceChannelClient *cc, void *data);
-void *cc_get_data(SpiceChannelClient *cc);
-SpiceChannel *cc_get_channel(SpiceChannelClient *cc);
-SpiceClient *cc_get_client(SpiceChannelClient *cc);
-bool cc_test_cap(SpiceChannelClient *cc, uint32_t cap);
-bool cc_test_common_cap(SpiceChannelClient *cc, uint32_t cap);
-int cc_send(SpiceChannelClient *cc, uint16_t type, const void *body, uint32_t size);
-int cc_send_owned(SpiceChannelClient *cc, uint16_t type, void *body, uint32_t size,
-                  void (*free_func)(void *));
-bool cc_can_send(SpiceChannelClient *cc);
-void cc_want_produce(SpiceChannelClient *cc);
-uint32_t cc_ping(SpiceChannelClient *cc, uint32_t payload_size);
-void cc_disconnect(SpiceChannelClient *cc, const char *reason);
-int cc_get_family(SpiceChannelClient *cc);
-void cc_move(SpiceChannelClient *cc, SpicePluginLoop *loop,
-             void (*on_moved)(SpiceChannelClient *cc, void *opaque), void *opaque);
+void channel_client_set_data(SpiceChannelClient *cc, void *data);
+void *channel_client_get_data(SpiceChannelClient *cc);
+SpiceChannel *channel_client_get_channel(SpiceChannelClient *cc);
+SpiceClient *channel_client_get_client(SpiceChannelClient *cc);
+bool channel_client_test_cap(SpiceChannelClient *cc, uint32_t cap);
+bool channel_client_test_common_cap(SpiceChannelClient *cc, uint32_t cap);
+int channel_client_send(SpiceChannelClient *cc, uint16_t type, const void *body, uint32_t size);
+int channel_client_send_owned(SpiceChannelClient *cc, uint16_t type, void *body, uint32_t size,
+                              void (*free_func)(void *));
+bool channel_client_can_send(SpiceChannelClient *cc);
+void channel_client_want_produce(SpiceChannelClient *cc);
+uint32_t channel_client_ping(SpiceChannelClient *cc, uint32_t payload_size);
+int channel_client_get_family(SpiceChannelClient *cc);
+void channel_client_move(SpiceChannelClient *cc, SpicePluginLoop *loop,
+                         void (*on_moved)(SpiceChannelClient *cc, void *opaque), void *opaque);
 
 int channel_client_get_fd(SpiceChannelClient *cc);
 
@@ -65,6 +64,6 @@ int channel_client_get_fd(SpiceChannelClient *cc);
 void channel_client_feed(SpiceChannelClient *cc, const uint8_t *data, size_t size);
 
 /* Test a capability bit in an array of uint32_t words. */
-bool caps_test(const GArray *words, uint32_t cap);
+bool channel_client_caps_test(const GArray *words, uint32_t cap);
 
 #endif /* SPICECORE_CHANNEL_CLIENT_H_ */

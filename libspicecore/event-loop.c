@@ -16,7 +16,7 @@
 typedef enum { LOOP_HOST, LOOP_THREAD } LoopKind;
 
 typedef struct PendingCall {
-    LoopFunc func;
+    EventLoopFunc func;
     void *opaque;
     bool *done; /* non-NULL for a waiting caller */
 } PendingCall;
@@ -30,26 +30,26 @@ struct EventLoop {
     char *name;
 
     int wake_fd;
-    LoopWatch *wake_watch;
+    EventLoopWatch *wake_watch;
 
     GMutex lock;
     GCond done_cond;
     GQueue pending; /* PendingCall* */
 };
 
-struct LoopTimer {
+struct EventLoopTimer {
     EventLoop *loop;
-    LoopFunc func;
+    EventLoopFunc func;
     void *opaque;
     SpiceTimer *host_timer; /* LOOP_HOST */
     GSource *source;        /* LOOP_THREAD, while armed */
 };
 
-struct LoopWatch {
+struct EventLoopWatch {
     EventLoop *loop;
     int fd;
     int events;
-    LoopWatchFunc func;
+    EventLoopWatchFunc func;
     void *opaque;
     SpiceWatch *host_watch; /* LOOP_HOST */
     GSource *source;        /* LOOP_THREAD */
@@ -101,7 +101,7 @@ static void wake_loop(EventLoop *loop)
     }
 }
 
-void event_loop_invoke(EventLoop *loop, LoopFunc func, void *opaque, bool wait)
+void event_loop_invoke(EventLoop *loop, EventLoopFunc func, void *opaque, bool wait)
 {
     if (wait && event_loop_is_current(loop)) {
         func(opaque);
@@ -164,13 +164,13 @@ static void loop_release(EventLoop *loop)
 
 static void host_timer_cb(void *opaque)
 {
-    LoopTimer *t = opaque;
+    EventLoopTimer *t = opaque;
     t->func(t->opaque);
 }
 
 static void host_watch_cb(int fd, int event, void *opaque)
 {
-    LoopWatch *w = opaque;
+    EventLoopWatch *w = opaque;
     w->func(fd, event, w->opaque);
 }
 
@@ -185,7 +185,7 @@ EventLoop *event_loop_new_host(const SpiceCoreInterface *core)
         return NULL;
     }
     loop->wake_watch =
-        loop_watch_new(loop, loop->wake_fd, SPICE_WATCH_EVENT_READ, wake_fd_ready, loop);
+        event_loop_watch_new(loop, loop->wake_fd, SPICE_WATCH_EVENT_READ, wake_fd_ready, loop);
     if (!loop->wake_watch) {
         g_warning("the host's core interface refused to watch the dispatcher eventfd");
         loop_release(loop);
@@ -217,7 +217,7 @@ EventLoop *event_loop_new_thread(const char *name)
     loop->context = g_main_context_new();
     loop->main_loop = g_main_loop_new(loop->context, FALSE);
     loop->wake_watch =
-        loop_watch_new(loop, loop->wake_fd, SPICE_WATCH_EVENT_READ, wake_fd_ready, loop);
+        event_loop_watch_new(loop, loop->wake_fd, SPICE_WATCH_EVENT_READ, wake_fd_ready, loop);
     loop->thread = g_thread_new(name, loop_thread_main, loop);
     return loop;
 }
@@ -237,11 +237,11 @@ void event_loop_free(EventLoop *loop)
         g_return_if_fail(!event_loop_is_current(loop));
         event_loop_invoke(loop, quit_loop, loop, false);
         g_thread_join(loop->thread);
-        loop_watch_free(loop->wake_watch);
+        event_loop_watch_free(loop->wake_watch);
         g_main_loop_unref(loop->main_loop);
         g_main_context_unref(loop->context);
     } else {
-        loop_watch_free(loop->wake_watch);
+        event_loop_watch_free(loop->wake_watch);
         run_pending(loop);
     }
     loop_release(loop);
@@ -249,9 +249,9 @@ void event_loop_free(EventLoop *loop)
 
 /* ---- timers ----------------------------------------------------------- */
 
-LoopTimer *loop_timer_new(EventLoop *loop, LoopFunc func, void *opaque)
+EventLoopTimer *event_loop_timer_new(EventLoop *loop, EventLoopFunc func, void *opaque)
 {
-    LoopTimer *t = g_new0(LoopTimer, 1);
+    EventLoopTimer *t = g_new0(EventLoopTimer, 1);
     t->loop = loop;
     t->func = func;
     t->opaque = opaque;
@@ -267,26 +267,26 @@ LoopTimer *loop_timer_new(EventLoop *loop, LoopFunc func, void *opaque)
 
 static gboolean thread_timer_cb(gpointer opaque)
 {
-    LoopTimer *t = opaque;
+    EventLoopTimer *t = opaque;
     g_source_unref(t->source);
     t->source = NULL;
     t->func(t->opaque);
     return G_SOURCE_REMOVE;
 }
 
-void loop_timer_start(LoopTimer *t, uint32_t ms)
+void event_loop_timer_start(EventLoopTimer *t, uint32_t ms)
 {
     if (t->loop->kind == LOOP_HOST) {
         t->loop->core->timer_start(t->host_timer, ms);
         return;
     }
-    loop_timer_cancel(t);
+    event_loop_timer_cancel(t);
     t->source = g_timeout_source_new(ms);
     g_source_set_callback(t->source, thread_timer_cb, t, NULL);
     g_source_attach(t->source, t->loop->context);
 }
 
-void loop_timer_cancel(LoopTimer *t)
+void event_loop_timer_cancel(EventLoopTimer *t)
 {
     if (t->loop->kind == LOOP_HOST) {
         t->loop->core->timer_cancel(t->host_timer);
@@ -299,7 +299,7 @@ void loop_timer_cancel(LoopTimer *t)
     }
 }
 
-void loop_timer_free(LoopTimer *t)
+void event_loop_timer_free(EventLoopTimer *t)
 {
     if (!t) {
         return;
@@ -307,7 +307,7 @@ void loop_timer_free(LoopTimer *t)
     if (t->loop->kind == LOOP_HOST) {
         t->loop->core->timer_remove(t->host_timer);
     } else {
-        loop_timer_cancel(t);
+        event_loop_timer_cancel(t);
     }
     g_free(t);
 }
@@ -330,13 +330,13 @@ static GIOCondition events_to_condition(int events)
  * has a fixed condition). */
 typedef struct WatchSource {
     GSource source;
-    LoopWatch *watch;
+    EventLoopWatch *watch;
 } WatchSource;
 
 static gboolean watch_source_dispatch(GSource *source, GSourceFunc callback, gpointer data)
 {
     WatchSource *ws = (WatchSource *)source;
-    LoopWatch *w = ws->watch;
+    EventLoopWatch *w = ws->watch;
     GIOCondition cond = g_source_query_unix_fd(source, w->tag);
     int events = 0;
     (void)callback;
@@ -358,9 +358,10 @@ static GSourceFuncs watch_source_funcs = {
     .dispatch = watch_source_dispatch,
 };
 
-LoopWatch *loop_watch_new(EventLoop *loop, int fd, int events, LoopWatchFunc func, void *opaque)
+EventLoopWatch *event_loop_watch_new(EventLoop *loop, int fd, int events, EventLoopWatchFunc func,
+                                     void *opaque)
 {
-    LoopWatch *w = g_new0(LoopWatch, 1);
+    EventLoopWatch *w = g_new0(EventLoopWatch, 1);
     w->loop = loop;
     w->fd = fd;
     w->events = events;
@@ -381,7 +382,7 @@ LoopWatch *loop_watch_new(EventLoop *loop, int fd, int events, LoopWatchFunc fun
     return w;
 }
 
-void loop_watch_update(LoopWatch *w, int events)
+void event_loop_watch_update(EventLoopWatch *w, int events)
 {
     if (w->events == events) {
         return;
@@ -394,7 +395,7 @@ void loop_watch_update(LoopWatch *w, int events)
     g_source_modify_unix_fd(w->source, w->tag, events_to_condition(events));
 }
 
-void loop_watch_free(LoopWatch *w)
+void event_loop_watch_free(EventLoopWatch *w)
 {
     if (!w) {
         return;

@@ -25,11 +25,11 @@
 #include "spice-server/spice.h"
 
 typedef struct EventLoop EventLoop;
-typedef struct LoopTimer LoopTimer;
-typedef struct LoopWatch LoopWatch;
+typedef struct EventLoopTimer EventLoopTimer;
+typedef struct EventLoopWatch EventLoopWatch;
 
-typedef void (*LoopFunc)(void *opaque);
-typedef void (*LoopWatchFunc)(int fd, int events, void *opaque);
+typedef void (*EventLoopFunc)(void *opaque);
+typedef void (*EventLoopWatchFunc)(int fd, int events, void *opaque);
 
 /* Wrap the host's core interface. Must be called on the host's thread,
  * which becomes the loop's thread. Returns NULL (with a log line) if the
@@ -48,7 +48,7 @@ bool event_loop_is_current(const EventLoop *loop);
 
 /* Any thread. Queue func(opaque) to run on the loop's thread. With wait,
  * block until it has run (runs at once when already on that thread). */
-void event_loop_invoke(EventLoop *loop, LoopFunc func, void *opaque, bool wait);
+void event_loop_invoke(EventLoop *loop, EventLoopFunc func, void *opaque, bool wait);
 
 /* Loop thread. Run every call queued with event_loop_invoke() now. */
 void event_loop_run_pending(EventLoop *loop);
@@ -58,15 +58,16 @@ GMainContext *event_loop_get_context(const EventLoop *loop);
 
 /* Timers are one-shot; starting an armed timer re-arms it. Loop thread
  * only. */
-LoopTimer *loop_timer_new(EventLoop *loop, LoopFunc func, void *opaque);
-void loop_timer_start(LoopTimer *timer, uint32_t ms);
-void loop_timer_cancel(LoopTimer *timer);
-void loop_timer_free(LoopTimer *timer);
+EventLoopTimer *event_loop_timer_new(EventLoop *loop, EventLoopFunc func, void *opaque);
+void event_loop_timer_start(EventLoopTimer *timer, uint32_t ms);
+void event_loop_timer_cancel(EventLoopTimer *timer);
+void event_loop_timer_free(EventLoopTimer *timer);
 
 /* events: SPICE_WATCH_EVENT_READ | SPICE_WATCH_EVENT_WRITE. Loop thread
  * only. */
-LoopWatch *loop_watch_new(EventLoop *loop, int fd, int events, LoopWatchFunc func, void *opaque);
-void loop_watch_update(LoopWatch *watch, int events);
-void loop_watch_free(LoopWatch *watch);
+EventLoopWatch *event_loop_watch_new(EventLoop *loop, int fd, int events, EventLoopWatchFunc func,
+                                     void *opaque);
+void event_loop_watch_update(EventLoopWatch *watch, int events);
+void event_loop_watch_free(EventLoopWatch *watch);
 
 #endif /* SPICECORE_EVENT_LOOP_H_ */

@@ -61,9 +61,9 @@ struct LinkConn {
     GByteArray *out;
     size_t out_pos;
 
-    LoopWatch *watch;
+    EventLoopWatch *watch;
     int watch_events;
-    LoopTimer *timer;
+    EventLoopTimer *timer;
     SpiceChannelEventInfo *info;
 
     LinkHeader header;
@@ -80,8 +80,8 @@ static void link_free(LinkConn *link)
 {
     SpiceServer *s = link->server;
     s->links = g_list_remove(s->links, link);
-    loop_watch_free(link->watch);
-    loop_timer_free(link->timer);
+    event_loop_watch_free(link->watch);
+    event_loop_timer_free(link->timer);
     if (link->fd >= 0) {
         close(link->fd);
     }
@@ -118,7 +118,7 @@ static void link_set_events(LinkConn *link)
     }
     if (events != link->watch_events) {
         link->watch_events = events;
-        loop_watch_update(link->watch, events);
+        event_loop_watch_update(link->watch, events);
     }
 }
 
@@ -231,7 +231,7 @@ static void handle_link_message(LinkConn *link)
         queue_u32(link, g_array_index(channel->caps, uint32_t, i));
     }
 
-    if (caps_test(link->common_caps, SPICE_COMMON_CAP_PROTOCOL_AUTH_SELECTION)) {
+    if (channel_client_caps_test(link->common_caps, SPICE_COMMON_CAP_PROTOCOL_AUTH_SELECTION)) {
         link->state = LINK_READ_AUTH_MECHANISM;
         link->in_need = 4;
     } else {
@@ -467,13 +467,13 @@ void link_start(SpiceServer *s, int fd, bool skip_auth)
     server_channel_event(s, SPICE_CHANNEL_EVENT_CONNECTED, link->info);
 
     link->watch_events = SPICE_WATCH_EVENT_READ;
-    link->watch = loop_watch_new(s->loop, fd, link->watch_events, link_io, link);
-    link->timer = loop_timer_new(s->loop, link_timeout, link);
+    link->watch = event_loop_watch_new(s->loop, fd, link->watch_events, link_io, link);
+    link->timer = event_loop_timer_new(s->loop, link_timeout, link);
     if (!link->watch || !link->timer) {
         link_fail(link, "the event loop refused a watch or timer");
         return;
     }
-    loop_timer_start(link->timer, LINK_TIMEOUT_MS);
+    event_loop_timer_start(link->timer, LINK_TIMEOUT_MS);
 }
 
 void link_free_all(SpiceServer *s)

@@ -30,7 +30,7 @@ struct Listener {
     SpiceServer *server;
     int fd;
     bool owned; /* false for the host's listen fd */
-    LoopWatch *watch;
+    EventLoopWatch *watch;
     char *description;
 };
 
@@ -153,7 +153,7 @@ static Listener *listener_add(SpiceServer *s, int fd, bool owned, char *descript
     if (flags >= 0) {
         fcntl(fd, F_SETFL, flags | O_NONBLOCK);
     }
-    l->watch = loop_watch_new(s->loop, fd, SPICE_WATCH_EVENT_READ, listener_accept, l);
+    l->watch = event_loop_watch_new(s->loop, fd, SPICE_WATCH_EVENT_READ, listener_accept, l);
     if (!l->watch) {
         g_warning("cannot watch the listening socket %s", description);
         if (owned) {
@@ -169,7 +169,7 @@ static Listener *listener_add(SpiceServer *s, int fd, bool owned, char *descript
 
 static void listener_free(Listener *l)
 {
-    loop_watch_free(l->watch);
+    event_loop_watch_free(l->watch);
     if (l->owned) {
         close(l->fd);
     }

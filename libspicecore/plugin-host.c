@@ -50,7 +50,7 @@ static void plugin_logv(SpicePlugin *plugin, SpicePluginLogLevel level, const ch
     g_log(G_LOG_DOMAIN, log_level(level), "plugin %s: %s", plugin ? plugin->name : "?", msg);
 }
 
-void plugin_log(SpicePlugin *plugin, SpicePluginLogLevel level, const char *format, ...)
+void plugin_host_log(SpicePlugin *plugin, SpicePluginLogLevel level, const char *format, ...)
 {
     va_list ap;
     va_start(ap, format);
@@ -133,7 +133,7 @@ static void notify_on_host(void *opaque)
 {
     Notify *n = opaque;
     if (n->client->main_cc) {
-        cc_send_owned(n->client->main_cc, SPICE_MSG_NOTIFY, n->body, n->size, g_free);
+        channel_client_send_owned(n->client->main_cc, SPICE_MSG_NOTIFY, n->body, n->size, g_free);
     } else {
         g_free(n->body);
     }
@@ -235,7 +235,7 @@ static uint32_t host_mm_time(SpicePlugin *plugin)
     return server_mm_time(plugin->server);
 }
 
-EventLoop *plugin_loop_get(SpiceServer *s, SpicePluginLoop *loop)
+EventLoop *plugin_host_loop_get(SpiceServer *s, SpicePluginLoop *loop)
 {
     return loop ? loop->loop : s->loop;
 }
@@ -243,39 +243,40 @@ EventLoop *plugin_loop_get(SpiceServer *s, SpicePluginLoop *loop)
 static SpicePluginTimer *host_timer_new(SpicePlugin *plugin, SpicePluginLoop *loop,
                                         SpicePluginFunc func, void *opaque)
 {
-    return (SpicePluginTimer *)loop_timer_new(plugin_loop_get(plugin->server, loop), func, opaque);
+    return (SpicePluginTimer *)event_loop_timer_new(plugin_host_loop_get(plugin->server, loop),
+                                                    func, opaque);
 }
 
 static void host_timer_start(SpicePluginTimer *timer, uint32_t ms)
 {
-    loop_timer_start((LoopTimer *)timer, ms);
+    event_loop_timer_start((EventLoopTimer *)timer, ms);
 }
 
 static void host_timer_cancel(SpicePluginTimer *timer)
 {
-    loop_timer_cancel((LoopTimer *)timer);
+    event_loop_timer_cancel((EventLoopTimer *)timer);
 }
 
 static void host_timer_free(SpicePluginTimer *timer)
 {
-    loop_timer_free((LoopTimer *)timer);
+    event_loop_timer_free((EventLoopTimer *)timer);
 }
 
 static SpicePluginWatch *host_watch_new(SpicePlugin *plugin, SpicePluginLoop *loop, int fd,
                                         int events, SpicePluginWatchFunc func, void *opaque)
 {
-    return (SpicePluginWatch *)loop_watch_new(plugin_loop_get(plugin->server, loop), fd, events,
-                                              func, opaque);
+    return (SpicePluginWatch *)event_loop_watch_new(plugin_host_loop_get(plugin->server, loop), fd,
+                                                    events, func, opaque);
 }
 
 static void host_watch_update(SpicePluginWatch *watch, int events)
 {
-    loop_watch_update((LoopWatch *)watch, events);
+    event_loop_watch_update((EventLoopWatch *)watch, events);
 }
 
 static void host_watch_free(SpicePluginWatch *watch)
 {
-    loop_watch_free((LoopWatch *)watch);
+    event_loop_watch_free((EventLoopWatch *)watch);
 }
 
 static SpicePluginLoop *host_loop_new(SpicePlugin *plugin, const char *name)
@@ -299,8 +300,8 @@ static void host_loop_free(SpicePluginLoop *loop)
     SpiceServer *s = loop->plugin->server;
     unsigned left = s->topics ? topic_board_release_loop(s->topics, loop->loop) : 0;
     if (left) {
-        plugin_log(loop->plugin, SPICE_PLUGIN_LOG_WARNING,
-                   "loop_free: %u topic subscriptions on the loop were still active", left);
+        plugin_host_log(loop->plugin, SPICE_PLUGIN_LOG_WARNING,
+                        "loop_free: %u topic subscriptions on the loop were still active", left);
     }
     loop->plugin->loops = g_list_remove(loop->plugin->loops, loop);
     event_loop_free(loop->loop);
@@ -310,7 +311,7 @@ static void host_loop_free(SpicePluginLoop *loop)
 static void host_loop_invoke(SpicePlugin *plugin, SpicePluginLoop *loop, SpicePluginFunc func,
                              void *opaque, bool wait)
 {
-    event_loop_invoke(plugin_loop_get(plugin->server, loop), func, opaque, wait);
+    event_loop_invoke(plugin_host_loop_get(plugin->server, loop), func, opaque, wait);
 }
 
 /* ---- 1.2 events and 1.3 topics ----------------------------------------------------- */
@@ -387,7 +388,7 @@ static void host_event_publish(SpicePlugin *plugin, const SpicePluginEvent *even
 {
     if (!event || event->size < sizeof(SpicePluginEvent) || (event->data_size && !event->data) ||
         event->data_size > 16 * 1024 * 1024) {
-        plugin_log(plugin, SPICE_PLUGIN_LOG_WARNING, "event_publish: malformed event ignored");
+        plugin_host_log(plugin, SPICE_PLUGIN_LOG_WARNING, "event_publish: malformed event ignored");
         return;
     }
     queue_event(plugin, event->type, event->display_id, event->data, event->data_size);
@@ -433,7 +434,7 @@ static SpiceTopicSubscription *host_topic_subscribe(SpicePlugin *plugin, const c
                                                     void *opaque)
 {
     return topic_subscribe(plugin->server->topics, plugin, topic,
-                           plugin_loop_get(plugin->server, loop), func, opaque);
+                           plugin_host_loop_get(plugin->server, loop), func, opaque);
 }
 
 static int host_topic_get(SpicePlugin *plugin, const char *topic, uint32_t key, void *payload,
@@ -472,19 +473,19 @@ static const SpiceHostServices host_services = {
     .channel_set_cap = channel_set_cap,
     .channel_list = host_channel_list,
 
-    .channel_client_set_data = cc_set_data,
-    .channel_client_get_data = cc_get_data,
-    .channel_client_get_channel = cc_get_channel,
-    .channel_client_get_client = cc_get_client,
-    .channel_client_test_cap = cc_test_cap,
-    .channel_client_test_common_cap = cc_test_common_cap,
-    .channel_client_send = cc_send,
-    .channel_client_send_owned = cc_send_owned,
-    .channel_client_can_send = cc_can_send,
-    .channel_client_want_produce = cc_want_produce,
-    .channel_client_ping = cc_ping,
-    .channel_client_disconnect = cc_disconnect,
-    .channel_client_get_family = cc_get_family,
+    .channel_client_set_data = channel_client_set_data,
+    .channel_client_get_data = channel_client_get_data,
+    .channel_client_get_channel = channel_client_get_channel,
+    .channel_client_get_client = channel_client_get_client,
+    .channel_client_test_cap = channel_client_test_cap,
+    .channel_client_test_common_cap = channel_client_test_common_cap,
+    .channel_client_send = channel_client_send,
+    .channel_client_send_owned = channel_client_send_owned,
+    .channel_client_can_send = channel_client_can_send,
+    .channel_client_want_produce = channel_client_want_produce,
+    .channel_client_ping = channel_client_ping,
+    .channel_client_disconnect = channel_client_disconnect,
+    .channel_client_get_family = channel_client_get_family,
 
     .client_get_session_id = host_client_get_session_id,
     .client_notify = host_client_notify,
@@ -507,7 +508,7 @@ static const SpiceHostServices host_services = {
     .loop_new = host_loop_new,
     .loop_free = host_loop_free,
     .loop_invoke = host_loop_invoke,
-    .channel_client_move = cc_move,
+    .channel_client_move = channel_client_move,
 
     .event_publish = host_event_publish,
 
@@ -572,7 +573,7 @@ static void plugin_free(SpicePlugin *plugin)
         }
     }
     while (plugin->loops) {
-        plugin_log(plugin, SPICE_PLUGIN_LOG_WARNING, "deinit left a worker loop running");
+        plugin_host_log(plugin, SPICE_PLUGIN_LOG_WARNING, "deinit left a worker loop running");
         host_loop_free(plugin->loops->data);
     }
     if (s->topics) {

@@ -43,10 +43,10 @@ SpicePlugin *plugin_host_find_interface(SpiceServer *s, const char *type, const 
                                         const SpiceInterfaceClass **klass);
 
 /* Logging on behalf of a plugin or the core. */
-void plugin_log(SpicePlugin *plugin, SpicePluginLogLevel level, const char *format, ...)
+void plugin_host_log(SpicePlugin *plugin, SpicePluginLogLevel level, const char *format, ...)
     G_GNUC_PRINTF(3, 4);
 
 /* The EventLoop behind a plugin loop handle (NULL: the host loop). */
-EventLoop *plugin_loop_get(SpiceServer *s, SpicePluginLoop *loop);
+EventLoop *plugin_host_loop_get(SpiceServer *s, SpicePluginLoop *loop);
 
 #endif /* SPICECORE_PLUGIN_HOST_H_ */

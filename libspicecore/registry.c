@@ -73,20 +73,20 @@ SpiceChannel *registry_add(SpiceServer *s, SpicePlugin *plugin, const SpiceChann
         declared |= *k == klass;
     }
     if (!declared) {
-        plugin_log(plugin, SPICE_PLUGIN_LOG_WARNING,
-                   "channel_register: class '%s' is not one of the plugin's declared classes",
-                   klass && klass->name ? klass->name : "(null)");
+        plugin_host_log(plugin, SPICE_PLUGIN_LOG_WARNING,
+                        "channel_register: class '%s' is not one of the plugin's declared classes",
+                        klass && klass->name ? klass->name : "(null)");
         return NULL;
     }
     if (registry_find(s, klass->type, id)) {
-        plugin_log(plugin, SPICE_PLUGIN_LOG_WARNING,
-                   "channel_register: %s channel %u is already registered", klass->name, id);
+        plugin_host_log(plugin, SPICE_PLUGIN_LOG_WARNING,
+                        "channel_register: %s channel %u is already registered", klass->name, id);
         return NULL;
     }
     if (id != 0 && !(klass->flags & SPICE_CHANNEL_CLASS_MULTI_INSTANCE)) {
-        plugin_log(plugin, SPICE_PLUGIN_LOG_WARNING,
-                   "channel_register: %s channel id %u: the class allows only id 0", klass->name,
-                   id);
+        plugin_host_log(plugin, SPICE_PLUGIN_LOG_WARNING,
+                        "channel_register: %s channel id %u: the class allows only id 0",
+                        klass->name, id);
         return NULL;
     }
     SpiceChannel *ch = g_new0(SpiceChannel, 1);

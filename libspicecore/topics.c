@@ -230,8 +230,8 @@ int topic_publish(TopicBoard *b, SpicePlugin *plugin, const char *topic, uint32_
         problem = "an event without a payload";
     }
     if (problem) {
-        plugin_log(plugin, SPICE_PLUGIN_LOG_WARNING, "topic_publish('%s'): %s; not published",
-                   topic ? topic : "(null)", problem);
+        plugin_host_log(plugin, SPICE_PLUGIN_LOG_WARNING, "topic_publish('%s'): %s; not published",
+                        topic ? topic : "(null)", problem);
         return -EINVAL;
     }
     GBytes *bytes = payload ? g_bytes_new(payload, size) : NULL;
@@ -310,8 +310,8 @@ SpiceTopicSubscription *topic_subscribe(TopicBoard *b, SpicePlugin *plugin, cons
                                         EventLoop *loop, SpiceTopicFunc func, void *opaque)
 {
     if (!topic_name_valid(topic) || !func) {
-        plugin_log(plugin, SPICE_PLUGIN_LOG_WARNING, "topic_subscribe('%s'): %s",
-                   topic ? topic : "(null)", func ? "bad topic name" : "no callback");
+        plugin_host_log(plugin, SPICE_PLUGIN_LOG_WARNING, "topic_subscribe('%s'): %s",
+                        topic ? topic : "(null)", func ? "bad topic name" : "no callback");
         return NULL;
     }
     return subscribe(b, plugin, topic, loop, func, NULL, opaque);

@@ -102,7 +102,7 @@ static void test_invoke_many_threads(void)
 
 typedef struct TimerTest {
     EventLoop *loop;
-    LoopTimer *timer;
+    EventLoopTimer *timer;
     int fired;
     int64_t started;
     int64_t fired_at;
@@ -123,23 +123,23 @@ static void timer_fired(void *opaque)
 static void start_timers(void *opaque)
 {
     TimerTest *t = opaque;
-    t->timer = loop_timer_new(t->loop, timer_fired, t);
+    t->timer = event_loop_timer_new(t->loop, timer_fired, t);
     t->started = g_get_monotonic_time();
-    loop_timer_start(t->timer, 500);
-    loop_timer_start(t->timer, 50); /* re-arming moves it */
+    event_loop_timer_start(t->timer, 500);
+    event_loop_timer_start(t->timer, 50); /* re-arming moves it */
 }
 
 static void cancel_timer(void *opaque)
 {
     TimerTest *t = opaque;
-    loop_timer_start(t->timer, 30);
-    loop_timer_cancel(t->timer);
+    event_loop_timer_start(t->timer, 30);
+    event_loop_timer_cancel(t->timer);
 }
 
 static void free_timer(void *opaque)
 {
     TimerTest *t = opaque;
-    loop_timer_free(t->timer);
+    event_loop_timer_free(t->timer);
 }
 
 static void test_timers(void)
@@ -168,7 +168,7 @@ static void test_timers(void)
 
 typedef struct WatchTest {
     EventLoop *loop;
-    LoopWatch *watch;
+    EventLoopWatch *watch;
     int fds[2];
     gint reads;
     gint writes;
@@ -185,21 +185,21 @@ static void watch_cb(int fd, int events, void *opaque)
     }
     if (events & SPICE_WATCH_EVENT_WRITE) {
         g_atomic_int_inc(&w->writes);
-        loop_watch_update(w->watch, SPICE_WATCH_EVENT_READ);
+        event_loop_watch_update(w->watch, SPICE_WATCH_EVENT_READ);
     }
 }
 
 static void add_watch(void *opaque)
 {
     WatchTest *w = opaque;
-    w->watch = loop_watch_new(w->loop, w->fds[0], SPICE_WATCH_EVENT_READ | SPICE_WATCH_EVENT_WRITE,
-                              watch_cb, w);
+    w->watch = event_loop_watch_new(w->loop, w->fds[0],
+                                    SPICE_WATCH_EVENT_READ | SPICE_WATCH_EVENT_WRITE, watch_cb, w);
 }
 
 static void remove_watch(void *opaque)
 {
     WatchTest *w = opaque;
-    loop_watch_free(w->watch);
+    event_loop_watch_free(w->watch);
 }
 
 static void test_watches(void)
