@@ -132,11 +132,6 @@ bool event_loop_is_current(const EventLoop *loop)
     return loop->thread == g_thread_self();
 }
 
-GMainContext *event_loop_get_context(const EventLoop *loop)
-{
-    return loop->kind == LOOP_THREAD ? loop->context : NULL;
-}
-
 static EventLoop *loop_alloc(LoopKind kind, const char *name)
 {
     EventLoop *loop = g_new0(EventLoop, 1);

@@ -53,9 +53,6 @@ void event_loop_invoke(EventLoop *loop, EventLoopFunc func, void *opaque, bool w
 /* Loop thread. Run every call queued with event_loop_invoke() now. */
 void event_loop_run_pending(EventLoop *loop);
 
-/* The GMainContext of a thread loop (NULL for the host loop). */
-GMainContext *event_loop_get_context(const EventLoop *loop);
-
 /* Timers are one-shot; starting an armed timer re-arms it. Loop thread
  * only. */
 EventLoopTimer *event_loop_timer_new(EventLoop *loop, EventLoopFunc func, void *opaque);

@@ -518,11 +518,6 @@ static const SpiceHostServices host_services = {
     .topic_get = host_topic_get,
 };
 
-const SpiceHostServices *plugin_host_services(void)
-{
-    return &host_services;
-}
-
 /* ---- loading -------------------------------------------------------------------- */
 
 static void plugin_unregister_channels(SpicePlugin *plugin)

@@ -28,9 +28,6 @@ struct SpicePluginLoop {
     EventLoop *loop;
 };
 
-/* The table given to every plugin. */
-const SpiceHostServices *plugin_host_services(void);
-
 /* Load, validate and initialise the enabled plugins (host thread, during
  * spice_server_init). On failure of a required plugin returns false with
  * the full reason. */

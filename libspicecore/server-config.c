@@ -79,7 +79,6 @@ SPICE_EXPORT int spice_server_set_sasl(SpiceServer *s, int enabled)
         g_warning("spice_server_set_sasl: SASL authentication is not supported by this build");
         return -1;
     }
-    s->config.sasl = false;
     return 0;
 }
 
@@ -87,9 +86,9 @@ SPICE_EXPORT int spice_server_set_sasl_appname(SpiceServer *s, const char *appna
 {
     g_return_val_if_fail(s != NULL, -1);
     /* Hosts set the name whether or not they enable SASL (QEMU always
-     * does); only enabling SASL itself fails in this build. */
-    g_free(s->config.sasl_appname);
-    s->config.sasl_appname = g_strdup(appname);
+     * does); only enabling SASL itself fails in this build, so the name
+     * has no use and is not kept. */
+    (void)appname;
     return 0;
 }
 
@@ -320,5 +319,7 @@ SPICE_EXPORT void spice_server_set_uuid(SpiceServer *s, const uint8_t uuid[16])
 SPICE_EXPORT void spice_server_set_seamless_migration(SpiceServer *s, int enable)
 {
     g_return_if_fail(s != NULL);
-    s->config.seamless_migration = enable != 0;
+    /* Migration is not supported (spice_server_migrate_* say so), so the
+     * choice has no effect and is not kept. */
+    (void)enable;
 }

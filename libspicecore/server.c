@@ -162,8 +162,6 @@ SPICE_EXPORT void spice_server_destroy(SpiceServer *s)
     memset(c->password, 0, sizeof(c->password));
     g_free(c->addr);
     g_free(c->name);
-    g_free(c->sasl_appname);
-    g_free(c->video_codecs);
     g_hash_table_unref(c->channel_security);
     g_ptr_array_unref(s->listeners);
     g_ptr_array_unref(s->plugins);

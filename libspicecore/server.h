@@ -61,8 +61,6 @@ typedef struct ServerConfig {
     bool ticketing;
     char password[SPICE_TICKET_MAX_LEN + 1];
     int64_t ticket_expiry_us; /* monotonic; INT64_MAX: never */
-    bool sasl;
-    char *sasl_appname;
 
     /* session */
     bool exit_on_disconnect;
@@ -79,8 +77,6 @@ typedef struct ServerConfig {
     bool agent_mouse;
     bool agent_copypaste;
     bool agent_file_xfer;
-    bool seamless_migration;
-    char *video_codecs;
     /* channel name -> SPICE_CHANNEL_SECURITY_* ("default" for the rest) */
     GHashTable *channel_security;
 } ServerConfig;
