@@ -151,21 +151,54 @@ static void sub_detach(SpiceTopicSubscription *sub)
     }
 }
 
+typedef bool (*SubMatch)(const SpiceTopicSubscription *sub, const void *data);
+
+/* Under the lock: take every subscription that matches off its topic;
+ * returns how many. */
+static unsigned detach_where(TopicBoard *b, SubMatch match, const void *data)
+{
+    unsigned n = 0;
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, b->topics);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        GList *l = ((Topic *)value)->subs;
+        while (l) {
+            GList *next = l->next;
+            SpiceTopicSubscription *sub = l->data;
+            if (match(sub, data)) {
+                sub_detach(sub);
+                n++;
+            }
+            l = next;
+        }
+    }
+    return n;
+}
+
+static bool match_any(const SpiceTopicSubscription *sub, const void *data)
+{
+    (void)sub, (void)data;
+    return true;
+}
+
+static bool match_plugin(const SpiceTopicSubscription *sub, const void *plugin)
+{
+    return sub->plugin == plugin && !sub->core_func;
+}
+
+static bool match_loop(const SpiceTopicSubscription *sub, const void *loop)
+{
+    return sub->loop == loop;
+}
+
 void topic_board_free(TopicBoard *b)
 {
     if (!b) {
         return;
     }
     g_mutex_lock(&b->lock);
-    GHashTableIter it;
-    gpointer value;
-    g_hash_table_iter_init(&it, b->topics);
-    while (g_hash_table_iter_next(&it, NULL, &value)) {
-        Topic *t = value;
-        while (t->subs) {
-            sub_detach(t->subs->data);
-        }
-    }
+    detach_where(b, match_any, NULL);
     /* The core's own handles (plugins' are gone with their plugins). */
     while (b->handles) {
         SpiceTopicSubscription *sub = b->handles->data;
@@ -383,20 +416,12 @@ int topic_get(TopicBoard *b, const char *topic, uint32_t key, void *payload, uin
 void topic_board_release_plugin(TopicBoard *b, SpicePlugin *plugin)
 {
     g_mutex_lock(&b->lock);
+    detach_where(b, match_plugin, plugin);
     GHashTableIter it;
     gpointer value;
     g_hash_table_iter_init(&it, b->topics);
     while (g_hash_table_iter_next(&it, NULL, &value)) {
         Topic *t = value;
-        GList *l = t->subs;
-        while (l) {
-            GList *next = l->next;
-            SpiceTopicSubscription *sub = l->data;
-            if (sub->plugin == plugin && !sub->core_func) {
-                sub_detach(sub);
-            }
-            l = next;
-        }
         /* Its facts are no longer true: withdraw them for the others. */
         GHashTableIter vit;
         gpointer k, v;
@@ -416,23 +441,8 @@ void topic_board_release_plugin(TopicBoard *b, SpicePlugin *plugin)
 
 unsigned topic_board_release_loop(TopicBoard *b, EventLoop *loop)
 {
-    unsigned n = 0;
     g_mutex_lock(&b->lock);
-    GHashTableIter it;
-    gpointer value;
-    g_hash_table_iter_init(&it, b->topics);
-    while (g_hash_table_iter_next(&it, NULL, &value)) {
-        GList *l = ((Topic *)value)->subs;
-        while (l) {
-            GList *next = l->next;
-            SpiceTopicSubscription *sub = l->data;
-            if (sub->loop == loop) {
-                sub_detach(sub);
-                n++;
-            }
-            l = next;
-        }
-    }
+    unsigned n = detach_where(b, match_loop, loop);
     g_mutex_unlock(&b->lock);
     return n;
 }
