@@ -20,11 +20,16 @@
  * Tiles on a fixed grid make repeated content recur as identical tiles;
  * a per-client cache keyed by a hash of the pixels lets those be sent as
  * FROM_CACHE references, with INVAL_LIST when entries are evicted.
+ *
+ * This is the QXL worker's output (display-output.h): the worker calls the
+ * ops below on its thread, where the clients live too, and the primary
+ * surface and monitors are read from the DisplaySource it handed us.
  */
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include <glib.h>
 #include <spice/enums.h>
 #include <spice/protocol.h>
 
@@ -32,6 +37,7 @@
 #include "spice-plugin-wire.h"
 
 #include "display.h"
+#include "display-output.h"
 
 #define TILE                   128
 #define MAX_WHOLE_PIXELS       (3840u * 2160u)
@@ -96,10 +102,22 @@ typedef struct CacheEntry {
     GList *lru; /* link in DisplayClient.lru */
 } CacheEntry;
 
+typedef struct DisplayClient DisplayClient;
+
+/* The DISPLAY channel of one QXL instance. */
+struct DisplayOutput {
+    SpicePlugin *plugin;
+    uint32_t id;
+    SpicePluginLoop *loop; /* the worker's */
+    const DisplaySource *source;
+    SpiceChannel *channel;
+    GList *clients; /* DisplayClient*, once moved to the loop */
+};
+
 struct DisplayClient {
-    QxlWorker *w;
+    DisplayOutput *out;
     SpiceChannelClient *cc;
-    bool attached; /* on the worker's client list */
+    bool attached; /* on out->clients */
     bool initialized;
     SpicePluginTimer *init_timer;
 
@@ -286,7 +304,7 @@ static void send_writer(DisplayClient *dc, uint16_t type, SpiceWireWriter *wr)
 
 static void send_surface_create(DisplayClient *dc)
 {
-    Surface *s = qxl_worker_primary(dc->w);
+    const DisplayPrimary *s = dc->out->source->primary;
     if (!s) {
         return;
     }
@@ -301,7 +319,7 @@ static void send_surface_create(DisplayClient *dc)
 
 static void send_monitors(DisplayClient *dc)
 {
-    const ParsedMonitors *m = &dc->w->monitors;
+    const ParsedMonitors *m = &dc->out->source->monitors;
     if (m->count == 0) {
         return;
     }
@@ -374,7 +392,7 @@ static int compression_for(DisplayClient *dc)
     if (dc->preferred_compression) {
         return dc->preferred_compression;
     }
-    return (int)display_host->server_get_int(dc->w->dp->plugin, SPICE_SERVER_INT_IMAGE_COMPRESSION);
+    return (int)display_host->server_get_int(dc->out->plugin, SPICE_SERVER_INT_IMAGE_COMPRESSION);
 }
 
 static void log_fallback_once(DisplayClient *dc, int comp)
@@ -383,7 +401,7 @@ static void log_fallback_once(DisplayClient *dc, int comp)
     if (g_atomic_int_compare_and_exchange(&logged, 0, 1)) {
         static const char *const names[] = { "invalid", "off", "auto_glz", "auto_lz",
                                              "quic",    "glz", "lz",       "lz4" };
-        display_host->log(dc->w->dp->plugin, SPICE_PLUGIN_LOG_MESSAGE,
+        display_host->log(dc->out->plugin, SPICE_PLUGIN_LOG_MESSAGE,
                           "image compression '%s' is not implemented; images are sent with "
                           "LZ4 when the client supports it, otherwise uncompressed",
                           comp >= 0 && comp < 8 ? names[comp] : "?");
@@ -392,7 +410,7 @@ static void log_fallback_once(DisplayClient *dc, int comp)
 
 /* Pointer to the tile's pixels in 32-bit xRGB, converting other surface
  * formats into *tmp (which the caller unrefs). */
-static const uint8_t *tile_pixels(Surface *s, const pixman_box32_t *t, int32_t *stride,
+static const uint8_t *tile_pixels(const DisplayPrimary *s, const pixman_box32_t *t, int32_t *stride,
                                   pixman_image_t **tmp)
 {
     int w = t->x2 - t->x1, h = t->y2 - t->y1;
@@ -405,8 +423,7 @@ static const uint8_t *tile_pixels(Surface *s, const pixman_box32_t *t, int32_t *
     if (!*tmp) {
         return NULL;
     }
-    pixman_image_composite32(PIXMAN_OP_SRC, canvas_image(s->canvas), NULL, *tmp, t->x1, t->y1, 0, 0,
-                             0, 0, w, h);
+    pixman_image_composite32(PIXMAN_OP_SRC, s->image, NULL, *tmp, t->x1, t->y1, 0, 0, 0, 0, w, h);
     *stride = pixman_image_get_stride(*tmp);
     return (const uint8_t *)pixman_image_get_data(*tmp);
 }
@@ -415,7 +432,7 @@ static const uint8_t *tile_pixels(Surface *s, const pixman_box32_t *t, int32_t *
  * TILE grid. A wholly dirty surface (a new client, a new mode) goes as
  * one image, as clients expect of a first frame: tools that grab the
  * screen on the first update (spicy-screenshot) then see all of it. */
-static void next_tile(DisplayClient *dc, const Surface *s, pixman_box32_t *t)
+static void next_tile(DisplayClient *dc, const DisplayPrimary *s, pixman_box32_t *t)
 {
     int n;
     const pixman_box32_t *b = pixman_region32_rectangles(&dc->dirty, &n);
@@ -437,7 +454,7 @@ static bool encode_image(DisplayClient *dc, SpiceWireWriter *wr, const uint8_t *
     bool local = display_host->channel_client_get_family(dc->cc) == AF_UNIX;
     if (comp != SPICE_IMAGE_COMPRESSION_OFF && !local && (uint64_t)w * h >= 16) {
         int jpeg =
-            (int)display_host->server_get_int(dc->w->dp->plugin, SPICE_SERVER_INT_JPEG_COMPRESSION);
+            (int)display_host->server_get_int(dc->out->plugin, SPICE_SERVER_INT_JPEG_COMPRESSION);
         if (jpeg == SPICE_WAN_COMPRESSION_ALWAYS && image_is_photographic(px, stride, w, h) &&
             image_encode_jpeg(wr, px, stride, w, h, JPEG_QUALITY)) {
             *type = SPICE_IMAGE_TYPE_JPEG;
@@ -466,7 +483,7 @@ static void send_pixels(DisplayClient *dc, pixman_box32_t t, const uint8_t *px, 
      * channels. Clients ignore the id of an image not marked CACHE_ME. */
     bool cacheable = dc->cache_enabled && (uint64_t)w * h >= MIN_CACHED_PIXELS &&
                      (uint64_t)w * h <= dc->cache_budget;
-    uint64_t id = cacheable ? image_hash(px, stride, w, h) ^ ((uint64_t)dc->w->id << 56) : 0;
+    uint64_t id = cacheable ? image_hash(px, stride, w, h) ^ ((uint64_t)dc->out->id << 56) : 0;
     CacheEntry *hit = cacheable ? g_hash_table_lookup(dc->cache, &id) : NULL;
 
     SpiceWireWriter wr;
@@ -517,7 +534,7 @@ static void send_pixels(DisplayClient *dc, pixman_box32_t t, const uint8_t *px, 
 /* Send one tile of the dirty region. */
 static void send_tile(DisplayClient *dc)
 {
-    Surface *s = qxl_worker_primary(dc->w);
+    const DisplayPrimary *s = dc->out->source->primary;
     pixman_box32_t t;
     next_tile(dc, s, &t);
     region_subtract_box(&dc->dirty, &t);
@@ -571,11 +588,11 @@ static void kick(DisplayClient *dc)
     }
 }
 
-/* ---- events from the worker --------------------------------------------------------- */
+/* ---- the output ops (worker thread) -------------------------------------------------- */
 
 static void client_primary_created(DisplayClient *dc)
 {
-    Surface *s = qxl_worker_primary(dc->w);
+    const DisplayPrimary *s = dc->out->source->primary;
     if (!dc->initialized || !s) {
         return;
     }
@@ -587,16 +604,16 @@ static void client_primary_created(DisplayClient *dc)
     pixman_region32_init_rect(&dc->dirty, 0, 0, s->width, s->height);
 }
 
-void display_clients_primary_created(QxlWorker *w)
+static void output_primary_created(DisplayOutput *out)
 {
-    for (GList *l = w->clients; l; l = l->next) {
+    for (GList *l = out->clients; l; l = l->next) {
         client_primary_created(l->data);
     }
 }
 
-void display_clients_primary_destroyed(QxlWorker *w)
+static void output_primary_destroyed(DisplayOutput *out)
 {
-    for (GList *l = w->clients; l; l = l->next) {
+    for (GList *l = out->clients; l; l = l->next) {
         DisplayClient *dc = l->data;
         if (dc->has_primary) {
             /* Queued copies refer to the old surface: they may still be
@@ -612,9 +629,9 @@ void display_clients_primary_destroyed(QxlWorker *w)
     }
 }
 
-void display_clients_damage(QxlWorker *w, const pixman_region32_t *damage)
+static void output_damage(DisplayOutput *out, const pixman_region32_t *damage)
 {
-    for (GList *l = w->clients; l; l = l->next) {
+    for (GList *l = out->clients; l; l = l->next) {
         DisplayClient *dc = l->data;
         if (dc->has_primary) {
             pixman_region32_union(&dc->dirty, &dc->dirty, (pixman_region32_t *)damage);
@@ -622,12 +639,12 @@ void display_clients_damage(QxlWorker *w, const pixman_region32_t *damage)
     }
 }
 
-void display_clients_copy_bits(QxlWorker *w, const pixman_box32_t *dest, int32_t src_x,
-                               int32_t src_y)
+static void output_copy_bits(DisplayOutput *out, const pixman_box32_t *dest, int32_t src_x,
+                             int32_t src_y)
 {
-    Surface *s = qxl_worker_primary(w);
+    const DisplayPrimary *s = out->source->primary;
     int32_t dw = dest->x2 - dest->x1, dh = dest->y2 - dest->y1;
-    for (GList *l = w->clients; l; l = l->next) {
+    for (GList *l = out->clients; l; l = l->next) {
         DisplayClient *dc = l->data;
         if (!dc->has_primary) {
             continue;
@@ -661,9 +678,9 @@ void display_clients_copy_bits(QxlWorker *w, const pixman_box32_t *dest, int32_t
  * clients get the box's pixels as one image now instead of as dirty
  * tiles later. When the same picture comes again (a window moving, a
  * repeated frame) it is one cache reference. */
-void display_clients_image(QxlWorker *w, const pixman_box32_t *box)
+static void output_image(DisplayOutput *out, const pixman_box32_t *box)
 {
-    Surface *s = qxl_worker_primary(w);
+    const DisplayPrimary *s = out->source->primary;
     int32_t bw = box->x2 - box->x1, bh = box->y2 - box->y1;
     if (!s || box->x1 < 0 || box->y1 < 0 || box->x2 > (int32_t)s->width ||
         box->y2 > (int32_t)s->height || bw <= 0 || bh <= 0 ||
@@ -672,12 +689,12 @@ void display_clients_image(QxlWorker *w, const pixman_box32_t *box)
         pixman_region32_t damage;
         pixman_region32_init_rect(&damage, box->x1, box->y1, bw > 0 ? (unsigned)bw : 0,
                                   bh > 0 ? (unsigned)bh : 0);
-        display_clients_damage(w, &damage);
+        output_damage(out, &damage);
         pixman_region32_fini(&damage);
         return;
     }
     Snapshot *snap = NULL;
-    for (GList *l = w->clients; l; l = l->next) {
+    for (GList *l = out->clients; l; l = l->next) {
         DisplayClient *dc = l->data;
         if (!dc->has_primary) {
             continue;
@@ -688,8 +705,8 @@ void display_clients_image(QxlWorker *w, const pixman_box32_t *box)
                 display_host->channel_client_disconnect(dc->cc, "out of memory for an image");
                 continue;
             }
-            pixman_image_composite32(PIXMAN_OP_SRC, canvas_image(s->canvas), NULL, img, box->x1,
-                                     box->y1, 0, 0, 0, 0, bw, bh);
+            pixman_image_composite32(PIXMAN_OP_SRC, s->image, NULL, img, box->x1, box->y1, 0, 0, 0,
+                                     0, bw, bh);
             snap = g_new0(Snapshot, 1);
             snap->ref = 1;
             snap->image = img;
@@ -710,9 +727,9 @@ void display_clients_image(QxlWorker *w, const pixman_box32_t *box)
     snapshot_unref(snap);
 }
 
-void display_clients_monitors_changed(QxlWorker *w)
+static void output_monitors_changed(DisplayOutput *out)
 {
-    for (GList *l = w->clients; l; l = l->next) {
+    for (GList *l = out->clients; l; l = l->next) {
         DisplayClient *dc = l->data;
         if (dc->has_primary) {
             push_item_once(dc, ITEM_MONITORS);
@@ -721,9 +738,9 @@ void display_clients_monitors_changed(QxlWorker *w)
     }
 }
 
-void display_clients_reset_caches(QxlWorker *w)
+static void output_reset_caches(DisplayOutput *out)
 {
-    for (GList *l = w->clients; l; l = l->next) {
+    for (GList *l = out->clients; l; l = l->next) {
         DisplayClient *dc = l->data;
         if (dc->initialized) {
             cache_clear(dc);
@@ -733,9 +750,9 @@ void display_clients_reset_caches(QxlWorker *w)
     }
 }
 
-void display_clients_reset(QxlWorker *w)
+static void output_reset(DisplayOutput *out)
 {
-    for (GList *l = w->clients; l; l = l->next) {
+    for (GList *l = out->clients; l; l = l->next) {
         DisplayClient *dc = l->data;
         if (dc->initialized) {
             cache_clear(dc);
@@ -745,24 +762,24 @@ void display_clients_reset(QxlWorker *w)
     }
 }
 
-void display_clients_kick(QxlWorker *w)
+static void output_kick(DisplayOutput *out)
 {
-    for (GList *l = w->clients; l; l = l->next) {
+    for (GList *l = out->clients; l; l = l->next) {
         kick(l->data);
     }
 }
 
-uint32_t display_clients_caps(QxlWorker *w, bool *present)
+/* A client joined or left: tell the worker what the clients now share. */
+static void clients_changed(DisplayOutput *out)
 {
     uint32_t caps = 0;
     bool any = false;
-    for (GList *l = w->clients; l; l = l->next) {
+    for (GList *l = out->clients; l; l = l->next) {
         DisplayClient *dc = l->data;
         caps = any ? caps & dc->caps : dc->caps;
         any = true;
     }
-    *present = any;
-    return any ? caps : 0;
+    out->source->clients_changed(out->source->opaque, any, any ? caps : 0);
 }
 
 /* ---- channel ops ------------------------------------------------------------------------ */
@@ -776,10 +793,10 @@ static void init_timeout(void *opaque)
 static void on_moved(SpiceChannelClient *cc, void *opaque)
 {
     DisplayClient *dc = opaque;
-    QxlWorker *w = dc->w;
+    DisplayOutput *out = dc->out;
     dc->attached = true;
-    w->clients = g_list_append(w->clients, dc);
-    dc->init_timer = display_host->timer_new(w->dp->plugin, w->loop, init_timeout, dc);
+    out->clients = g_list_append(out->clients, dc);
+    dc->init_timer = display_host->timer_new(out->plugin, out->loop, init_timeout, dc);
     display_host->timer_start(dc->init_timer, INIT_TIMEOUT_MS);
     static const uint32_t guest_caps[] = { SPICE_DISPLAY_CAP_SIZED_STREAM,
                                            SPICE_DISPLAY_CAP_MONITORS_CONFIG,
@@ -790,14 +807,14 @@ static void on_moved(SpiceChannelClient *cc, void *opaque)
             dc->caps |= 1u << guest_caps[i];
         }
     }
-    qxl_worker_update_client_caps(w);
+    clients_changed(out);
 }
 
 static int display_connect(SpiceChannel *channel, SpiceChannelClient *cc)
 {
-    QxlWorker *w = display_host->channel_get_data(channel);
+    DisplayOutput *out = display_host->channel_get_data(channel);
     DisplayClient *dc = g_new0(DisplayClient, 1);
-    dc->w = w;
+    dc->out = out;
     dc->cc = cc;
     g_queue_init(&dc->items);
     g_queue_init(&dc->lru);
@@ -805,7 +822,7 @@ static int display_connect(SpiceChannel *channel, SpiceChannelClient *cc)
     dc->cache = g_hash_table_new(g_int64_hash, g_int64_equal);
     dc->evicted = g_array_new(FALSE, FALSE, sizeof(uint64_t));
     display_host->channel_client_set_data(cc, dc);
-    display_host->channel_client_move(cc, w->loop, on_moved, dc);
+    display_host->channel_client_move(cc, out->loop, on_moved, dc);
     return 0;
 }
 
@@ -816,10 +833,10 @@ static void display_disconnect(SpiceChannel *channel, SpiceChannelClient *cc)
     if (!dc) {
         return;
     }
-    QxlWorker *w = dc->w;
+    DisplayOutput *out = dc->out;
     if (dc->attached) {
-        w->clients = g_list_remove(w->clients, dc);
-        qxl_worker_update_client_caps(w);
+        out->clients = g_list_remove(out->clients, dc);
+        clients_changed(out);
     }
     if (dc->init_timer) {
         display_host->timer_free(dc->init_timer);
@@ -842,8 +859,8 @@ static int handle_init(DisplayClient *dc, const uint8_t *body, uint32_t size)
     (void)spice_wire_u8(&r);  /* glz dictionary id */
     (void)spice_wire_i32(&r); /* glz window: no GLZ */
     if (r.error) {
-        display_host->log(dc->w->dp->plugin, SPICE_PLUGIN_LOG_MESSAGE,
-                          "display %u: malformed DISPLAY_INIT (%u bytes)", dc->w->id, size);
+        display_host->log(dc->out->plugin, SPICE_PLUGIN_LOG_MESSAGE,
+                          "display %u: malformed DISPLAY_INIT (%u bytes)", dc->out->id, size);
         return -EINVAL;
     }
     if (dc->initialized) {
@@ -915,4 +932,48 @@ const SpiceChannelClass display_channel_class = {
     .caps = display_caps,
     .n_caps = G_N_ELEMENTS(display_caps),
     .ops = &display_ops,
+};
+
+/* ---- the output's life (host thread) ---------------------------------------------------- */
+
+static DisplayOutput *output_create(SpicePlugin *plugin, uint32_t id, SpicePluginLoop *loop,
+                                    const DisplaySource *source, const char **why)
+{
+    DisplayOutput *out = g_new0(DisplayOutput, 1);
+    out->plugin = plugin;
+    out->id = id;
+    out->loop = loop;
+    out->source = source;
+    out->channel = display_host->channel_register(plugin, &display_channel_class, (uint8_t)id, out);
+    if (!out->channel) {
+        *why = "a display channel with this id exists already";
+        g_free(out);
+        return NULL;
+    }
+    return out;
+}
+
+static void output_close(DisplayOutput *out)
+{
+    display_host->channel_unregister(out->channel);
+}
+
+static void output_free(DisplayOutput *out)
+{
+    g_free(out);
+}
+
+const DisplayOutputOps display_channel_output = {
+    .create = output_create,
+    .close = output_close,
+    .free = output_free,
+    .damage = output_damage,
+    .image = output_image,
+    .copy_bits = output_copy_bits,
+    .primary_created = output_primary_created,
+    .primary_destroyed = output_primary_destroyed,
+    .monitors_changed = output_monitors_changed,
+    .reset_caches = output_reset_caches,
+    .reset = output_reset,
+    .kick = output_kick,
 };

@@ -1,21 +1,30 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * display-plugin.c: libspice-plugin-display.so. Serves the host's "qxl"
- * interface: each QXL instance gets a worker thread and a DISPLAY channel
- * with the instance's id. spice_qxl_* calls reach the worker through the
- * entry table in qxl-worker.c.
+ * interface: each QXL instance gets a worker thread and, as the worker's
+ * output, a DISPLAY channel with the instance's id. spice_qxl_* calls
+ * reach the worker through the entry table in qxl-worker.c.
  */
 #include <errno.h>
 
+#include <glib.h>
+
 #include "display.h"
+#include "display-output.h"
+#include "qxl-worker.h"
 
 const SpiceHostServices *display_host;
+
+typedef struct DisplayPlugin {
+    SpicePlugin *plugin;
+    GList *workers; /* QxlWorker*, host thread */
+} DisplayPlugin;
 
 static int qxl_add(SpicePlugin *plugin, SpiceBaseInstance *sin, void **data)
 {
     DisplayPlugin *dp = display_host->get_data(plugin);
     const char *why = NULL;
-    QxlWorker *w = qxl_worker_new(dp, (QXLInstance *)sin, &why);
+    QxlWorker *w = qxl_worker_new(plugin, (QXLInstance *)sin, &display_channel_output, &why);
     if (!w) {
         display_host->log(plugin, SPICE_PLUGIN_LOG_WARNING, "QXL instance refused: %s", why);
         return -EINVAL;

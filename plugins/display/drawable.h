@@ -126,7 +126,6 @@ typedef struct Drawable {
     pixman_box32_t *clip_rects;
     bool self_bitmap; /* the source is a snapshot of the destination */
     pixman_box32_t self_bitmap_area;
-    uint32_t mm_time;
     union {
         struct {
             DrBrush brush;

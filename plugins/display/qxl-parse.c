@@ -755,7 +755,6 @@ ParsedDrawable *qxl_parse_drawable(const ParseContext *ctx, QXLPHYSICAL addr,
     }
     ParsedDrawable *out = g_new0(ParsedDrawable, 1);
     out->arena = arena_new();
-    out->release = *release;
     p.arena = out->arena;
     Drawable *d = &out->d;
     bool ok;
@@ -767,7 +766,6 @@ ParsedDrawable *qxl_parse_drawable(const ParseContext *ctx, QXLPHYSICAL addr,
             d->surface_id = 0;
             d->effect = q.effect;
             d->type = q.type;
-            d->mm_time = q.mm_time;
             d->self_bitmap = q.bitmap_offset != 0;
             ok = read_rect(&p, &q.bbox, &d->bbox) && read_clip(&p, &q.clip, d) &&
                  (!d->self_bitmap || read_rect(&p, &q.bitmap_area, &d->self_bitmap_area)) &&
@@ -780,7 +778,6 @@ ParsedDrawable *qxl_parse_drawable(const ParseContext *ctx, QXLPHYSICAL addr,
             d->surface_id = q.surface_id;
             d->effect = q.effect;
             d->type = q.type;
-            d->mm_time = q.mm_time;
             d->self_bitmap = q.self_bitmap != 0;
             ok = surface_id_ok(&p, q.surface_id);
             for (int i = 0; ok && i < 3; i++) {

@@ -43,7 +43,6 @@ typedef struct ParseContext {
 /* Parsed drawable plus the memory it owns. */
 typedef struct ParsedDrawable {
     Drawable d;
-    QXLReleaseInfo *release; /* NULL when the command could not be read */
     struct Arena *arena;
 } ParsedDrawable;
 

@@ -6,14 +6,16 @@
  * (get_command until empty, then req_cmd_notification, which either asks
  * for a spice_qxl_wakeup() or says commands arrived meanwhile), parses
  * each one out of guest memory, renders drawing commands into their
- * surface right away, releases every command exactly once, and tells the
- * display clients what changed. Rendering as commands arrive keeps every
- * surface current: update_area has nothing left to do, and a client that
- * connects late is sent the surface as it is.
+ * surface right away, releases every command exactly once, and tells its
+ * output (the DISPLAY channel, see display-output.h) what changed.
+ * Rendering as commands arrive keeps every surface current: update_area
+ * has nothing left to do, and a client that connects late is sent the
+ * surface as it is.
  *
  * spice_qxl_* calls arrive on the host's thread and are posted to this
- * thread in order; synchronous ones wait, asynchronous ones end with
- * exactly one async_complete(cookie) from this thread.
+ * thread in order as Requests, each in one of three ways: post_and_wait,
+ * post_with_cookie (exactly one async_complete(cookie) from this thread)
+ * or post_and_forget.
  */
 #include <errno.h>
 #include <limits.h>
@@ -21,14 +23,65 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <glib.h>
 #include <spice/enums.h>
 
+#include "canvas.h"
 #include "display.h"
+#include "memslot.h"
+#include "qxl-parse.h"
+#include "qxl-worker.h"
 
 #define MAX_BATCH_COMMANDS 64
 #define MAX_BATCH_US       10000
 #define MAX_FLUSH_US       2000000
 #define MAX_SURFACES       10000u
+
+typedef struct Surface {
+    bool exists;
+    bool primary;
+    uint32_t width;
+    uint32_t height;
+    Canvas *canvas;
+    /* The create command's resources, released when the surface goes. */
+    QXLReleaseInfo *release;
+    uint32_t release_group;
+} Surface;
+
+struct QxlWorker {
+    SpicePlugin *plugin;
+    QXLInstance *qxl;
+    const QXLInterface *qif;
+    uint32_t id;
+    uint32_t ram_size;
+    SpicePluginLoop *loop;
+    const DisplayOutputOps *output;
+    DisplayOutput *out; /* created and freed on the host thread */
+
+    /* worker thread only */
+    MemSlots slots;
+    uint32_t n_surfaces;
+    Surface *surfaces;
+    bool running;
+    bool replaying;     /* loadvm_commands: surfaces keep their memory */
+    bool cmd_notify;    /* asked for a wakeup on the command ring */
+    bool cursor_notify; /* ... on the cursor ring */
+    SpicePluginTimer *process_timer;
+    DisplaySource source;   /* what the output reads */
+    DisplayPrimary primary; /* source.primary while surface 0 is the primary */
+    bool driver_monitors;   /* source.monitors came from the guest driver */
+    uint32_t max_monitors;
+    bool clients_present; /* as the output last reported */
+    uint32_t clients_caps;
+    bool client_present_sent; /* last given to set_client_capabilities */
+    uint32_t client_caps_sent;
+    unsigned warnings; /* rate limit for bad-command warnings */
+
+    /* any thread */
+    gint gl_refusal_logged;
+    gint async_refusal_logged;
+    gint wakeup_pending;
+};
 
 /* ---- helpers --------------------------------------------------------------------- */
 
@@ -38,8 +91,8 @@ static void worker_warn(QxlWorker *w, const char *what, const char *why)
      * in a thousand. */
     unsigned n = w->warnings++;
     if (n < 20 || n % 1000 == 0) {
-        display_host->log(w->dp->plugin, SPICE_PLUGIN_LOG_WARNING, "display %u: %s: %s%s", w->id,
-                          what, why, n == 19 ? " (further warnings are rate-limited)" : "");
+        display_host->log(w->plugin, SPICE_PLUGIN_LOG_WARNING, "display %u: %s: %s%s", w->id, what,
+                          why, n == 19 ? " (further warnings are rate-limited)" : "");
     }
 }
 
@@ -60,7 +113,7 @@ static void async_complete(QxlWorker *w, uint64_t cookie)
     if (w->qif->async_complete) {
         w->qif->async_complete(w->qxl, cookie);
     } else if (g_atomic_int_compare_and_exchange(&w->async_refusal_logged, 0, 1)) {
-        display_host->log(w->dp->plugin, SPICE_PLUGIN_LOG_WARNING,
+        display_host->log(w->plugin, SPICE_PLUGIN_LOG_WARNING,
                           "display %u: an *_async call finished, but the host's QXL interface "
                           "has no async_complete to report it to",
                           w->id);
@@ -81,26 +134,21 @@ static Canvas *lookup_surface(void *opaque, uint32_t id)
 static void publish(QxlWorker *w, const char *topic, const void *data, uint32_t size,
                     uint32_t flags)
 {
-    display_host->topic_publish(w->dp->plugin, topic, w->id, data, size, flags);
-}
-
-Surface *qxl_worker_primary(QxlWorker *w)
-{
-    Surface *s = &w->surfaces[0];
-    return s->exists && s->primary ? s : NULL;
+    display_host->topic_publish(w->plugin, topic, w->id, data, size, flags);
 }
 
 /* Without monitors from the guest driver, one monitor covers the primary. */
 static void monitors_from_primary(QxlWorker *w)
 {
-    Surface *s = qxl_worker_primary(w);
-    memset(&w->monitors, 0, sizeof(w->monitors));
+    const DisplayPrimary *p = w->source.primary;
+    ParsedMonitors *m = &w->source.monitors;
+    memset(m, 0, sizeof(*m));
     w->driver_monitors = false;
-    if (s) {
-        w->monitors.count = 1;
-        w->monitors.max_allowed = 1;
-        w->monitors.heads[0].width = s->width;
-        w->monitors.heads[0].height = s->height;
+    if (p) {
+        m->count = 1;
+        m->max_allowed = 1;
+        m->heads[0].width = p->width;
+        m->heads[0].height = p->height;
     }
 }
 
@@ -117,9 +165,10 @@ static void destroy_surface(QxlWorker *w, uint32_t id)
     release(w, s->release, s->release_group);
     memset(s, 0, sizeof(*s));
     if (primary) {
+        w->source.primary = NULL;
         SpicePrimaryInfo info = { .size = sizeof(info) };
         publish(w, SPICE_TOPIC_PRIMARY, &info, sizeof(info), SPICE_TOPIC_RETAIN);
-        display_clients_primary_destroyed(w);
+        w->output->primary_destroyed(w->out);
         monitors_from_primary(w);
     }
 }
@@ -142,12 +191,18 @@ static bool create_surface(QxlWorker *w, uint32_t id, uint32_t format, uint32_t 
     Surface *s = &w->surfaces[id];
     s->exists = true;
     s->primary = primary;
-    s->format = format;
     s->width = width;
     s->height = height;
-    s->stride = stride;
-    s->row0 = row0;
     s->canvas = c;
+    if (primary) {
+        w->primary = (DisplayPrimary){ .format = format,
+                                       .width = width,
+                                       .height = height,
+                                       .stride = stride,
+                                       .row0 = row0,
+                                       .image = canvas_image(c) };
+        w->source.primary = &w->primary;
+    }
     return true;
 }
 
@@ -223,21 +278,21 @@ static void process_draw(QxlWorker *w, const QXLCommandExt *ext)
             int64_t sy = (int64_t)d->u.copy_bits.src_pos.y + box.y1 - d->bbox.y1;
             if (box.x1 < box.x2 && box.y1 < box.y2) {
                 if (sx >= 0 && sy >= 0 && sx <= INT32_MAX && sy <= INT32_MAX) {
-                    display_clients_copy_bits(w, &box, (int32_t)sx, (int32_t)sy);
+                    w->output->copy_bits(w->out, &box, (int32_t)sx, (int32_t)sy);
                 } else {
                     pixman_region32_t damage;
                     pixman_region32_init_rect(&damage, box.x1, box.y1, (unsigned)(box.x2 - box.x1),
                                               (unsigned)(box.y2 - box.y1));
-                    display_clients_damage(w, &damage);
+                    w->output->damage(w->out, &damage);
                     pixman_region32_fini(&damage);
                 }
             }
         } else if (covers_bbox(d)) {
-            display_clients_image(w, &d->bbox);
+            w->output->image(w->out, &d->bbox);
         } else {
             pixman_region32_t damage;
             drawable_damage(d, s, &damage);
-            display_clients_damage(w, &damage);
+            w->output->damage(w->out, &damage);
             pixman_region32_fini(&damage);
         }
     }
@@ -365,8 +420,8 @@ static void process_message(QxlWorker *w, const QXLCommandExt *ext)
     char text[QXL_MAX_MESSAGE_SIZE + 1];
     const char *why;
     if (qxl_parse_message(&ctx, ext->cmd.data, &rel, text, sizeof(text), &why)) {
-        display_host->log(w->dp->plugin, SPICE_PLUGIN_LOG_DEBUG, "display %u: guest says: %s",
-                          w->id, text);
+        display_host->log(w->plugin, SPICE_PLUGIN_LOG_DEBUG, "display %u: guest says: %s", w->id,
+                          text);
     } else {
         worker_warn(w, "message command dropped", why ? why : "unreadable");
     }
@@ -454,7 +509,7 @@ static void worker_process(void *opaque)
     bool more = drain_ring(w, true, &budget, g_get_monotonic_time() + MAX_BATCH_US);
     budget = MAX_BATCH_COMMANDS;
     more |= drain_ring(w, false, &budget, g_get_monotonic_time() + MAX_BATCH_US);
-    display_clients_kick(w);
+    w->output->kick(w->out);
     if (more) {
         /* Let clients and other calls in, then continue. */
         display_host->timer_start(w->process_timer, 0);
@@ -474,7 +529,7 @@ static void process_pending(QxlWorker *w)
     int64_t deadline = g_get_monotonic_time() + MAX_FLUSH_US;
     bool more = drain_ring(w, true, &budget, deadline);
     more |= drain_ring(w, false, &budget, deadline);
-    display_clients_kick(w);
+    w->output->kick(w->out);
     if (more) {
         worker_warn(w, "flush", "the guest kept adding commands; the rest is processed later");
         display_host->timer_start(w->process_timer, 0);
@@ -492,13 +547,15 @@ static void wakeup_on_worker(void *opaque)
 
 /* ---- capabilities -------------------------------------------------------------------- */
 
-void qxl_worker_update_client_caps(QxlWorker *w)
+/* Give the guest the capabilities its display clients share, when they
+ * changed since last time (and only while running, as the reference). */
+static void send_client_caps(QxlWorker *w)
 {
     if (!w->running || w->qif->base.minor_version < 2 || !w->qif->set_client_capabilities) {
         return;
     }
-    bool present;
-    uint32_t caps = display_clients_caps(w, &present);
+    bool present = w->clients_present;
+    uint32_t caps = w->clients_caps;
     if (present == w->client_present_sent && caps == w->client_caps_sent) {
         return;
     }
@@ -514,107 +571,134 @@ void qxl_worker_update_client_caps(QxlWorker *w)
     w->qif->set_client_capabilities(w->qxl, present, bytes);
 }
 
-/* ---- operations posted from the host thread ---------------------------------------- */
+/* DisplaySource.clients_changed: the output's clients came or went. */
+static void clients_changed(void *opaque, bool present, uint32_t caps)
+{
+    QxlWorker *w = opaque;
+    w->clients_present = present;
+    w->clients_caps = caps;
+    send_client_caps(w);
+}
 
-typedef struct Op {
-    QxlWorker *w;
-    uint64_t cookie;
-    bool async;
+/* ---- requests posted from the host thread ------------------------------------------ */
+
+typedef enum {
+    REQ_UPDATE_AREA,
+    REQ_ADD_MEMSLOT,
+    REQ_DEL_MEMSLOT,
+    REQ_RESET_MEMSLOTS,
+    REQ_DESTROY_SURFACES,
+    REQ_DESTROY_PRIMARY,
+    REQ_CREATE_PRIMARY,
+    REQ_DESTROY_SURFACE,
+    REQ_FLUSH_SURFACES,
+    REQ_RESET_IMAGE_CACHE,
+    REQ_RESET_CURSOR,
+    REQ_LOADVM,
+    REQ_OOM,
+    REQ_MONITORS_CONFIG,
+    REQ_DRIVER_UNLOAD,
+    REQ_SET_MAX_MONITORS,
+    REQ_SET_RUNNING,
+    REQ_GL_DRAW,
+} RequestKind;
+
+/* How the caller learns that its request ran (set by the post_* function). */
+typedef enum {
+    REQUEST_WAITED,    /* post_and_wait: the caller is blocked until it ran */
+    REQUEST_COOKIE,    /* post_with_cookie: async_complete(cookie) after it ran */
+    REQUEST_FORGOTTEN, /* post_and_forget: nobody is told */
+} RequestCompletion;
+
+typedef struct UpdateAreaArgs {
     uint32_t surface_id;
-    uint32_t a;
-    uint32_t b;
     QXLRect area;
-    QXLRect *dirty_rects;
+    QXLRect *dirty_rects; /* synchronous only: num_dirty_rects to fill in */
     uint32_t num_dirty_rects;
-    uint32_t clear_dirty;
-    QXLDevMemSlot slot;
+} UpdateAreaArgs;
+
+typedef struct DelMemslotArgs {
+    uint32_t group;
+    uint32_t slot;
+} DelMemslotArgs;
+
+typedef struct CreatePrimaryArgs {
+    uint32_t surface_id;
     QXLDevSurfaceCreate create;
-    QXLCommandExt *ext;
-    QXLPHYSICAL phys;
+} CreatePrimaryArgs;
+
+typedef struct LoadvmArgs {
+    QXLCommandExt *ext; /* the caller's, which waits */
+    uint32_t count;
+} LoadvmArgs;
+
+typedef struct MonitorsConfigArgs {
+    QXLPHYSICAL addr;
     int group;
-} Op;
+} MonitorsConfigArgs;
 
-static void op_done(Op *op)
-{
-    if (op->async) {
-        async_complete(op->w, op->cookie);
-        g_free(op);
-    }
-}
+typedef struct Request {
+    RequestKind kind;
+    QxlWorker *w;
+    RequestCompletion completion;
+    uint64_t cookie; /* REQUEST_COOKIE */
+    union {
+        UpdateAreaArgs update_area;
+        QXLDevMemSlot add_memslot;
+        DelMemslotArgs del_memslot;
+        uint32_t surface_id; /* DESTROY_PRIMARY, DESTROY_SURFACE */
+        CreatePrimaryArgs create_primary;
+        LoadvmArgs loadvm;
+        MonitorsConfigArgs monitors_config;
+        uint32_t max_monitors;
+        bool running;
+    } u;
+} Request;
 
-/* Run fn on the worker: wait for it (sync), or let it finish later with
- * async_complete (async; op is then copied to the heap). */
-static void post(QxlWorker *w, void (*fn)(void *), Op *op, bool async)
+/* Rendering is immediate, so the area is current: report it back, clipped
+ * to the surface, as the changed part. */
+static void run_update_area(QxlWorker *w, const UpdateAreaArgs *a, bool async)
 {
-    op->w = w;
-    op->async = async;
-    if (async) {
-        Op *copy = g_memdup2(op, sizeof(*op));
-        display_host->loop_invoke(w->dp->plugin, w->loop, fn, copy, false);
-    } else {
-        display_host->loop_invoke(w->dp->plugin, w->loop, fn, op, true);
-    }
-}
-
-static void do_update_area(void *opaque)
-{
-    Op *op = opaque;
-    QxlWorker *w = op->w;
     QXLRect dirty = { 0 };
     process_pending(w);
-    if (op->surface_id >= w->n_surfaces || !w->surfaces[op->surface_id].exists) {
+    if (a->surface_id >= w->n_surfaces || !w->surfaces[a->surface_id].exists) {
         worker_warn(w, "update_area", "no such surface");
     } else {
-        /* Rendering is immediate, so the area is current: report it back,
-         * clipped to the surface, as the changed part. */
-        Surface *s = &w->surfaces[op->surface_id];
-        dirty.left = MAX(op->area.left, 0);
-        dirty.top = MAX(op->area.top, 0);
-        dirty.right = MIN(op->area.right, (int32_t)s->width);
-        dirty.bottom = MIN(op->area.bottom, (int32_t)s->height);
+        Surface *s = &w->surfaces[a->surface_id];
+        dirty.left = MAX(a->area.left, 0);
+        dirty.top = MAX(a->area.top, 0);
+        dirty.right = MIN(a->area.right, (int32_t)s->width);
+        dirty.bottom = MIN(a->area.bottom, (int32_t)s->height);
         if (dirty.left >= dirty.right || dirty.top >= dirty.bottom) {
             memset(&dirty, 0, sizeof(dirty));
         }
     }
-    if (op->async) {
+    if (async) {
         if (w->qif->update_area_complete) {
             uint32_t n = dirty.right > dirty.left ? 1 : 0;
-            w->qif->update_area_complete(w->qxl, op->surface_id, &dirty, n);
+            w->qif->update_area_complete(w->qxl, a->surface_id, &dirty, n);
         }
-    } else if (op->dirty_rects && op->num_dirty_rects > 0) {
-        memset(op->dirty_rects, 0, sizeof(QXLRect) * op->num_dirty_rects);
-        op->dirty_rects[0] = dirty;
+    } else if (a->dirty_rects && a->num_dirty_rects > 0) {
+        memset(a->dirty_rects, 0, sizeof(QXLRect) * a->num_dirty_rects);
+        a->dirty_rects[0] = dirty;
     }
-    op_done(op);
 }
 
-static void do_add_memslot(void *opaque)
+static void run_add_memslot(QxlWorker *w, const QXLDevMemSlot *m)
 {
-    Op *op = opaque;
     const char *why;
-    const QXLDevMemSlot *m = &op->slot;
-    if (!memslots_add(&op->w->slots, m->slot_group_id, m->slot_id, m->generation, m->virt_start,
+    if (!memslots_add(&w->slots, m->slot_group_id, m->slot_id, m->generation, m->virt_start,
                       m->virt_end, m->addr_delta, &why)) {
-        worker_warn(op->w, "add_memslot refused", why);
+        worker_warn(w, "add_memslot refused", why);
     }
-    op_done(op);
 }
 
-static void do_del_memslot(void *opaque)
+static void run_del_memslot(QxlWorker *w, const DelMemslotArgs *a)
 {
-    Op *op = opaque;
     const char *why;
-    if (!memslots_del(&op->w->slots, op->a, op->b, &why)) {
-        worker_warn(op->w, "del_memslot refused", why);
+    if (!memslots_del(&w->slots, a->group, a->slot, &why)) {
+        worker_warn(w, "del_memslot refused", why);
     }
-    op_done(op);
-}
-
-static void do_reset_memslots(void *opaque)
-{
-    Op *op = opaque;
-    memslots_reset(&op->w->slots);
-    op_done(op);
 }
 
 /* The cursor goes back to none, as in the reference after reset_cursor,
@@ -626,38 +710,32 @@ static void publish_cursor_reset(QxlWorker *w)
     publish(w, SPICE_TOPIC_CURSOR, &ev, sizeof(ev), 0);
 }
 
-static void do_destroy_surfaces(void *opaque)
+static void run_destroy_surfaces(QxlWorker *w)
 {
-    Op *op = opaque;
-    process_pending(op->w);
-    destroy_all_surfaces(op->w);
-    display_clients_reset(op->w);
-    publish_cursor_reset(op->w);
-    op_done(op);
+    process_pending(w);
+    destroy_all_surfaces(w);
+    w->output->reset(w->out);
+    publish_cursor_reset(w);
 }
 
-static void do_destroy_primary(void *opaque)
+static void run_destroy_primary(QxlWorker *w, uint32_t surface_id)
 {
-    Op *op = opaque;
-    process_pending(op->w);
-    if (op->surface_id != 0) {
-        worker_warn(op->w, "destroy_primary_surface", "the primary surface id is not 0");
+    process_pending(w);
+    if (surface_id != 0) {
+        worker_warn(w, "destroy_primary_surface", "the primary surface id is not 0");
     }
-    if (!qxl_worker_primary(op->w)) {
-        worker_warn(op->w, "destroy_primary_surface", "there is no primary surface");
+    if (!w->source.primary) {
+        worker_warn(w, "destroy_primary_surface", "there is no primary surface");
     } else {
-        destroy_surface(op->w, 0);
-        publish_cursor_reset(op->w);
+        destroy_surface(w, 0);
+        publish_cursor_reset(w);
     }
-    op_done(op);
 }
 
-static void do_create_primary(void *opaque)
+static void run_create_primary(QxlWorker *w, const CreatePrimaryArgs *a)
 {
-    Op *op = opaque;
-    QxlWorker *w = op->w;
-    const QXLDevSurfaceCreate *c = &op->create;
-    if (op->surface_id != 0) {
+    const QXLDevSurfaceCreate *c = &a->create;
+    if (a->surface_id != 0) {
         worker_warn(w, "create_primary_surface", "the primary surface id is not 0; using 0");
     }
     destroy_surface(w, 0);
@@ -666,136 +744,184 @@ static void do_create_primary(void *opaque)
     const char *why;
     if (!qxl_check_surface(&ctx, c->format, c->width, c->height, c->stride, c->mem, &row0, &why)) {
         worker_warn(w, "primary surface refused", why);
-        op_done(op);
         return;
     }
     if (!(c->flags & QXL_SURF_FLAG_KEEP_DATA)) {
         clear_surface_memory(row0, c->stride, c->height);
     }
-    if (create_surface(w, 0, c->format, c->width, c->height, c->stride, row0, true)) {
-        if (!w->driver_monitors) {
-            monitors_from_primary(w);
-        }
-        SpicePrimaryInfo info = { .size = sizeof(info),
-                                  .width = c->width,
-                                  .height = c->height,
-                                  .format = c->format,
-                                  .client_mouse = c->mouse_mode != 0 };
-        publish(w, SPICE_TOPIC_PRIMARY, &info, sizeof(info), SPICE_TOPIC_RETAIN);
-        display_clients_primary_created(w);
-        display_clients_kick(w);
+    if (!create_surface(w, 0, c->format, c->width, c->height, c->stride, row0, true)) {
+        return;
     }
-    op_done(op);
+    if (!w->driver_monitors) {
+        monitors_from_primary(w);
+    }
+    SpicePrimaryInfo info = { .size = sizeof(info),
+                              .width = c->width,
+                              .height = c->height,
+                              .format = c->format,
+                              .client_mouse = c->mouse_mode != 0 };
+    publish(w, SPICE_TOPIC_PRIMARY, &info, sizeof(info), SPICE_TOPIC_RETAIN);
+    w->output->primary_created(w->out);
+    w->output->kick(w->out);
 }
 
-static void do_destroy_surface(void *opaque)
+static void run_destroy_surface(QxlWorker *w, uint32_t surface_id)
 {
-    Op *op = opaque;
-    process_pending(op->w);
-    if (op->surface_id >= op->w->n_surfaces || !op->w->surfaces[op->surface_id].exists) {
-        worker_warn(op->w, "destroy_surface", "no such surface");
+    process_pending(w);
+    if (surface_id >= w->n_surfaces || !w->surfaces[surface_id].exists) {
+        worker_warn(w, "destroy_surface", "no such surface");
     } else {
-        destroy_surface(op->w, op->surface_id);
+        destroy_surface(w, surface_id);
     }
-    op_done(op);
 }
 
-static void do_flush_surfaces(void *opaque)
+static void run_loadvm(QxlWorker *w, const LoadvmArgs *a)
 {
-    /* Surfaces are always current; flushing means processing what is
-     * queued so it is rendered. */
-    Op *op = opaque;
-    process_pending(op->w);
-    op_done(op);
-}
-
-static void do_reset_image_cache(void *opaque)
-{
-    Op *op = opaque;
-    display_clients_reset_caches(op->w);
-    op_done(op);
-}
-
-static void do_reset_cursor(void *opaque)
-{
-    Op *op = opaque;
-    publish_cursor_reset(op->w);
-    op_done(op);
-}
-
-static void do_loadvm(void *opaque)
-{
-    Op *op = opaque;
-    op->w->replaying = true;
-    for (uint32_t i = 0; i < op->a; i++) {
-        process_command(op->w, &op->ext[i]);
+    w->replaying = true;
+    for (uint32_t i = 0; i < a->count; i++) {
+        process_command(w, &a->ext[i]);
     }
-    op->w->replaying = false;
-    display_clients_kick(op->w);
-    op_done(op);
+    w->replaying = false;
+    w->output->kick(w->out);
 }
 
-static void do_oom(void *opaque)
+static void run_oom(QxlWorker *w)
 {
-    Op *op = opaque;
-    worker_process(op->w);
-    if (op->w->qif->flush_resources) {
-        op->w->qif->flush_resources(op->w->qxl);
+    worker_process(w);
+    if (w->qif->flush_resources) {
+        w->qif->flush_resources(w->qxl);
     }
-    g_free(op);
 }
 
-static void do_monitors_config(void *opaque)
+static void run_monitors_config(QxlWorker *w, const MonitorsConfigArgs *a)
 {
-    Op *op = opaque;
-    QxlWorker *w = op->w;
-    ParseContext ctx = parse_context(w, (uint32_t)op->group, 0);
+    ParseContext ctx = parse_context(w, (uint32_t)a->group, 0);
     ParsedMonitors m;
     const char *why;
     uint32_t max = w->max_monitors ? w->max_monitors : QXL_MAX_MONITORS;
-    if (op->group < 0 || !qxl_parse_monitors_config(&ctx, op->phys, max, &m, &why)) {
-        worker_warn(w, "monitors config ignored", op->group < 0 ? "negative group" : why);
-    } else {
-        w->monitors = m;
-        w->driver_monitors = true;
-        display_clients_monitors_changed(w);
-        display_clients_kick(w);
+    if (a->group < 0 || !qxl_parse_monitors_config(&ctx, a->addr, max, &m, &why)) {
+        worker_warn(w, "monitors config ignored", a->group < 0 ? "negative group" : why);
+        return;
     }
-    op_done(op);
+    w->source.monitors = m;
+    w->driver_monitors = true;
+    w->output->monitors_changed(w->out);
+    w->output->kick(w->out);
 }
 
-static void do_driver_unload(void *opaque)
+static void run_set_running(QxlWorker *w, bool running)
 {
-    Op *op = opaque;
-    monitors_from_primary(op->w);
-    display_clients_monitors_changed(op->w);
-    g_free(op);
-}
-
-static void do_set_max_monitors(void *opaque)
-{
-    Op *op = opaque;
-    op->w->max_monitors = op->a;
-    g_free(op);
-}
-
-static void do_set_running(void *opaque)
-{
-    Op *op = opaque;
-    QxlWorker *w = op->w;
-    w->running = op->a != 0;
+    w->running = running;
     if (w->running) {
         w->cmd_notify = w->cursor_notify = false;
-        qxl_worker_update_client_caps(w);
+        send_client_caps(w);
         worker_process(w);
     }
-    op_done(op);
 }
 
-static void do_gl_draw(void *opaque)
+/* On the worker: do what r asks, then complete it as it was posted. Every
+ * request passes here once, so a cookie is completed exactly once. */
+static void run_request(void *opaque)
 {
-    /* No GL scanout is ever active (see gl_scanout): nothing to wait for. */
-    op_done(opaque);
+    Request *r = opaque;
+    QxlWorker *w = r->w;
+    switch (r->kind) {
+    case REQ_UPDATE_AREA:
+        run_update_area(w, &r->u.update_area, r->completion == REQUEST_COOKIE);
+        break;
+    case REQ_ADD_MEMSLOT:
+        run_add_memslot(w, &r->u.add_memslot);
+        break;
+    case REQ_DEL_MEMSLOT:
+        run_del_memslot(w, &r->u.del_memslot);
+        break;
+    case REQ_RESET_MEMSLOTS:
+        memslots_reset(&w->slots);
+        break;
+    case REQ_DESTROY_SURFACES:
+        run_destroy_surfaces(w);
+        break;
+    case REQ_DESTROY_PRIMARY:
+        run_destroy_primary(w, r->u.surface_id);
+        break;
+    case REQ_CREATE_PRIMARY:
+        run_create_primary(w, &r->u.create_primary);
+        break;
+    case REQ_DESTROY_SURFACE:
+        run_destroy_surface(w, r->u.surface_id);
+        break;
+    case REQ_FLUSH_SURFACES:
+        /* Surfaces are always current; flushing means processing what is
+         * queued so it is rendered. */
+        process_pending(w);
+        break;
+    case REQ_RESET_IMAGE_CACHE:
+        w->output->reset_caches(w->out);
+        break;
+    case REQ_RESET_CURSOR:
+        publish_cursor_reset(w);
+        break;
+    case REQ_LOADVM:
+        run_loadvm(w, &r->u.loadvm);
+        break;
+    case REQ_OOM:
+        run_oom(w);
+        break;
+    case REQ_MONITORS_CONFIG:
+        run_monitors_config(w, &r->u.monitors_config);
+        break;
+    case REQ_DRIVER_UNLOAD:
+        monitors_from_primary(w);
+        w->output->monitors_changed(w->out);
+        break;
+    case REQ_SET_MAX_MONITORS:
+        w->max_monitors = r->u.max_monitors;
+        break;
+    case REQ_SET_RUNNING:
+        run_set_running(w, r->u.running);
+        break;
+    case REQ_GL_DRAW:
+        /* No GL scanout is ever active (see gl_scanout): nothing to wait for. */
+        break;
+    }
+    if (r->completion == REQUEST_COOKIE) {
+        async_complete(w, r->cookie);
+    }
+    if (r->completion != REQUEST_WAITED) {
+        g_free(r);
+    }
+}
+
+/* Synchronous: run r on the worker and return once it ran (r may live on
+ * the caller's stack). */
+static void post_and_wait(QxlWorker *w, Request *r)
+{
+    r->w = w;
+    r->completion = REQUEST_WAITED;
+    display_host->loop_invoke(w->plugin, w->loop, run_request, r, true);
+}
+
+static void post_copy(QxlWorker *w, const Request *r, RequestCompletion completion, uint64_t cookie)
+{
+    Request *copy = g_memdup2(r, sizeof(*r));
+    copy->w = w;
+    copy->completion = completion;
+    copy->cookie = cookie;
+    display_host->loop_invoke(w->plugin, w->loop, run_request, copy, false);
+}
+
+/* Asynchronous: return at once; once a copy of r ran on the worker, the
+ * host gets async_complete(cookie), exactly once. */
+static void post_with_cookie(QxlWorker *w, const Request *r, uint64_t cookie)
+{
+    post_copy(w, r, REQUEST_COOKIE, cookie);
+}
+
+/* Fire and forget: return at once; a copy of r runs on the worker and
+ * nobody is told when. */
+static void post_and_forget(QxlWorker *w, const Request *r)
+{
+    post_copy(w, r, REQUEST_FORGOTTEN, 0);
 }
 
 /* ---- the entry points ----------------------------------------------------------------- */
@@ -803,15 +929,17 @@ static void do_gl_draw(void *opaque)
 static void e_wakeup(void *data)
 {
     QxlWorker *w = data;
+    /* Fire and forget too, but at most one pass queued at a time, and no
+     * allocation: the host calls this for every batch of commands. */
     if (g_atomic_int_compare_and_exchange(&w->wakeup_pending, 0, 1)) {
-        display_host->loop_invoke(w->dp->plugin, w->loop, wakeup_on_worker, w, false);
+        display_host->loop_invoke(w->plugin, w->loop, wakeup_on_worker, w, false);
     }
 }
 
 static void e_oom(void *data)
 {
-    Op op = { 0 };
-    post(data, do_oom, &op, true);
+    Request r = { .kind = REQ_OOM };
+    post_and_forget(data, &r);
 }
 
 static void e_start(void *data)
@@ -824,148 +952,151 @@ static void e_stop(void *data)
     qxl_worker_set_running(data, false);
 }
 
+/* clear_dirty_region asks to forget what is dirty: nothing ever is. */
+static Request update_area_request(uint32_t surface_id, const QXLRect *area)
+{
+    Request r = { .kind = REQ_UPDATE_AREA, .u.update_area.surface_id = surface_id };
+    if (area) {
+        r.u.update_area.area = *area;
+    }
+    return r;
+}
+
 static void e_update_area(void *data, uint32_t surface_id, QXLRect *area, QXLRect *dirty_rects,
                           uint32_t num_dirty_rects, uint32_t clear_dirty_region)
 {
-    Op op = { .surface_id = surface_id,
-              .dirty_rects = dirty_rects,
-              .num_dirty_rects = num_dirty_rects,
-              .clear_dirty = clear_dirty_region };
-    if (area) {
-        op.area = *area;
-    }
-    post(data, do_update_area, &op, false);
+    (void)clear_dirty_region;
+    Request r = update_area_request(surface_id, area);
+    r.u.update_area.dirty_rects = dirty_rects;
+    r.u.update_area.num_dirty_rects = num_dirty_rects;
+    post_and_wait(data, &r);
 }
 
 static void e_add_memslot(void *data, QXLDevMemSlot *slot)
 {
-    Op op = { .slot = *slot };
-    post(data, do_add_memslot, &op, false);
+    Request r = { .kind = REQ_ADD_MEMSLOT, .u.add_memslot = *slot };
+    post_and_wait(data, &r);
 }
 
 static void e_del_memslot(void *data, uint32_t group, uint32_t slot)
 {
-    Op op = { .a = group, .b = slot };
-    post(data, do_del_memslot, &op, false);
+    Request r = { .kind = REQ_DEL_MEMSLOT, .u.del_memslot = { .group = group, .slot = slot } };
+    post_and_wait(data, &r);
 }
 
 static void e_reset_memslots(void *data)
 {
-    Op op = { 0 };
-    post(data, do_reset_memslots, &op, false);
+    Request r = { .kind = REQ_RESET_MEMSLOTS };
+    post_and_wait(data, &r);
 }
 
 static void e_destroy_surfaces(void *data)
 {
-    Op op = { 0 };
-    post(data, do_destroy_surfaces, &op, false);
+    Request r = { .kind = REQ_DESTROY_SURFACES };
+    post_and_wait(data, &r);
 }
 
 static void e_destroy_primary(void *data, uint32_t surface_id)
 {
-    Op op = { .surface_id = surface_id };
-    post(data, do_destroy_primary, &op, false);
+    Request r = { .kind = REQ_DESTROY_PRIMARY, .u.surface_id = surface_id };
+    post_and_wait(data, &r);
 }
 
 static void e_create_primary(void *data, uint32_t surface_id, QXLDevSurfaceCreate *surface)
 {
-    Op op = { .surface_id = surface_id, .create = *surface };
-    post(data, do_create_primary, &op, false);
+    Request r = { .kind = REQ_CREATE_PRIMARY,
+                  .u.create_primary = { .surface_id = surface_id, .create = *surface } };
+    post_and_wait(data, &r);
 }
 
 static void e_reset_image_cache(void *data)
 {
-    Op op = { 0 };
-    post(data, do_reset_image_cache, &op, false);
+    Request r = { .kind = REQ_RESET_IMAGE_CACHE };
+    post_and_wait(data, &r);
 }
 
 static void e_reset_cursor(void *data)
 {
-    Op op = { 0 };
-    post(data, do_reset_cursor, &op, false);
+    Request r = { .kind = REQ_RESET_CURSOR };
+    post_and_wait(data, &r);
 }
 
 static void e_destroy_surface_wait(void *data, uint32_t surface_id)
 {
-    Op op = { .surface_id = surface_id };
-    post(data, do_destroy_surface, &op, false);
+    Request r = { .kind = REQ_DESTROY_SURFACE, .u.surface_id = surface_id };
+    post_and_wait(data, &r);
 }
 
 static void e_loadvm_commands(void *data, QXLCommandExt *ext, uint32_t count)
 {
-    Op op = { .ext = ext, .a = count };
-    post(data, do_loadvm, &op, false);
+    Request r = { .kind = REQ_LOADVM, .u.loadvm = { .ext = ext, .count = count } };
+    post_and_wait(data, &r);
 }
 
 static void e_update_area_async(void *data, uint32_t surface_id, QXLRect *area,
                                 uint32_t clear_dirty_region, uint64_t cookie)
 {
-    Op op = { .surface_id = surface_id, .clear_dirty = clear_dirty_region, .cookie = cookie };
-    if (area) {
-        op.area = *area;
-    }
-    post(data, do_update_area, &op, true);
+    (void)clear_dirty_region;
+    Request r = update_area_request(surface_id, area);
+    post_with_cookie(data, &r, cookie);
 }
 
 static void e_add_memslot_async(void *data, QXLDevMemSlot *slot, uint64_t cookie)
 {
-    Op op = { .slot = *slot, .cookie = cookie };
-    post(data, do_add_memslot, &op, true);
+    Request r = { .kind = REQ_ADD_MEMSLOT, .u.add_memslot = *slot };
+    post_with_cookie(data, &r, cookie);
 }
 
 static void e_destroy_surfaces_async(void *data, uint64_t cookie)
 {
-    Op op = { .cookie = cookie };
-    post(data, do_destroy_surfaces, &op, true);
+    Request r = { .kind = REQ_DESTROY_SURFACES };
+    post_with_cookie(data, &r, cookie);
 }
 
 static void e_destroy_primary_async(void *data, uint32_t surface_id, uint64_t cookie)
 {
-    Op op = { .surface_id = surface_id, .cookie = cookie };
-    post(data, do_destroy_primary, &op, true);
+    Request r = { .kind = REQ_DESTROY_PRIMARY, .u.surface_id = surface_id };
+    post_with_cookie(data, &r, cookie);
 }
 
 static void e_create_primary_async(void *data, uint32_t surface_id, QXLDevSurfaceCreate *surface,
                                    uint64_t cookie)
 {
-    Op op = { .surface_id = surface_id, .create = *surface, .cookie = cookie };
-    post(data, do_create_primary, &op, true);
+    Request r = { .kind = REQ_CREATE_PRIMARY,
+                  .u.create_primary = { .surface_id = surface_id, .create = *surface } };
+    post_with_cookie(data, &r, cookie);
 }
 
 static void e_destroy_surface_async(void *data, uint32_t surface_id, uint64_t cookie)
 {
-    Op op = { .surface_id = surface_id, .cookie = cookie };
-    post(data, do_destroy_surface, &op, true);
+    Request r = { .kind = REQ_DESTROY_SURFACE, .u.surface_id = surface_id };
+    post_with_cookie(data, &r, cookie);
 }
 
 static void e_flush_surfaces_async(void *data, uint64_t cookie)
 {
-    Op op = { .cookie = cookie };
-    post(data, do_flush_surfaces, &op, true);
+    Request r = { .kind = REQ_FLUSH_SURFACES };
+    post_with_cookie(data, &r, cookie);
 }
 
 static void e_monitors_config_async(void *data, QXLPHYSICAL monitors_config, int group_id,
                                     uint64_t cookie)
 {
-    Op op = { .phys = monitors_config, .group = group_id, .cookie = cookie };
-    post(data, do_monitors_config, &op, true);
+    Request r = { .kind = REQ_MONITORS_CONFIG,
+                  .u.monitors_config = { .addr = monitors_config, .group = group_id } };
+    post_with_cookie(data, &r, cookie);
 }
 
 static void e_driver_unload(void *data)
 {
-    Op op = { 0 };
-    op.w = data;
-    Op *copy = g_memdup2(&op, sizeof(op));
-    display_host->loop_invoke(((QxlWorker *)data)->dp->plugin, ((QxlWorker *)data)->loop,
-                              do_driver_unload, copy, false);
+    Request r = { .kind = REQ_DRIVER_UNLOAD };
+    post_and_forget(data, &r);
 }
 
 static void e_set_max_monitors(void *data, unsigned int max_monitors)
 {
-    Op op = { .w = data, .a = max_monitors };
-    Op *copy = g_memdup2(&op, sizeof(op));
-    display_host->loop_invoke(((QxlWorker *)data)->dp->plugin, ((QxlWorker *)data)->loop,
-                              do_set_max_monitors, copy, false);
+    Request r = { .kind = REQ_SET_MAX_MONITORS, .u.max_monitors = max_monitors };
+    post_and_forget(data, &r);
 }
 
 static void e_gl_scanout(void *data, int fd, uint32_t width, uint32_t height, uint32_t stride,
@@ -976,7 +1107,7 @@ static void e_gl_scanout(void *data, int fd, uint32_t width, uint32_t height, ui
     /* GL scanout needs a local client that takes dma-buf file descriptors
      * over its unix socket, which this display channel does not pass. */
     if (g_atomic_int_compare_and_exchange(&w->gl_refusal_logged, 0, 1)) {
-        display_host->log(w->dp->plugin, SPICE_PLUGIN_LOG_WARNING,
+        display_host->log(w->plugin, SPICE_PLUGIN_LOG_WARNING,
                           "display %u: gl_scanout refused: GL scanout (dma-buf passing to a "
                           "local client) is not supported; use a non-GL display",
                           w->id);
@@ -990,15 +1121,15 @@ static void e_gl_draw_async(void *data, uint32_t x, uint32_t y, uint32_t w, uint
                             uint64_t cookie)
 {
     (void)x, (void)y, (void)w, (void)h;
-    Op op = { .cookie = cookie };
-    post(data, do_gl_draw, &op, true);
+    Request r = { .kind = REQ_GL_DRAW };
+    post_with_cookie(data, &r, cookie);
 }
 
 static void e_set_device_info(void *data, const char *device_address, uint32_t start,
                               uint32_t count)
 {
     QxlWorker *w = data;
-    display_host->log(w->dp->plugin, SPICE_PLUGIN_LOG_DEBUG,
+    display_host->log(w->plugin, SPICE_PLUGIN_LOG_DEBUG,
                       "display %u: device %s, display ids %u..%u", w->id,
                       device_address ? device_address : "?", start, start + count);
 }
@@ -1037,10 +1168,10 @@ const SpiceQxlEntries qxl_worker_entries = {
 
 void qxl_worker_set_running(QxlWorker *w, bool running)
 {
-    Op op = { .a = running };
+    Request r = { .kind = REQ_SET_RUNNING, .u.running = running };
     /* Both wait: when vm_stop returns the worker no longer takes commands
      * from the rings (clients may still be sent pixels of the primary). */
-    post(w, do_set_running, &op, false);
+    post_and_wait(w, &r);
 }
 
 /* ---- lifecycle -------------------------------------------------------------------------- */
@@ -1053,7 +1184,7 @@ static void process_timer_cb(void *opaque)
 static void setup_on_worker(void *opaque)
 {
     QxlWorker *w = opaque;
-    w->process_timer = display_host->timer_new(w->dp->plugin, w->loop, process_timer_cb, w);
+    w->process_timer = display_host->timer_new(w->plugin, w->loop, process_timer_cb, w);
 }
 
 static void teardown_on_worker(void *opaque)
@@ -1064,7 +1195,8 @@ static void teardown_on_worker(void *opaque)
     w->process_timer = NULL;
 }
 
-QxlWorker *qxl_worker_new(DisplayPlugin *dp, QXLInstance *qxl, const char **why)
+QxlWorker *qxl_worker_new(SpicePlugin *plugin, QXLInstance *qxl, const DisplayOutputOps *output,
+                          const char **why)
 {
     const QXLInterface *qif = (const QXLInterface *)qxl->base.sif;
     if (qxl->id < 0 || qxl->id > 255) {
@@ -1080,11 +1212,14 @@ QxlWorker *qxl_worker_new(DisplayPlugin *dp, QXLInstance *qxl, const char **why)
     memset(&info, 0, sizeof(info));
     qif->get_init_info(qxl, &info);
     QxlWorker *w = g_new0(QxlWorker, 1);
-    w->dp = dp;
+    w->plugin = plugin;
     w->qxl = qxl;
     w->qif = qif;
     w->id = (uint32_t)qxl->id;
     w->ram_size = info.qxl_ram_size;
+    w->output = output;
+    w->source.clients_changed = clients_changed;
+    w->source.opaque = w;
     if (!memslots_init(&w->slots, info.num_memslots_groups, info.num_memslots,
                        info.memslot_gen_bits, info.memslot_id_bits, why)) {
         g_free(w);
@@ -1098,19 +1233,17 @@ QxlWorker *qxl_worker_new(DisplayPlugin *dp, QXLInstance *qxl, const char **why)
     w->n_surfaces = info.n_surfaces;
     w->surfaces = g_new0(Surface, w->n_surfaces);
     g_autofree char *name = g_strdup_printf("SPICE Worker %u", w->id);
-    w->loop = display_host->loop_new(dp->plugin, name);
+    w->loop = display_host->loop_new(plugin, name);
     if (!w->loop) {
         *why = "cannot start the worker thread";
         g_free(w->surfaces);
         g_free(w);
         return NULL;
     }
-    display_host->loop_invoke(dp->plugin, w->loop, setup_on_worker, w, true);
-    w->channel =
-        display_host->channel_register(dp->plugin, &display_channel_class, (uint8_t)w->id, w);
-    if (!w->channel) {
-        *why = "a display channel with this id exists already";
-        display_host->loop_invoke(dp->plugin, w->loop, teardown_on_worker, w, true);
+    display_host->loop_invoke(plugin, w->loop, setup_on_worker, w, true);
+    w->out = output->create(plugin, w->id, w->loop, &w->source, why);
+    if (!w->out) {
+        display_host->loop_invoke(plugin, w->loop, teardown_on_worker, w, true);
         display_host->loop_free(w->loop);
         g_free(w->surfaces);
         g_free(w);
@@ -1143,10 +1276,12 @@ void qxl_worker_attach(QxlWorker *w)
 void qxl_worker_free(QxlWorker *w)
 {
     /* Clients go first (their teardown runs on the worker), then the
-     * surfaces, releasing what the guest lent us. */
-    display_host->channel_unregister(w->channel);
-    display_host->loop_invoke(w->dp->plugin, w->loop, teardown_on_worker, w, true);
+     * surfaces, releasing what the guest lent us; the output lives until
+     * the loop is gone, as its clients' teardown may still be queued. */
+    w->output->close(w->out);
+    display_host->loop_invoke(w->plugin, w->loop, teardown_on_worker, w, true);
     display_host->loop_free(w->loop);
+    w->output->free(w->out);
     /* Then the primary and the display are no longer facts. */
     publish(w, SPICE_TOPIC_PRIMARY, NULL, 0, SPICE_TOPIC_RETAIN);
     publish(w, SPICE_TOPIC_DISPLAY, NULL, 0, SPICE_TOPIC_RETAIN);
