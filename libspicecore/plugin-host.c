@@ -589,35 +589,15 @@ static void plugin_free(SpicePlugin *plugin)
 }
 
 /* Another loaded plugin already provides one of this plugin's channel
- * types or interfaces? */
+ * types or interfaces? The rule and its message are the loader's, which
+ * spice-plugin-list applies too. */
 static bool check_conflicts(SpiceServer *s, SpicePlugin *plugin, GError **error)
 {
-    const SpicePluginDescriptor *d = plugin->desc;
     for (guint i = 0; i < s->plugins->len; i++) {
-        SpicePlugin *other = g_ptr_array_index(s->plugins, i);
-        for (const SpiceChannelClass *const *k = d->channels; k && *k; k++) {
-            for (const SpiceChannelClass *const *o = other->desc->channels; o && *o; o++) {
-                if ((*k)->type == (*o)->type) {
-                    g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
-                                "%s: channel type %u (%s) is already provided by plugin '%s' "
-                                "(%s)",
-                                plugin->path, (*k)->type, channel_type_name((*k)->type),
-                                other->name, other->path);
-                    return false;
-                }
-            }
-        }
-        for (const SpiceInterfaceClass *const *k = d->interfaces; k && *k; k++) {
-            for (const SpiceInterfaceClass *const *o = other->desc->interfaces; o && *o; o++) {
-                if (strcmp((*k)->type, (*o)->type) == 0 &&
-                    g_strcmp0((*k)->subtype, (*o)->subtype) == 0) {
-                    g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
-                                "%s: interface '%s%s%s' is already served by plugin '%s' (%s)",
-                                plugin->path, (*k)->type, (*k)->subtype ? ":" : "",
-                                (*k)->subtype ? (*k)->subtype : "", other->name, other->path);
-                    return false;
-                }
-            }
+        const SpicePlugin *other = g_ptr_array_index(s->plugins, i);
+        if (!plugin_descriptor_check_conflict(plugin->desc, plugin->path, other->desc, other->name,
+                                              other->path, error)) {
+            return false;
         }
     }
     return true;

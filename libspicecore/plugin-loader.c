@@ -345,6 +345,51 @@ char *plugin_query_symbol(const char *name)
     return sym;
 }
 
+GError *plugin_error_main_missing(const char *path_text)
+{
+    return g_error_new(G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                       "the main channel plugin (" PLUGIN_FILE_PREFIX "main" PLUGIN_FILE_SUFFIX
+                       ") is not in the plugin path %s",
+                       path_text);
+}
+
+GError *plugin_error_missing(const char *name, const char *path_text)
+{
+    return g_error_new(G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                       "plugin '%s' is enabled but " PLUGIN_FILE_PREFIX "%s" PLUGIN_FILE_SUFFIX
+                       " is not in the plugin path %s",
+                       name, name, path_text);
+}
+
+/* ---- names ---------------------------------------------------------------------- */
+
+/* The one table of channel type names: the server's logs, its conflict
+ * messages and spice-plugin-list all read it. */
+static const char *const channel_type_names[] = {
+    [SPICE_CHANNEL_MAIN] = "main",         [SPICE_CHANNEL_DISPLAY] = "display",
+    [SPICE_CHANNEL_INPUTS] = "inputs",     [SPICE_CHANNEL_CURSOR] = "cursor",
+    [SPICE_CHANNEL_PLAYBACK] = "playback", [SPICE_CHANNEL_RECORD] = "record",
+    [SPICE_CHANNEL_TUNNEL] = "tunnel",     [SPICE_CHANNEL_SMARTCARD] = "smartcard",
+    [SPICE_CHANNEL_USBREDIR] = "usbredir", [SPICE_CHANNEL_PORT] = "port",
+    [SPICE_CHANNEL_WEBDAV] = "webdav",
+};
+
+const char *plugin_channel_type_lookup(uint8_t type)
+{
+    return type < G_N_ELEMENTS(channel_type_names) ? channel_type_names[type] : NULL;
+}
+
+const char *plugin_channel_type_name(uint8_t type)
+{
+    const char *name = plugin_channel_type_lookup(type);
+    return name ? name : "unknown";
+}
+
+char *plugin_interface_label(const char *type, const char *subtype)
+{
+    return subtype ? g_strconcat(type, ":", subtype, NULL) : g_strdup(type);
+}
+
 /* ---- validation --------------------------------------------------------------- */
 
 /* Smallest descriptor of ABI 1.0: everything up to server_event. */
@@ -370,6 +415,11 @@ static const struct {
     { SPICE_INTERFACE_CHAR_DEVICE, SPICE_INTERFACE_CHAR_DEVICE_MAJOR,
       SPICE_INTERFACE_CHAR_DEVICE_MINOR },
 };
+
+const char *plugin_interface_type(unsigned i)
+{
+    return i < G_N_ELEMENTS(known_interfaces) ? known_interfaces[i].type : NULL;
+}
 
 static bool invalid(GError **error, const char *path, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 
@@ -476,6 +526,16 @@ static bool plugin_names_match(const char *descriptor_name, const char *file_nam
     return *descriptor_name == *file_name;
 }
 
+bool plugin_descriptor_abi(const SpicePluginDescriptor *d, uint16_t *major, uint16_t *minor)
+{
+    if (!d || d->magic != SPICE_PLUGIN_MAGIC) {
+        return false;
+    }
+    *major = d->abi_major;
+    *minor = d->abi_minor;
+    return true;
+}
+
 bool plugin_descriptor_validate(const SpicePluginDescriptor *d, const char *path, const char *name,
                                 GError **error)
 {
@@ -538,8 +598,8 @@ bool plugin_descriptor_validate(const SpicePluginDescriptor *d, const char *path
     return true;
 }
 
-bool plugin_module_open(const char *path, const char *name, GModule **module,
-                        const SpicePluginDescriptor **desc, GError **error)
+bool plugin_module_query(const char *path, const char *name, GModule **module,
+                         const SpicePluginDescriptor **desc, GError **error)
 {
     GModule *m = g_module_open(path, G_MODULE_BIND_LOCAL | G_MODULE_BIND_LAZY);
     if (!m) {
@@ -555,12 +615,73 @@ bool plugin_module_open(const char *path, const char *name, GModule **module,
         g_module_close(m);
         return false;
     }
-    const SpicePluginDescriptor *d = query();
+    *module = m;
+    *desc = query();
+    return true;
+}
+
+bool plugin_module_open(const char *path, const char *name, GModule **module,
+                        const SpicePluginDescriptor **desc, GError **error)
+{
+    GModule *m = NULL;
+    const SpicePluginDescriptor *d = NULL;
+    if (!plugin_module_query(path, name, &m, &d, error)) {
+        return false;
+    }
     if (!plugin_descriptor_validate(d, path, name, error)) {
         g_module_close(m);
         return false;
     }
     *module = m;
     *desc = d;
+    return true;
+}
+
+/* ---- conflicts between plugins ----------------------------------------------------- */
+
+const SpiceChannelClass *plugin_descriptor_find_channel(const SpicePluginDescriptor *d,
+                                                        uint8_t type)
+{
+    for (const SpiceChannelClass *const *k = d->channels; k && *k; k++) {
+        if ((*k)->type == type) {
+            return *k;
+        }
+    }
+    return NULL;
+}
+
+const SpiceInterfaceClass *plugin_descriptor_find_interface(const SpicePluginDescriptor *d,
+                                                            const char *type, const char *subtype)
+{
+    for (const SpiceInterfaceClass *const *k = d->interfaces; k && *k; k++) {
+        if (strcmp((*k)->type, type) == 0 && g_strcmp0((*k)->subtype, subtype) == 0) {
+            return *k;
+        }
+    }
+    return NULL;
+}
+
+bool plugin_descriptor_check_conflict(const SpicePluginDescriptor *d, const char *path,
+                                      const SpicePluginDescriptor *other_desc,
+                                      const char *other_name, const char *other_path,
+                                      GError **error)
+{
+    for (const SpiceChannelClass *const *k = d->channels; k && *k; k++) {
+        if (plugin_descriptor_find_channel(other_desc, (*k)->type)) {
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                        "%s: channel type %u (%s) is already provided by plugin '%s' (%s)", path,
+                        (*k)->type, plugin_channel_type_name((*k)->type), other_name, other_path);
+            return false;
+        }
+    }
+    for (const SpiceInterfaceClass *const *k = d->interfaces; k && *k; k++) {
+        if (plugin_descriptor_find_interface(other_desc, (*k)->type, (*k)->subtype)) {
+            g_autofree char *label = plugin_interface_label((*k)->type, (*k)->subtype);
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                        "%s: interface '%s' is already served by plugin '%s' (%s)", path, label,
+                        other_name, other_path);
+            return false;
+        }
+    }
     return true;
 }

@@ -68,6 +68,42 @@ GPtrArray *plugin_scan(char **dirs);
 /* "spice_plugin_NAME_query" with '-' written '_'. g_free it. */
 char *plugin_query_symbol(const char *name);
 
+/* The errors spice_server_init ends with when the search path (path_text,
+ * the folders joined by ':') has no libspice-plugin-main.so, or no file
+ * for a plugin the config enables by name. */
+GError *plugin_error_main_missing(const char *path_text);
+GError *plugin_error_missing(const char *name, const char *path_text);
+
+/* ---- names the server's messages use ---------------------------------------- */
+
+/* The protocol's name of a channel type ("main", "display", "inputs",
+ * ...), or NULL for a number it does not name. Static storage. */
+const char *plugin_channel_type_lookup(uint8_t type);
+/* The same, "unknown" for a type without a name: what the server's logs
+ * and messages print. */
+const char *plugin_channel_type_name(uint8_t type);
+
+/* The i-th host interface type a plugin may serve ("keyboard", "mouse",
+ * ..., "char_device"), NULL for i past the last one. */
+const char *plugin_interface_type(unsigned i);
+/* "qxl", or "char_device:usbredir" for an interface with a subtype: how
+ * messages name an interface. g_free it. */
+char *plugin_interface_label(const char *type, const char *subtype);
+
+/* ---- the load-time gate ------------------------------------------------------ */
+
+/* Open a plugin file and call its query function, without checking what
+ * it returned (*desc may be NULL): the first step of the gate. On
+ * success the caller owns *module. */
+bool plugin_module_query(const char *path, const char *name, GModule **module,
+                         const SpicePluginDescriptor **desc, GError **error);
+
+/* The ABI version a descriptor says it was built for. False when desc is
+ * NULL or lacks our magic: then nothing in it can be read. The header
+ * (magic, version, size) never changes, so this works for descriptors
+ * plugin_descriptor_validate rejects. */
+bool plugin_descriptor_abi(const SpicePluginDescriptor *desc, uint16_t *major, uint16_t *minor);
+
 /* Check a descriptor against this server's ABI; on failure the error
  * message starts with path. */
 bool plugin_descriptor_validate(const SpicePluginDescriptor *desc, const char *path,
@@ -76,5 +112,23 @@ bool plugin_descriptor_validate(const SpicePluginDescriptor *desc, const char *p
 /* Open a plugin file, query and validate its descriptor. */
 bool plugin_module_open(const char *path, const char *name, GModule **module,
                         const SpicePluginDescriptor **desc, GError **error);
+
+/* The class of a validated descriptor that provides channel `type`, or
+ * the one that serves interface type:subtype (subtype NULL: none; both
+ * must be equal), or NULL. */
+const SpiceChannelClass *plugin_descriptor_find_channel(const SpicePluginDescriptor *desc,
+                                                        uint8_t type);
+const SpiceInterfaceClass *plugin_descriptor_find_interface(const SpicePluginDescriptor *desc,
+                                                            const char *type, const char *subtype);
+
+/* Whether the plugin at path (validated desc) may load next to one the
+ * server has accepted before it (other_desc, named other_name, loaded
+ * from other_path): not when both provide a channel type or serve the
+ * same interface type and subtype. The first in load order wins; the
+ * error names the type and the earlier plugin, and starts with path. */
+bool plugin_descriptor_check_conflict(const SpicePluginDescriptor *desc, const char *path,
+                                      const SpicePluginDescriptor *other_desc,
+                                      const char *other_name, const char *other_path,
+                                      GError **error);
 
 #endif /* SPICECORE_PLUGIN_LOADER_H_ */

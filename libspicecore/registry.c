@@ -8,21 +8,11 @@
 
 #include "channel-client.h"
 #include "plugin-host.h"
+#include "plugin-loader.h"
 
 const char *channel_type_name(uint8_t type)
 {
-    static const char *const names[] = {
-        [SPICE_CHANNEL_MAIN] = "main",         [SPICE_CHANNEL_DISPLAY] = "display",
-        [SPICE_CHANNEL_INPUTS] = "inputs",     [SPICE_CHANNEL_CURSOR] = "cursor",
-        [SPICE_CHANNEL_PLAYBACK] = "playback", [SPICE_CHANNEL_RECORD] = "record",
-        [SPICE_CHANNEL_TUNNEL] = "tunnel",     [SPICE_CHANNEL_SMARTCARD] = "smartcard",
-        [SPICE_CHANNEL_USBREDIR] = "usbredir", [SPICE_CHANNEL_PORT] = "port",
-        [SPICE_CHANNEL_WEBDAV] = "webdav",
-    };
-    if (type < G_N_ELEMENTS(names) && names[type]) {
-        return names[type];
-    }
-    return "unknown";
+    return plugin_channel_type_name(type);
 }
 
 SpiceChannel *channel_ref(SpiceChannel *channel)

@@ -41,7 +41,8 @@ void channel_unref(SpiceChannel *channel);
 void channel_set_cap(SpiceChannel *channel, uint32_t cap, bool enabled);
 
 /* "inputs", "display", ...; "unknown" for types the protocol does not
- * name. Static storage. */
+ * name. Static storage. The table is the loader's
+ * (plugin_channel_type_name), which spice-plugin-list shares. */
 const char *channel_type_name(uint8_t type);
 
 #endif /* SPICECORE_REGISTRY_H_ */

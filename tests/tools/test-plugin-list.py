@@ -5,10 +5,12 @@
 # the loader fixtures (tests/fixtures) and the first-party plugins, and
 # checks what it really prints.
 #
-#   test-plugin-list.py TOOL FIXTURE_DIR [SPICE_PLUGIN_H]
+#   test-plugin-list.py TOOL FIXTURE_DIR [SPICE_PLUGIN_H [SERVING_DIR]]
 #
 # Every run gets SPICE_PLUGIN_PATH=FIXTURE_DIR and an empty config file, so
-# an installed config cannot change the answers.
+# an installed config cannot change the answers. SERVING_DIR holds the
+# char-device plugins of tests/tools (chardev, chardev-two) that only the
+# --serves tests add to the path.
 
 import json
 import os
@@ -24,6 +26,8 @@ FIXTURE_DIR = None
 ABI_MAJOR = None
 ABI_MINOR = None
 EMPTY_CONFIG = None
+SERVING_DIR = None
+PROJECT_VERSION = None
 
 # Fixtures that are rejected when enabled, with the text of the reason.
 BROKEN = {
@@ -45,12 +49,12 @@ def read_abi(header):
     return int(major.group(1)), int(minor.group(1))
 
 
-def run(*args, enable=None, disable=None, check_rc=0):
+def run(*args, enable=None, disable=None, check_rc=0, path=None):
     """Run the tool; returns (returncode, stdout, stderr)."""
     env = dict(os.environ)
     for key in ("SPICE_PLUGIN_ENABLE", "SPICE_PLUGIN_DISABLE"):
         env.pop(key, None)
-    env["SPICE_PLUGIN_PATH"] = FIXTURE_DIR
+    env["SPICE_PLUGIN_PATH"] = path or FIXTURE_DIR
     env["SPICE_PLUGIN_CONFIG"] = EMPTY_CONFIG
     if enable is not None:
         env["SPICE_PLUGIN_ENABLE"] = enable
@@ -66,20 +70,21 @@ def run(*args, enable=None, disable=None, check_rc=0):
     return proc.returncode, proc.stdout, proc.stderr
 
 
-def parse_list(text):
-    """List mode output: {name: {"status", "line", "reason"}} and the totals line."""
+def parse_list(text, totals_re=r"^\d+ plugins? \(", trailers=("config file:",)):
+    """List mode output (and --serves', with its totals_re and trailers):
+    {name: {"status", "line", "fields", "reason"}} and the totals line."""
     plugins = {}
     totals = None
     last = None
     for line in text.splitlines():
-        if re.match(r"^\d+ plugins? \(", line):
+        if re.match(totals_re, line):
             totals = line
         elif line.startswith(" ") and last:
             plugins[last]["reason"] += line.strip()
-        elif line and not line.startswith("config file:"):
+        elif line and not line.startswith(trailers):
             fields = line.split()
             last = fields[0]
-            plugins[last] = {"status": fields[1], "line": line, "reason": ""}
+            plugins[last] = {"status": fields[1], "line": line, "fields": fields, "reason": ""}
     return plugins, totals
 
 
@@ -187,6 +192,18 @@ class ListMode(unittest.TestCase):
                       doc["inputs"]["reason"])
         # Its descriptor is fine; only the combination is refused.
         self.assertEqual(doc["inputs"]["abi"], {"major": ABI_MAJOR, "minor": ABI_MINOR})
+
+    def test_conflict_message_is_the_servers(self):
+        # The loader's message: an unnamed type reads "unknown", as in the
+        # server's log, while the channel column says "type 201".
+        doc = by_name(run_json(enable="initfail,old"))
+        self.assertEqual(doc["initfail"]["status"], "ok")
+        self.assertEqual(doc["old"]["reason"],
+                         os.path.join(FIXTURE_DIR, "libspice-plugin-old.so")
+                         + ": channel type 201 (unknown) is already provided by plugin "
+                         "'initfail' (" + os.path.join(FIXTURE_DIR, "libspice-plugin-initfail.so")
+                         + ")")
+        self.assertEqual(doc["old"]["channels"][0]["name"], "type 201")
 
 
 class Check(unittest.TestCase):
@@ -338,12 +355,176 @@ class Details(unittest.TestCase):
         self.assertIn("nosuchplugin", err)
 
 
+def parse_serves(text):
+    """--serves output: {name: {"status", "interface", "file", "reason", ...}}
+    and the totals line."""
+    plugins, totals = parse_list(text, r"^(\d+ plugins? serves? |no plugin serves )",
+                                  ("config file:", "not counted"))
+    for p in plugins.values():
+        _, _, interface, version, p["file"] = p["fields"]
+        p["interface"] = f"{interface} {version}"
+    return plugins, totals
+
+
+class Serves(unittest.TestCase):
+    """--serves TYPE[:SUBTYPE] with the build's plugins, the fixtures and
+    tests/tools' char-device plugins."""
+
+    def serving_path(self):
+        if not SERVING_DIR:
+            self.skipTest("no SERVING_DIR given")
+        return f"{SERVING_DIR}:{FIXTURE_DIR}"
+
+    def test_qxl_served_by_display(self):
+        rc, out, _ = run("--serves", "qxl", disable="dupinputs")
+        self.assertEqual(rc, 0, out)
+        plugins, totals = parse_serves(out)
+        self.assertEqual(set(plugins), {"display"}, out)
+        self.assertEqual(plugins["display"]["status"], "ok")
+        self.assertRegex(plugins["display"]["interface"], r"^qxl 3\.\d+$")
+        self.assertTrue(plugins["display"]["file"].endswith("/libspice-plugin-display.so"))
+        self.assertTrue(totals.startswith(
+            "1 plugin serves the 'qxl' interface (1 ok, 0 disabled, 0 failed); search path: "
+            f"{FIXTURE_DIR}:"), totals)
+        self.assertIn(f"config file: {EMPTY_CONFIG}", out)
+
+    def test_disabled_plugin_is_named(self):
+        # Opened (in a child) although disabled: only its descriptor says
+        # what it serves. No enabled plugin serves qxl: exit status 1.
+        rc, out, _ = run("--serves", "qxl", disable="display,dupinputs", check_rc=1)
+        plugins, totals = parse_serves(out)
+        self.assertEqual(plugins["display"]["status"], "disabled", out)
+        self.assertEqual(plugins["display"]["reason"], "disabled by SPICE_PLUGIN_DISABLE")
+        self.assertIn("(0 ok, 1 disabled, 0 failed)", totals)
+
+    def test_not_listed_in_enable(self):
+        rc, out, _ = run("--serves", "keyboard", enable="old", check_rc=1)
+        plugins, _ = parse_serves(out)
+        self.assertEqual(plugins["inputs"]["status"], "disabled", out)
+        self.assertEqual(plugins["inputs"]["reason"], "not listed in SPICE_PLUGIN_ENABLE")
+        # Every fixture was queried, the crashing one in its own child.
+        self.assertRegex(out, r"\nnot counted, no valid descriptor: .*\bcrash\b")
+        self.assertNotIn("old", plugins)
+
+    def test_refused_plugin_does_not_count(self):
+        # dupinputs comes first and takes the inputs channel type.
+        _, out, _ = run("--serves", "mouse", check_rc=1)
+        plugins, totals = parse_serves(out)
+        self.assertEqual(plugins["inputs"]["status"], "error", out)
+        self.assertIn("is already provided by plugin 'dupinputs'", plugins["inputs"]["reason"])
+        self.assertIn("(0 ok, 0 disabled, 1 failed)", totals)
+
+    def test_nobody_serves(self):
+        _, out, _ = run("--serves", "record", check_rc=1)
+        self.assertIn("no plugin serves the 'record' interface; search path: ", out)
+        _, out, _ = run("--serves", "char_device:usbredir", check_rc=1)
+        self.assertIn("no plugin serves the 'char_device:usbredir' interface", out)
+
+    def test_subtypes(self):
+        path = self.serving_path()
+        _, out, _ = run("--serves", "char_device:webdav", path=path)
+        plugins, _ = parse_serves(out)
+        self.assertEqual(set(plugins), {"chardev"}, out)
+        self.assertEqual(plugins["chardev"]["interface"].split()[0], "char_device:webdav")
+        # Without a subtype: every subtype.
+        _, out, _ = run("--serves", "char_device", path=path)
+        plugins, totals = parse_serves(out)
+        self.assertEqual(set(plugins), {"chardev", "chardev-two"}, out)
+        self.assertIn("2 plugins serve the 'char_device' interface", totals)
+
+    def test_interface_conflict(self):
+        path = self.serving_path()
+        _, out, _ = run("--serves", "char_device:usbredir", path=path)
+        plugins, totals = parse_serves(out)
+        self.assertEqual(plugins["chardev"]["status"], "ok", out)
+        self.assertEqual(plugins["chardev-two"]["status"], "error", out)
+        self.assertEqual(
+            plugins["chardev-two"]["reason"],
+            os.path.join(SERVING_DIR, "libspice-plugin-chardev-two.so")
+            + ": interface 'char_device:usbredir' is already served by plugin 'chardev' ("
+            + os.path.join(SERVING_DIR, "libspice-plugin-chardev.so") + ")")
+        self.assertIn("(1 ok, 0 disabled, 1 failed)", totals)
+        # With the first one disabled the second one loads.
+        _, out, _ = run("--serves", "char_device:usbredir", path=path, disable="chardev")
+        plugins, _ = parse_serves(out)
+        self.assertEqual(plugins["chardev"]["status"], "disabled", out)
+        self.assertEqual(plugins["chardev-two"]["status"], "ok", out)
+
+    def test_json(self):
+        doc = run_json("--serves", "qxl", disable="dupinputs")
+        self.assertEqual(doc["serves"], {"type": "qxl", "subtype": None})
+        self.assertEqual([p["name"] for p in doc["plugins"]], ["display"])
+        self.assertEqual(set(doc["plugins"][0]), Json.PLUGIN_KEYS)
+        self.assertIn("crash", doc["unreadable"])
+        self.assertEqual(doc["config_file"], EMPTY_CONFIG)
+        rc, out, _ = run("--json", "--serves", "qxl", disable="display", check_rc=1)
+        self.assertEqual(json.loads(out)["plugins"][0]["status"], "disabled")
+
+    def test_usage(self):
+        rc, _, err = run("--serves", "bogus", check_rc=2)
+        self.assertIn("unknown interface type 'bogus' (plugins serve keyboard, mouse, tablet, "
+                      "qxl, playback, record, char_device)", err)
+        run("--serves", "char_device:", check_rc=2)
+        run("--serves", "qxl", "inputs", check_rc=2)
+        run("--serves", "qxl", "--check", check_rc=2)
+        run("--serves", "qxl", "--build", check_rc=2)
+
+
+class Build(unittest.TestCase):
+    """--build: what this build produced (tools/meson.build's generated list)."""
+
+    def test_text(self):
+        _, out, _ = run("--build")
+        lines = out.splitlines()
+        self.assertEqual(lines[0], f"spicecore {PROJECT_VERSION}, plugin ABI "
+                                   f"{ABI_MAJOR}.{ABI_MINOR}")
+        self.assertEqual(lines[1], "first-party plugins built:")
+        plugins = {}
+        i = 2
+        while lines[i].startswith("  "):
+            name, file = lines[i].split(None, 1)
+            plugins[name] = file
+            i += 1
+        self.assertEqual(list(plugins)[0], "main")
+        self.assertLessEqual({"main", "inputs"}, set(plugins))
+        for name, file in plugins.items():
+            self.assertTrue(file.endswith(f"/libspice-plugin-{name}.so"), file)
+        self.assertTrue(lines[i].startswith("image codecs built:"), out)
+        self.assertTrue(lines[-1].startswith(f"search path: {FIXTURE_DIR}:"), out)
+
+    def test_json_matches_the_build(self):
+        doc = run_json("--build")
+        self.assertEqual(doc["version"], PROJECT_VERSION)
+        self.assertEqual(doc["server_abi"], {"major": ABI_MAJOR, "minor": ABI_MINOR})
+        names = [p["name"] for p in doc["plugins"]]
+        self.assertEqual(names[0], "main")
+        self.assertEqual(names[1:], sorted(names[1:]))
+        # Every plugin the build made is in the build tree's plugin folder
+        # (which may also hold files an earlier configuration built).
+        plugin_dir = os.path.dirname(by_name(run_json())["main"]["file"])
+        for p in doc["plugins"]:
+            self.assertEqual(p["file"], os.path.join(plugin_dir, f"libspice-plugin-{p['name']}.so"))
+        codecs = {c["name"]: c["library"] for c in doc["codecs"]}
+        if "display" in names:
+            self.assertEqual(set(codecs), {"bitmap", "lz4", "jpeg"})
+            self.assertIsNone(codecs["bitmap"])
+            self.assertTrue(codecs["lz4"].startswith("liblz4 "))
+        else:
+            self.assertEqual(codecs, {})
+
+    def test_usage(self):
+        run("--build", "inputs", check_rc=2)
+        run("--build", "--check", check_rc=2)
+
+
 class Usage(unittest.TestCase):
     def test_help(self):
         _, out, _ = run("--help")
         self.assertIn("--json", out)
         self.assertIn("--check", out)
         self.assertIn("--config", out)
+        self.assertIn("--serves=TYPE[:SUBTYPE]", out)
+        self.assertIn("--build", out)
 
     def test_bad_usage(self):
         rc, _, err = run("a", "b", check_rc=None)
@@ -351,15 +532,27 @@ class Usage(unittest.TestCase):
         self.assertTrue(err)
 
 
+def read_project_version(meson_build):
+    """The version in the top meson.build's project()."""
+    with open(meson_build, encoding="utf-8") as f:
+        match = re.search(r"^\s*version:\s*'([^']+)'", f.read(), re.M)
+    if not match:
+        raise SystemExit(f"cannot find the project version in {meson_build}")
+    return match.group(1)
+
+
 def main():
-    global TOOL, FIXTURE_DIR, ABI_MAJOR, ABI_MINOR, EMPTY_CONFIG
+    global TOOL, FIXTURE_DIR, ABI_MAJOR, ABI_MINOR, EMPTY_CONFIG, SERVING_DIR, PROJECT_VERSION
     if len(sys.argv) < 3:
-        raise SystemExit(f"usage: {sys.argv[0]} TOOL FIXTURE_DIR [SPICE_PLUGIN_H]")
+        raise SystemExit(f"usage: {sys.argv[0]} TOOL FIXTURE_DIR [SPICE_PLUGIN_H [SERVING_DIR]]")
     TOOL = os.path.abspath(sys.argv[1])
     FIXTURE_DIR = os.path.abspath(sys.argv[2])
+    source_root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
     header = sys.argv[3] if len(sys.argv) > 3 else os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), "..", "..", "plugin-api", "spice-plugin.h")
+        source_root, "plugin-api", "spice-plugin.h")
+    SERVING_DIR = os.path.abspath(sys.argv[4]) if len(sys.argv) > 4 else None
     ABI_MAJOR, ABI_MINOR = read_abi(header)
+    PROJECT_VERSION = read_project_version(os.path.join(source_root, "meson.build"))
     with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
         EMPTY_CONFIG = f.name
     try:
