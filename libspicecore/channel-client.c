@@ -160,7 +160,7 @@ void channel_client_unref(SpiceChannelClient *cc)
     if (cc->client) {
         client_unref(cc->client);
     }
-    channel_unref(cc->channel);
+    registry_channel_unref(cc->channel);
     g_free(cc);
 }
 
@@ -655,7 +655,7 @@ bool channel_client_create(SpiceServer *s, SpiceChannel *channel, SpiceClient *c
     SpiceChannelClient *cc = g_new0(SpiceChannelClient, 1);
     cc->refs = 1;
     cc->server = s;
-    cc->channel = channel_ref(channel);
+    cc->channel = registry_channel_ref(channel);
     cc->client = client_ref(client);
     cc->klass = channel->klass;
     cc->loop = s->loop;

@@ -17,6 +17,7 @@
 
 #include "interfaces.h"
 #include "plugin-host.h"
+#include "plugin-loader.h"
 #include "server.h"
 
 #define RECORD_MAGIC 0x52434552u /* "RECR" */
@@ -115,7 +116,7 @@ SPICE_EXPORT int spice_server_add_interface(SpiceServer *s, SpiceBaseInstance *s
             return -1;
         }
     }
-    g_autofree char *key = subtype ? g_strdup_printf("%s:%s", type, subtype) : g_strdup(type);
+    g_autofree char *key = plugin_interface_label(type, subtype);
 
     InterfaceRecord *r = g_new0(InterfaceRecord, 1);
     r->magic = RECORD_MAGIC;

@@ -31,6 +31,7 @@
 #include "link-parser.h"
 #include "link.h"
 #include "net.h"
+#include "plugin-loader.h"
 #include "registry.h"
 #include "server-config.h"
 #include "server.h"
@@ -176,7 +177,7 @@ static void common_caps_words(uint32_t *word0)
 static int channel_security(SpiceServer *s, uint8_t type)
 {
     GHashTable *policy = s->config.channel_security;
-    gpointer v = g_hash_table_lookup(policy, channel_type_name(type));
+    gpointer v = g_hash_table_lookup(policy, plugin_channel_type_name(type));
     if (!v) {
         v = g_hash_table_lookup(policy, "default");
     }
@@ -197,8 +198,9 @@ static void handle_link_message(LinkConn *link)
 
     SpiceChannel *channel = registry_find(s, m->channel_type, m->channel_id);
     if (!channel) {
-        g_autofree char *msg = g_strdup_printf("no %s channel %u is available",
-                                               channel_type_name(m->channel_type), m->channel_id);
+        g_autofree char *msg =
+            g_strdup_printf("no %s channel %u is available",
+                            plugin_channel_type_name(m->channel_type), m->channel_id);
         link_send_error(link, SPICE_LINK_ERR_CHANNEL_NOT_AVAILABLE, msg);
         return;
     }

@@ -470,7 +470,7 @@ static const SpiceHostServices host_services = {
     .channel_get_data = host_channel_get_data,
     .channel_get_type = host_channel_get_type,
     .channel_get_id = host_channel_get_id,
-    .channel_set_cap = channel_set_cap,
+    .channel_set_cap = registry_channel_set_cap,
     .channel_list = host_channel_list,
 
     .channel_client_set_data = channel_client_set_data,
@@ -671,10 +671,7 @@ bool plugin_host_load_all(SpiceServer *s, GError **error)
         }
     }
     if (!main_found) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                    "the main channel plugin (libspice-plugin-main.so) is not in the plugin "
-                    "path %s",
-                    path_text);
+        g_propagate_error(error, plugin_error_main_missing(path_text));
         return false;
     }
     for (const char *const *r = plugin_config_requested(config); r && *r; r++) {
@@ -685,16 +682,13 @@ bool plugin_host_load_all(SpiceServer *s, GError **error)
         if (found) {
             continue;
         }
+        GError *missing = plugin_error_missing(*r, path_text);
         if (plugin_config_optional(config, *r)) {
-            g_message("optional plugin %s skipped: libspice-plugin-%s.so is not in the plugin "
-                      "path %s",
-                      *r, *r, path_text);
+            g_message("optional plugin %s skipped: %s", *r, missing->message);
+            g_error_free(missing);
             continue;
         }
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                    "plugin '%s' is enabled but libspice-plugin-%s.so is not in the plugin "
-                    "path %s",
-                    *r, *r, path_text);
+        g_propagate_error(error, missing);
         return false;
     }
     return true;
@@ -716,11 +710,10 @@ SpicePlugin *plugin_host_find_interface(SpiceServer *s, const char *type, const 
 {
     for (guint i = 0; i < s->plugins->len; i++) {
         SpicePlugin *p = g_ptr_array_index(s->plugins, i);
-        for (const SpiceInterfaceClass *const *k = p->desc->interfaces; k && *k; k++) {
-            if (strcmp((*k)->type, type) == 0 && g_strcmp0((*k)->subtype, subtype) == 0) {
-                *klass = *k;
-                return p;
-            }
+        const SpiceInterfaceClass *k = plugin_descriptor_find_interface(p->desc, type, subtype);
+        if (k) {
+            *klass = k;
+            return p;
         }
     }
     return NULL;

@@ -10,18 +10,13 @@
 #include "plugin-host.h"
 #include "plugin-loader.h"
 
-const char *channel_type_name(uint8_t type)
-{
-    return plugin_channel_type_name(type);
-}
-
-SpiceChannel *channel_ref(SpiceChannel *channel)
+SpiceChannel *registry_channel_ref(SpiceChannel *channel)
 {
     g_atomic_int_inc(&channel->refs);
     return channel;
 }
 
-void channel_unref(SpiceChannel *channel)
+void registry_channel_unref(SpiceChannel *channel)
 {
     if (!g_atomic_int_dec_and_test(&channel->refs)) {
         return;
@@ -37,19 +32,6 @@ SpiceChannel *registry_find(SpiceServer *s, uint8_t type, uint8_t id)
         SpiceChannel *ch = l->data;
         if (ch->type == type && ch->id == id) {
             return ch;
-        }
-    }
-    return NULL;
-}
-
-const SpiceChannelClass *registry_class_for_type(SpiceServer *s, uint8_t type)
-{
-    for (guint i = 0; i < s->plugins->len; i++) {
-        SpicePlugin *p = g_ptr_array_index(s->plugins, i);
-        for (const SpiceChannelClass *const *k = p->desc->channels; k && *k; k++) {
-            if ((*k)->type == type) {
-                return *k;
-            }
         }
     }
     return NULL;
@@ -91,7 +73,7 @@ SpiceChannel *registry_add(SpiceServer *s, SpicePlugin *plugin, const SpiceChann
     g_mutex_init(&ch->lock);
     ch->caps = g_array_new(FALSE, TRUE, sizeof(uint32_t));
     for (uint32_t i = 0; i < klass->n_caps; i++) {
-        channel_set_cap(ch, klass->caps[i].cap, true);
+        registry_channel_set_cap(ch, klass->caps[i].cap, true);
     }
     s->channels = g_list_append(s->channels, ch);
     g_debug("registered %s channel %u (plugin %s)", klass->name, id, plugin->name);
@@ -129,7 +111,7 @@ void registry_remove(SpiceChannel *channel)
         server_emit_event(s, SPICE_SERVER_EVENT_CHANNEL_REMOVED, channel);
     }
     server_update_mouse_mode(s);
-    channel_unref(channel);
+    registry_channel_unref(channel);
 }
 
 uint32_t registry_list(SpiceServer *s, SpiceChannelId *ids, uint32_t max)
@@ -158,7 +140,7 @@ unsigned registry_count_type(SpiceServer *s, uint8_t type)
     return n;
 }
 
-void channel_set_cap(SpiceChannel *channel, uint32_t cap, bool enabled)
+void registry_channel_set_cap(SpiceChannel *channel, uint32_t cap, bool enabled)
 {
     /* Capability numbers are small; refuse silly ones rather than allocate. */
     g_return_if_fail(cap < 32 * 64);

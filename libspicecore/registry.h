@@ -33,16 +33,9 @@ void registry_remove(SpiceChannel *channel);
 SpiceChannel *registry_find(SpiceServer *s, uint8_t type, uint8_t id);
 uint32_t registry_list(SpiceServer *s, SpiceChannelId *ids, uint32_t max);
 unsigned registry_count_type(SpiceServer *s, uint8_t type);
-/* The class registered for a type by any plugin, or NULL. */
-const SpiceChannelClass *registry_class_for_type(SpiceServer *s, uint8_t type);
 
-SpiceChannel *channel_ref(SpiceChannel *channel);
-void channel_unref(SpiceChannel *channel);
-void channel_set_cap(SpiceChannel *channel, uint32_t cap, bool enabled);
-
-/* "inputs", "display", ...; "unknown" for types the protocol does not
- * name. Static storage. The table is the loader's
- * (plugin_channel_type_name), which spice-plugin-list shares. */
-const char *channel_type_name(uint8_t type);
+SpiceChannel *registry_channel_ref(SpiceChannel *channel);
+void registry_channel_unref(SpiceChannel *channel);
+void registry_channel_set_cap(SpiceChannel *channel, uint32_t cap, bool enabled);
 
 #endif /* SPICECORE_REGISTRY_H_ */

@@ -12,6 +12,7 @@
 
 #include "auth-ticket.h"
 #include "client.h"
+#include "plugin-loader.h"
 #include "registry.h"
 
 SPICE_EXPORT spice_compat_version_t spice_get_current_compat_version(void)
@@ -217,7 +218,7 @@ SPICE_EXPORT int spice_server_set_channel_security(SpiceServer *s, const char *c
     if (strcmp(channel, "default") != 0) {
         bool known = false;
         for (unsigned t = SPICE_CHANNEL_MAIN; t < SPICE_END_CHANNEL; t++) {
-            known |= strcmp(channel, channel_type_name((uint8_t)t)) == 0;
+            known |= strcmp(channel, plugin_channel_type_name((uint8_t)t)) == 0;
         }
         if (!known) {
             g_warning("spice_server_set_channel_security: unknown channel '%s'", channel);
