@@ -99,7 +99,7 @@ static GArray *read_words(const uint8_t *p, uint32_t n)
     return a;
 }
 
-void link_message_caps(const uint8_t *data, const LinkMessage *m, GArray **common, GArray **channel)
+void link_parse_caps(const uint8_t *data, const LinkMessage *m, GArray **common, GArray **channel)
 {
     const uint8_t *p = data + m->caps_offset;
     *common = read_words(p, m->num_common_caps);

@@ -51,7 +51,6 @@ uint32_t link_parse_header(const uint8_t *data, size_t len, LinkHeader *out, con
 uint32_t link_parse_message(const uint8_t *data, size_t size, LinkMessage *out, const char **why);
 
 /* Copy the caps words of a parsed message into two new arrays. */
-void link_message_caps(const uint8_t *data, const LinkMessage *m, GArray **common,
-                       GArray **channel);
+void link_parse_caps(const uint8_t *data, const LinkMessage *m, GArray **common, GArray **channel);
 
 #endif /* SPICECORE_LINK_PARSER_H_ */

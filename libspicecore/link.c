@@ -194,7 +194,7 @@ static void handle_link_message(LinkConn *link)
         return;
     }
     LinkMessage *m = &link->message;
-    link_message_caps(link->in, m, &link->common_caps, &link->caps);
+    link_parse_caps(link->in, m, &link->common_caps, &link->caps);
 
     SpiceChannel *channel = registry_find(s, m->channel_type, m->channel_id);
     if (!channel) {

@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     LinkMessage m;
     if (link_parse_message(copy, body_size, &m, &why) == 0) {
         GArray *common, *channel;
-        link_message_caps(copy, &m, &common, &channel);
+        link_parse_caps(copy, &m, &common, &channel);
         g_array_unref(common);
         g_array_unref(channel);
     }

@@ -105,7 +105,7 @@ static void test_message(void)
     g_assert_cmpuint(out.channel_type, ==, 3);
     g_assert_cmpuint(out.channel_id, ==, 7);
     GArray *common, *channel;
-    link_message_caps(m, &out, &common, &channel);
+    link_parse_caps(m, &out, &common, &channel);
     g_assert_cmpuint(common->len, ==, 1);
     g_assert_cmpuint(channel->len, ==, 2);
     g_assert_cmphex(g_array_index(common, uint32_t, 0), ==, 0xb);
@@ -167,7 +167,7 @@ static void test_random(void)
                                  4 * ((uint64_t)out.num_common_caps + out.num_channel_caps),
                              <=, size);
             GArray *c, *ch;
-            link_message_caps(buf, &out, &c, &ch);
+            link_parse_caps(buf, &out, &c, &ch);
             g_array_unref(c);
             g_array_unref(ch);
         }
