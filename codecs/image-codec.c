@@ -14,9 +14,13 @@
 #include <setjmp.h>
 #include <stdio.h>
 
+#ifdef SPICE_CODEC_JPEG
 #include <jerror.h>
 #include <jpeglib.h>
+#endif
+#ifdef SPICE_CODEC_LZ4
 #include <lz4.h>
+#endif
 #include <spice/enums.h>
 
 /* Larger sides are rejected: libjpeg stops at 65500 and the 32-bit sizes of
@@ -61,7 +65,7 @@ static inline uint64_t load_u64(const uint8_t *p)
 
 /* Undo a partly written encoding. A writer that ran out of memory stays in
  * error; its size no longer matters. */
-static void writer_rollback(SpiceWireWriter *w, size_t size)
+static inline void writer_rollback(SpiceWireWriter *w, size_t size)
 {
     if (w->size > size) {
         w->size = size;
@@ -107,6 +111,8 @@ bool image_encode_bitmap(SpiceWireWriter *w, const uint8_t *pixels, int32_t stri
 }
 
 /* ---- LZ4 -------------------------------------------------------------- */
+
+#ifdef SPICE_CODEC_LZ4
 
 /*
  * spice-gtk decodes every block with LZ4_decompress_safe_continue() straight
@@ -203,7 +209,11 @@ done:
     return ok;
 }
 
+#endif /* SPICE_CODEC_LZ4 */
+
 /* ---- JPEG ------------------------------------------------------------- */
+
+#ifdef SPICE_CODEC_JPEG
 
 typedef struct JpegErrorManager {
     struct jpeg_error_mgr base;
@@ -379,6 +389,8 @@ bool image_encode_jpeg(SpiceWireWriter *w, const uint8_t *pixels, int32_t stride
     spice_wire_put_u32(w->data + start, (uint32_t)data_size);
     return true;
 }
+
+#endif /* SPICE_CODEC_JPEG */
 
 /* ---- Photographic content -------------------------------------------- */
 

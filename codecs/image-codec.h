@@ -9,6 +9,9 @@
  * first; a negative stride (bottom-up memory) is fine as long as `pixels`
  * points at the top row. Rows must not overlap (|stride| >= width * 4) and
  * sides are limited to 1..65500. All encoders are lossless except JPEG.
+ * LZ4 and JPEG exist when the build has them (meson options lz4 and
+ * jpeg): SPICE_CODEC_LZ4 and SPICE_CODEC_JPEG are then defined for every
+ * user of codecs_dep.
  *
  * The encoders append to `w`. They return false on invalid arguments, on
  * allocation or compression failure, or when the writer is already in
@@ -36,16 +39,20 @@
 bool image_encode_bitmap(SpiceWireWriter *w, const uint8_t *pixels, int32_t stride, uint32_t width,
                          uint32_t height);
 
+#ifdef SPICE_CODEC_LZ4
 /* LZ4 (SPICE_IMAGE_TYPE_LZ4; needs the client's LZ4_COMPRESSION cap).
  * Returns false when compression fails (the caller falls back), and for
  * images over 2 GiB raw, which spice-gtk cannot decode. */
 bool image_encode_lz4(SpiceWireWriter *w, const uint8_t *pixels, int32_t stride, uint32_t width,
                       uint32_t height);
+#endif
 
+#ifdef SPICE_CODEC_JPEG
 /* JPEG (SPICE_IMAGE_TYPE_JPEG), quality 1..100 (clamped). Lossy; the x
  * bytes are not encoded. */
 bool image_encode_jpeg(SpiceWireWriter *w, const uint8_t *pixels, int32_t stride, uint32_t width,
                        uint32_t height, int quality);
+#endif
 
 /*
  * Whether a rectangle looks photographic (smooth gradients, many colors),

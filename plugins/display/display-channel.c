@@ -401,10 +401,14 @@ static void log_fallback_once(DisplayClient *dc, int comp)
     if (g_atomic_int_compare_and_exchange(&logged, 0, 1)) {
         static const char *const names[] = { "invalid", "off", "auto_glz", "auto_lz",
                                              "quic",    "glz", "lz",       "lz4" };
+#ifdef SPICE_CODEC_LZ4
+        const char *instead = "with LZ4 when the client supports it, otherwise uncompressed";
+#else
+        const char *instead = "uncompressed (this build has no LZ4 encoder)";
+#endif
         display_host->log(dc->out->plugin, SPICE_PLUGIN_LOG_MESSAGE,
-                          "image compression '%s' is not implemented; images are sent with "
-                          "LZ4 when the client supports it, otherwise uncompressed",
-                          comp >= 0 && comp < 8 ? names[comp] : "?");
+                          "image compression '%s' is not implemented; images are sent %s",
+                          comp >= 0 && comp < 8 ? names[comp] : "?", instead);
     }
 }
 
@@ -453,6 +457,7 @@ static bool encode_image(DisplayClient *dc, SpiceWireWriter *wr, const uint8_t *
     bool lz4_cap = display_host->channel_client_test_cap(dc->cc, SPICE_DISPLAY_CAP_LZ4_COMPRESSION);
     bool local = display_host->channel_client_get_family(dc->cc) == AF_UNIX;
     if (comp != SPICE_IMAGE_COMPRESSION_OFF && !local && (uint64_t)w * h >= 16) {
+#ifdef SPICE_CODEC_JPEG
         int jpeg =
             (int)display_host->server_get_int(dc->out->plugin, SPICE_SERVER_INT_JPEG_COMPRESSION);
         if (jpeg == SPICE_WAN_COMPRESSION_ALWAYS && image_is_photographic(px, stride, w, h) &&
@@ -460,13 +465,18 @@ static bool encode_image(DisplayClient *dc, SpiceWireWriter *wr, const uint8_t *
             *type = SPICE_IMAGE_TYPE_JPEG;
             return true;
         }
+#endif
         if (comp != SPICE_IMAGE_COMPRESSION_LZ4) {
             log_fallback_once(dc, comp);
         }
+#ifdef SPICE_CODEC_LZ4
         if (lz4_cap && image_encode_lz4(wr, px, stride, w, h)) {
             *type = SPICE_IMAGE_TYPE_LZ4;
             return true;
         }
+#else
+        (void)lz4_cap;
+#endif
     }
     *type = SPICE_IMAGE_TYPE_BITMAP;
     return image_encode_bitmap(wr, px, stride, w, h);
