@@ -471,8 +471,9 @@ typedef void (*SpiceTopicFunc)(SpicePlugin *plugin, const char *topic, uint32_t 
  * "spice.mouse-mode" (retained; key 0; SpiceMouseModeInfo)
  *   Published by the core: the mouse mode it reports to clients and the
  *   modes allowed now, whenever either changes (and once at start-up).
- *   Read by the main plugin (MOUSE_MODE to the client). The core is
- *   always there, so there is always a value.
+ *   Read by the main plugin (MOUSE_MODE to the client) and the cursor
+ *   plugin (in client mode the guest's cursor moves are not sent). The
+ *   core is always there, so there is always a value.
  */
 #define SPICE_TOPIC_MOUSE_MODE "spice.mouse-mode"
 

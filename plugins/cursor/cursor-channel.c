@@ -61,7 +61,8 @@ typedef struct CursorClient {
 struct CursorPlugin {
     SpicePlugin *plugin;
     GHashTable *displays;            /* id -> CursorDisplay* */
-    SpiceTopicSubscription *subs[3]; /* display, primary, cursor */
+    uint32_t mouse_mode;             /* SPICE_MOUSE_MODE_*, from spice.mouse-mode */
+    SpiceTopicSubscription *subs[4]; /* display, primary, cursor, mouse mode */
 };
 
 /* ---- messages ---------------------------------------------------------------------- */
@@ -356,9 +357,29 @@ static void on_cursor(SpicePlugin *plugin, const char *topic, uint32_t key, cons
     if (!d || !cev || size < sizeof(*cev) || cev->size < sizeof(*cev)) {
         return;
     }
+    /* In client mouse mode the client draws the pointer where its own
+     * mouse is: the guest's moves are not sent unless one shows a hidden
+     * cursor (as in the reference). */
+    bool is_move = cev->kind == SPICE_CURSOR_EVENT_MOVE;
+    bool shows = is_move && !d->visible;
     apply_event(d, cev, size);
+    if (is_move && !shows && cp->mouse_mode == SPICE_MOUSE_MODE_CLIENT) {
+        return;
+    }
     for (GList *l = d->clients; l; l = l->next) {
         send_event(l->data, cev);
+    }
+}
+
+/* "spice.mouse-mode": which mode the core reports to clients. */
+static void on_mouse_mode(SpicePlugin *plugin, const char *topic, uint32_t key, const void *payload,
+                          uint32_t size, void *opaque)
+{
+    (void)plugin, (void)topic, (void)key, (void)size;
+    CursorPlugin *cp = opaque;
+    const SpiceMouseModeInfo *info = payload;
+    if (info && SPICE_PAYLOAD_HAS(info, SpiceMouseModeInfo, current)) {
+        cp->mouse_mode = info->current;
     }
 }
 
@@ -375,6 +396,8 @@ static int cursor_init(SpicePlugin *plugin, const SpiceHostServices *services)
     cp->subs[0] = host->topic_subscribe(plugin, SPICE_TOPIC_DISPLAY, NULL, on_display, cp);
     cp->subs[1] = host->topic_subscribe(plugin, SPICE_TOPIC_PRIMARY, NULL, on_primary, cp);
     cp->subs[2] = host->topic_subscribe(plugin, SPICE_TOPIC_CURSOR, NULL, on_cursor, cp);
+    cp->mouse_mode = SPICE_MOUSE_MODE_SERVER;
+    cp->subs[3] = host->topic_subscribe(plugin, SPICE_TOPIC_MOUSE_MODE, NULL, on_mouse_mode, cp);
     host->set_data(plugin, cp);
     return 0;
 }

@@ -419,6 +419,54 @@ def case_cursor_after_new_primary():
         "cursor events differ:\nours      %r\nreference %r" % (ours, ref)
 
 
+def cursor_in_client_mode(library_dir):
+    """Cursor events in client mouse mode while the guest (the demo host)
+    moves its cursor after the tablet: the client draws the pointer
+    itself, so moves are not sent; hide and show are."""
+    host = DemoHost("--frames", "0", library_dir=library_dir)
+    try:
+        c = Client(host.port)
+        c.run_until(lambda: all(c.opened(k) for k in (MAIN, INPUTS, DISPLAY, CURSOR)),
+                    what="main, inputs, display and cursor")
+        main, inputs = c.channel(MAIN), c.channel(INPUTS)
+        c.run_until(lambda: any(e[0] == "set" for e in c.cursor) and main.props.mouse_mode == 2,
+                    what="cursor-set in client mouse mode")
+        for x, y in ((100, 100), (200, 150), (300, 300)):
+            inputs.position(x, y, 0, 0)
+            c.pump(0.2)
+        # The host got them (and moved its cursor) while the client ran.
+        host.wait_line("input: tablet position x=300 y=300")
+        c.pump(0.3)
+        inputs.key_press(0x58)  # F12: hide
+        inputs.key_release(0x58)
+        c.run_until(lambda: ("hide",) in c.cursor, what="cursor-hide")
+        inputs.key_press(0x58)  # F12: show again
+        inputs.key_release(0x58)
+        c.run_until(lambda: [e[0] for e in c.cursor].count("set") >= 2, what="cursor-set again")
+        c.pump(0.3)
+        seen = [e[:5] for e in c.cursor]
+        c.close()
+        return seen
+    finally:
+        host.stop()
+
+
+def case_cursor_client_mode():
+    mark = len(gspice_problems)
+    ours = cursor_in_client_mode(None)
+    assert not any(e[0] == "move" for e in ours), "moves sent in client mouse mode: %r" % ours
+    if not os.path.exists(REFERENCE_LIB):
+        print("# %s not installed: no side-by-side comparison" % REFERENCE_LIB)
+        return
+    ours_problems = gspice_problems_since(mark)
+    mark = len(gspice_problems)
+    ref = cursor_in_client_mode(REFERENCE_DIR)
+    extra = [p for p in ours_problems if p not in gspice_problems_since(mark)]
+    assert not extra, "spice-gtk complained with our library only: %r" % extra
+    assert cursor_signature(ours) == cursor_signature(ref), \
+        "cursor events differ:\nours      %r\nreference %r" % (ours, ref)
+
+
 def case_stop_with_clients():
     # The host removes its QXL instance and destroys the server while a
     # client still has its display and cursor open: a clean exit.
@@ -446,6 +494,7 @@ CASES = {
     "display-tablet-size": case_display_tablet_size,
     "cursor": case_cursor,
     "cursor-after-new-primary": case_cursor_after_new_primary,
+    "cursor-client-mode": case_cursor_client_mode,
     "stop-with-clients": case_stop_with_clients,
 }
 
