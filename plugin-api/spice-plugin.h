@@ -12,7 +12,16 @@
  * and the host interfaces ("keyboard", "qxl", ...) it serves. The server
  * calls init() with a table of host services; from then on the plugin
  * registers channel instances, receives client messages through its
- * channel operations and sends messages through the services.
+ * channel operations and sends messages through the services. Plugins
+ * never call each other: what one learns and others need travels through
+ * the core as topics ("Topics" below, since 1.3).
+ *
+ * Where to look: SpicePluginDescriptor and SPICE_PLUGIN_DEFINE at the end;
+ * SpiceChannelClass and SpiceChannelOps (channels); SpiceInterfaceClass
+ * and the entry tables (host interfaces); "Topics"; SpiceHostServices,
+ * each member with who may call it, from which thread, and since which
+ * minor. docs/plugin-guide.md walks through a plugin; docs/plugin-abi.md
+ * has the rules, every load-time message and the change log.
  *
  * Compatibility rules (see docs/plugin-abi.md):
  *  - magic must equal SPICE_PLUGIN_MAGIC;
@@ -301,13 +310,15 @@ typedef enum {
 } SpiceServerInt;
 
 /* ------------------------------------------------------------------------
- * Plugin events (since 1.2): facts one plugin publishes for the others,
- * delivered by the core. The display plugin announces its displays, their
- * primary surfaces and cursor changes; the cursor plugin, the inputs
- * plugin and the core itself react. Payloads are flat structs (no
- * pointers) that the core copies, so they may be published from any
- * thread; delivery is on the host's thread, in publishing order, to every
- * plugin except the publisher.
+ * Plugin events (since 1.2; new code uses topics, below): facts one
+ * plugin publishes for the others, delivered by the core. Payloads are
+ * flat structs (no pointers) that the core copies, so they may be
+ * published from any thread; delivery is on the host's thread, in
+ * publishing order, to every plugin except the publisher. Since 1.3 the
+ * display plugin publishes topics and the core turns "spice.display",
+ * "spice.primary" and "spice.cursor" into these events for plugins that
+ * have plugin_event, and these events into those topics. The payload
+ * structs below are also the payloads of those topics.
  */
 typedef enum {
     /* A display (QXL instance) exists: SpiceDisplayInfo. */
