@@ -33,6 +33,7 @@
 #include "spice-plugin-wire.h"
 
 #include "client.h"
+#include "link-parser.h"
 #include "net.h"
 #include "plugin-host.h"
 #include "registry.h"
@@ -115,14 +116,6 @@ static void cc_fail(SpiceChannelClient *cc, const char *reason);
 static void cc_dispatch_move(SpiceChannelClient *cc);
 static void cc_teardown(SpiceChannelClient *cc);
 static void cc_update_watch(SpiceChannelClient *cc);
-
-bool channel_client_caps_test(const GArray *words, uint32_t cap)
-{
-    if (!words || cap / 32 >= words->len) {
-        return false;
-    }
-    return (g_array_index(words, uint32_t, cap / 32) >> (cap % 32)) & 1;
-}
 
 SpiceChannelClient *channel_client_ref(SpiceChannelClient *cc)
 {
@@ -663,7 +656,7 @@ bool channel_client_create(SpiceServer *s, SpiceChannel *channel, SpiceClient *c
     cc->info = params->info;
     cc->common_caps = params->common_caps;
     cc->caps = params->caps;
-    cc->mini_header = channel_client_caps_test(cc->common_caps, SPICE_COMMON_CAP_MINI_HEADER);
+    cc->mini_header = link_parse_has_cap(cc->common_caps, SPICE_COMMON_CAP_MINI_HEADER);
     cc->acks = (cc->klass->flags & SPICE_CHANNEL_CLASS_HANDLE_ACKS) != 0;
     cc->client_generation = UINT32_MAX;
     g_queue_init(&cc->out);
@@ -946,12 +939,12 @@ SpiceClient *channel_client_get_client(SpiceChannelClient *cc)
 
 bool channel_client_test_cap(SpiceChannelClient *cc, uint32_t cap)
 {
-    return channel_client_caps_test(cc->caps, cap);
+    return link_parse_has_cap(cc->caps, cap);
 }
 
 bool channel_client_test_common_cap(SpiceChannelClient *cc, uint32_t cap)
 {
-    return channel_client_caps_test(cc->common_caps, cap);
+    return link_parse_has_cap(cc->common_caps, cap);
 }
 
 int channel_client_get_family(SpiceChannelClient *cc)

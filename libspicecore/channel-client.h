@@ -63,7 +63,4 @@ int channel_client_get_fd(SpiceChannelClient *cc);
 /* Testing and fuzzing: feed raw bytes as if read from the socket. */
 void channel_client_feed(SpiceChannelClient *cc, const uint8_t *data, size_t size);
 
-/* Test a capability bit in an array of uint32_t words. */
-bool channel_client_caps_test(const GArray *words, uint32_t cap);
-
 #endif /* SPICECORE_CHANNEL_CLIENT_H_ */

@@ -13,6 +13,14 @@
 
 #include "spice-plugin-wire.h"
 
+bool link_parse_has_cap(const GArray *words, uint32_t cap)
+{
+    if (!words || cap / 32 >= words->len) {
+        return false;
+    }
+    return (g_array_index(words, uint32_t, cap / 32) >> (cap % 32)) & 1;
+}
+
 uint32_t link_parse_magic(const uint8_t *data, size_t len, const char **why)
 {
     if (len < LINK_MAGIC_SIZE) {

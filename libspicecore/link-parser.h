@@ -7,6 +7,7 @@
 #ifndef SPICECORE_LINK_PARSER_H_
 #define SPICECORE_LINK_PARSER_H_
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,10 @@ typedef struct LinkMessage {
     uint32_t num_channel_caps;
     uint32_t caps_offset;
 } LinkMessage;
+
+/* Whether capability cap is set in caps words (bit cap % 32 of word
+ * cap / 32) as a link message carries them. */
+bool link_parse_has_cap(const GArray *words, uint32_t cap);
 
 /* Check the first 4 bytes of a connection: SPICE_LINK_ERR_OK when they
  * are the SPICE magic, else SPICE_LINK_ERR_INVALID_MAGIC (or

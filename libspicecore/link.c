@@ -233,7 +233,7 @@ static void handle_link_message(LinkConn *link)
         queue_u32(link, g_array_index(channel->caps, uint32_t, i));
     }
 
-    if (channel_client_caps_test(link->common_caps, SPICE_COMMON_CAP_PROTOCOL_AUTH_SELECTION)) {
+    if (link_parse_has_cap(link->common_caps, SPICE_COMMON_CAP_PROTOCOL_AUTH_SELECTION)) {
         link->state = LINK_READ_AUTH_MECHANISM;
         link->in_need = 4;
     } else {

@@ -370,6 +370,17 @@ static void deliver_event(void *opaque)
 static void queue_event(SpicePlugin *publisher, uint32_t type, uint32_t display_id,
                         const void *data, uint32_t size)
 {
+    /* Nothing to copy (a cursor shape may be megabytes) when no other
+     * plugin listens. */
+    SpiceServer *s = publisher->server;
+    bool listener = false;
+    for (guint i = 0; i < s->plugins->len && !listener; i++) {
+        SpicePlugin *p = g_ptr_array_index(s->plugins, i);
+        listener = p != publisher && has_plugin_event(p);
+    }
+    if (!listener) {
+        return;
+    }
     QueuedEvent *q = g_malloc(sizeof(QueuedEvent) + size);
     q->server = publisher->server;
     q->publisher = publisher;
@@ -398,10 +409,16 @@ static void host_event_publish(SpicePlugin *plugin, const SpicePluginEvent *even
             continue;
         }
         bool withdraw = event->type == SPICE_PLUGIN_EVENT_DISPLAY_REMOVED;
-        const void *data = withdraw ? NULL : event->data;
         uint32_t size = withdraw ? 0 : event->data_size;
-        /* A 1.2 payload that is no valid topic payload stays an event. */
-        if (!topic_payload_problem(data, size) && (data || withdraw)) {
+        g_autofree uint8_t *data = withdraw || !size ? NULL : g_memdup2(event->data, size);
+        /* 1.2 readers went by data_size: a display or primary payload
+         * whose size member was left wrong gets data_size, as it meant. */
+        if (data && size >= sizeof(uint32_t) && event->type != SPICE_PLUGIN_EVENT_CURSOR &&
+            topic_payload_problem(data, size)) {
+            memcpy(data, &size, sizeof(size));
+        }
+        /* A payload that still is no valid topic payload stays an event. */
+        if ((data || withdraw) && !topic_payload_problem(data, size)) {
             topic_publish(plugin->server->topics, plugin, et->topic, event->display_id, data, size,
                           et->flags);
         }
@@ -545,21 +562,23 @@ static void plugin_free(SpicePlugin *plugin)
 {
     SpiceServer *s = plugin->server;
     interfaces_release_plugin(s, plugin);
+    /* Its subscriptions end (deliveries still queued for it will find
+     * them ended) and its facts are withdrawn, before its channels go and
+     * before deinit frees what the callbacks use. */
+    if (s->topics) {
+        topic_board_release_plugin(s->topics, plugin);
+    }
     plugin_unregister_channels(plugin);
     if (s->loop) {
         /* Let the channel clients' disconnects reach the plugin now, on
          * its worker loops first (their teardowns then queue work for the
-         * host loop), before deinit frees the plugin's state. */
+         * host loop), before deinit frees the plugin's state. This also
+         * waits for a topic callback already running on a worker loop. */
         for (GList *l = plugin->loops; l; l = l->next) {
             SpicePluginLoop *pl = l->data;
             event_loop_invoke(pl->loop, drain_nothing, NULL, true);
         }
         event_loop_run_pending(s->loop);
-    }
-    /* Its subscriptions end and its facts are withdrawn before deinit
-     * frees what the callbacks use. */
-    if (s->topics) {
-        topic_board_release_plugin(s->topics, plugin);
     }
     if (plugin->initialized) {
         plugin->initialized = false;

@@ -267,6 +267,11 @@ int topic_publish(TopicBoard *b, SpicePlugin *plugin, const char *topic, uint32_
                         topic ? topic : "(null)", problem);
         return -EINVAL;
     }
+    if (plugin && strcmp(topic, SPICE_TOPIC_MOUSE_MODE) == 0) {
+        plugin_host_log(plugin, SPICE_PLUGIN_LOG_WARNING,
+                        "topic_publish('%s'): only the core publishes it; not published", topic);
+        return -EPERM;
+    }
     GBytes *bytes = payload ? g_bytes_new(payload, size) : NULL;
     g_mutex_lock(&b->lock);
     Topic *t = topic_lookup(b, topic, true);
@@ -377,9 +382,14 @@ void topic_unsubscribe(SpiceTopicSubscription *sub)
     g_mutex_unlock(&b->lock);
 }
 
+static void withdraw_values_of(TopicBoard *b, SpicePlugin *plugin);
+
 void topic_board_forget_plugin(TopicBoard *b, SpicePlugin *plugin)
 {
     g_mutex_lock(&b->lock);
+    /* Facts it published from deinit or from a worker after its release
+     * are not true any more either. */
+    withdraw_values_of(b, plugin);
     GList *l = b->handles;
     while (l) {
         GList *next = l->next;
@@ -413,16 +423,15 @@ int topic_get(TopicBoard *b, const char *topic, uint32_t key, void *payload, uin
     return size;
 }
 
-void topic_board_release_plugin(TopicBoard *b, SpicePlugin *plugin)
+/* Under the lock: withdraw every value the plugin published, for the
+ * subscribers that remain. */
+static void withdraw_values_of(TopicBoard *b, SpicePlugin *plugin)
 {
-    g_mutex_lock(&b->lock);
-    detach_where(b, match_plugin, plugin);
     GHashTableIter it;
     gpointer value;
     g_hash_table_iter_init(&it, b->topics);
     while (g_hash_table_iter_next(&it, NULL, &value)) {
         Topic *t = value;
-        /* Its facts are no longer true: withdraw them for the others. */
         GHashTableIter vit;
         gpointer k, v;
         g_hash_table_iter_init(&vit, t->values);
@@ -430,12 +439,19 @@ void topic_board_release_plugin(TopicBoard *b, SpicePlugin *plugin)
             if (((TopicValue *)v)->publisher != plugin) {
                 continue;
             }
-            for (GList *s = t->subs; s; s = s->next) {
-                queue_delivery(s->data, GPOINTER_TO_UINT(k), NULL);
+            for (GList *l = t->subs; l; l = l->next) {
+                queue_delivery(l->data, GPOINTER_TO_UINT(k), NULL);
             }
             g_hash_table_iter_remove(&vit);
         }
     }
+}
+
+void topic_board_release_plugin(TopicBoard *b, SpicePlugin *plugin)
+{
+    g_mutex_lock(&b->lock);
+    detach_where(b, match_plugin, plugin);
+    withdraw_values_of(b, plugin);
     g_mutex_unlock(&b->lock);
 }
 

@@ -42,7 +42,8 @@ int topic_get(TopicBoard *board, const char *topic, uint32_t key, void *payload,
 /* Host thread, when a plugin goes (before its deinit): end its
  * subscriptions and withdraw its retained values. */
 void topic_board_release_plugin(TopicBoard *board, SpicePlugin *plugin);
-/* Host thread, after the plugin's deinit: free the subscription handles
+/* Host thread, after the plugin's deinit and its loops: withdraw the
+ * values it published since its release, free the subscription handles
  * it did not unsubscribe. */
 void topic_board_forget_plugin(TopicBoard *board, SpicePlugin *plugin);
 /* Host thread, before a loop is freed: end the subscriptions on it;

@@ -427,14 +427,15 @@ typedef struct SpiceCursorEvent {
  * is empty, longer than SPICE_TOPIC_NAME_MAX or not made of [a-z0-9._-],
  * a payload whose `size` member is below 4 or above the size given, an
  * event (flags 0) without a payload, or a payload above
- * SPICE_TOPIC_PAYLOAD_MAX bytes; topic_subscribe() returns NULL (and
+ * SPICE_TOPIC_PAYLOAD_MAX bytes, and -EPERM for a topic only the core
+ * publishes ("spice.mouse-mode"); topic_subscribe() returns NULL (and
  * logs) for a bad name or a NULL func.
  *
  * Names starting with "spice." are this project's (below); others use
  * their own prefix ("vendor.").
  */
 #define SPICE_TOPIC_NAME_MAX    63
-#define SPICE_TOPIC_PAYLOAD_MAX (1024u * 1024u)
+#define SPICE_TOPIC_PAYLOAD_MAX (16u * 1024u * 1024u)
 
 /* topic_publish() flags */
 enum {
@@ -662,7 +663,8 @@ typedef struct SpiceHostServices {
 
     /* Any thread. Publish payload (size bytes, copied) as topic's value
      * for key (flags SPICE_TOPIC_RETAIN) or as an event (flags 0).
-     * Returns the number of subscriptions it will reach, or -EINVAL. */
+     * Returns the number of subscriptions it will reach, -EINVAL or
+     * -EPERM (see "Topics"). */
     int (*topic_publish)(SpicePlugin *plugin, const char *topic, uint32_t key, const void *payload,
                          uint32_t size, uint32_t flags);
     /* Any thread. Call func(plugin, topic, key, payload, size, opaque) on

@@ -198,17 +198,21 @@ static void send_event(CursorClient *c, const SpiceCursorEvent *ev)
 
 /* ---- state ------------------------------------------------------------------------ */
 
-/* Fold an event into the display's current cursor. */
-static void apply_event(CursorDisplay *d, const SpiceCursorEvent *ev, uint32_t size)
+/* Fold an event into the display's current cursor. ev is in this
+ * plugin's layout (size == sizeof); a shape's bytes are at shape. */
+static void apply_event(CursorDisplay *d, const SpiceCursorEvent *ev, const uint8_t *shape)
 {
     switch (ev->kind) {
     case SPICE_CURSOR_EVENT_SET:
         d->x = ev->x;
         d->y = ev->y;
         d->visible = ev->visible != 0;
-        if (ev->has_shape && ev->shape_size <= size - sizeof(*ev)) {
+        if (ev->has_shape && shape) {
+            /* Kept as the header followed by the bytes (write_cursor). */
             g_free(d->shape);
-            d->shape = g_memdup2(ev, sizeof(*ev) + ev->shape_size);
+            d->shape = g_malloc(sizeof(*ev) + ev->shape_size);
+            memcpy(d->shape, ev, sizeof(*ev));
+            memcpy(d->shape + 1, shape, ev->shape_size);
         }
         break;
     case SPICE_CURSOR_EVENT_MOVE:
@@ -353,16 +357,30 @@ static void on_cursor(SpicePlugin *plugin, const char *topic, uint32_t key, cons
     (void)plugin, (void)topic;
     CursorPlugin *cp = opaque;
     CursorDisplay *d = g_hash_table_lookup(cp->displays, GUINT_TO_POINTER(key));
-    const SpiceCursorEvent *cev = payload;
-    if (!d || !cev || size < sizeof(*cev) || cev->size < sizeof(*cev)) {
+    const SpiceCursorEvent *in = payload;
+    /* The payload-growth rule: members up to the publisher's size, the
+     * shape's bytes right after it. */
+    if (!d || !in || size < sizeof(uint32_t) || in->size > size ||
+        !SPICE_PAYLOAD_HAS(in, SpiceCursorEvent, shape_size)) {
         return;
     }
+    SpiceCursorEvent ev = { 0 };
+    memcpy(&ev, in, MIN(in->size, sizeof(ev)));
+    ev.size = sizeof(ev);
+    const uint8_t *shape = NULL;
+    if (ev.has_shape) {
+        if (ev.shape_size > size - in->size) {
+            return; /* a shape longer than the payload: ignore the event */
+        }
+        shape = (const uint8_t *)in + in->size;
+    }
+    const SpiceCursorEvent *cev = &ev;
     /* In client mouse mode the client draws the pointer where its own
      * mouse is: the guest's moves are not sent unless one shows a hidden
      * cursor (as in the reference). */
     bool is_move = cev->kind == SPICE_CURSOR_EVENT_MOVE;
     bool shows = is_move && !d->visible;
-    apply_event(d, cev, size);
+    apply_event(d, cev, shape);
     if (is_move && !shows && cp->mouse_mode == SPICE_MOUSE_MODE_CLIENT) {
         return;
     }

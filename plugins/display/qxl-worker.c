@@ -131,10 +131,9 @@ static Canvas *lookup_surface(void *opaque, uint32_t id)
 
 /* A fact (retained) or an event about this display on one of the
  * display topics (spice-plugin.h); the key is the display id. */
-static void publish(QxlWorker *w, const char *topic, const void *data, uint32_t size,
-                    uint32_t flags)
+static int publish(QxlWorker *w, const char *topic, const void *data, uint32_t size, uint32_t flags)
 {
-    display_host->topic_publish(w->plugin, topic, w->id, data, size, flags);
+    return display_host->topic_publish(w->plugin, topic, w->id, data, size, flags);
 }
 
 /* Without monitors from the guest driver, one monitor covers the primary. */
@@ -390,7 +389,9 @@ static void process_cursor(QxlWorker *w, const QXLCommandExt *ext)
         ev->trail_frequency = c.trail_frequency;
         break;
     }
-    publish(w, SPICE_TOPIC_CURSOR, ev, (uint32_t)size, 0);
+    if (publish(w, SPICE_TOPIC_CURSOR, ev, (uint32_t)size, 0) < 0) {
+        worker_warn(w, "cursor command not passed on", "the core refused its payload");
+    }
     g_free(ev);
     parsed_cursor_clear(&c);
     release(w, c.release, ext->group_id);

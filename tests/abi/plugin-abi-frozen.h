@@ -257,7 +257,7 @@ static const FrozenRow frozen[] = {
     { 2, ABI_NOW, { "SPICE_CURSOR_EVENT_TRAIL", NULL, 4u, 0, true } },
     { 2, ABI_NOW, { "SPICE_CURSOR_EVENT_RESET", NULL, 5u, 0, true } },
     { 3, ABI_NOW, { "SPICE_TOPIC_NAME_MAX", NULL, 63u, 0, true } },
-    { 3, ABI_NOW, { "SPICE_TOPIC_PAYLOAD_MAX", NULL, 1048576u, 0, true } },
+    { 3, ABI_NOW, { "SPICE_TOPIC_PAYLOAD_MAX", NULL, 16777216u, 0, true } },
     { 3, ABI_NOW, { "SPICE_TOPIC_RETAIN", NULL, 1u, 0, true } },
 };
 

@@ -63,8 +63,16 @@ static void test_old_and_v12(void)
     g_unsetenv("SPICE_PLUGIN_ENABLE");
     g_unsetenv("SPICE_PLUGIN_PATH");
     g_assert_true(heard("plugin v12: v12: host provides ABI 1.3"));
-    /* The 1.0 plugin's channel is there. */
+    /* The 1.0 plugin's channel is there, and its char device (a 1.0
+     * interface class with garbage past its size) is routed to it. */
     g_assert_nonnull(registry_find(s, 201, 0));
+    static const SpiceCharDeviceInterface char_iface = {
+        .base = { SPICE_INTERFACE_CHAR_DEVICE, "char", SPICE_INTERFACE_CHAR_DEVICE_MAJOR,
+                  SPICE_INTERFACE_CHAR_DEVICE_MINOR },
+    };
+    SpiceCharDeviceInstance dev = { { &char_iface.base }, "fixture-old", NULL, NULL };
+    g_assert_cmpint(spice_server_add_interface(s, &dev.base), ==, 0);
+    g_assert_cmpint(spice_server_remove_interface(&dev.base), ==, 0);
 
     QxlHost *h = qxl_host_new(0, SPICE_INTERFACE_QXL_MAJOR, SPICE_INTERFACE_QXL_MINOR);
     g_assert_cmpint(spice_server_add_interface(s, qxl_host_base(h)), ==, 0);

@@ -426,11 +426,12 @@ class Serves(unittest.TestCase):
         plugins, _ = parse_serves(out)
         self.assertEqual(set(plugins), {"chardev"}, out)
         self.assertEqual(plugins["chardev"]["interface"].split()[0], "char_device:webdav")
-        # Without a subtype: every subtype.
+        # Without a subtype: every subtype (the ABI 1.0 fixture "old"
+        # serves char_device:fixture-old).
         _, out, _ = run("--serves", "char_device", path=path)
         plugins, totals = parse_serves(out)
-        self.assertEqual(set(plugins), {"chardev", "chardev-two"}, out)
-        self.assertIn("2 plugins serve the 'char_device' interface", totals)
+        self.assertEqual(set(plugins), {"chardev", "chardev-two", "old"}, out)
+        self.assertIn("3 plugins serve the 'char_device' interface", totals)
 
     def test_interface_conflict(self):
         path = self.serving_path()

@@ -325,6 +325,19 @@ static void test_bad_input(void)
     g_assert_null(topic_subscribe(s->topics, &fake, "test.x", NULL, NULL, NULL));
     g_test_assert_expected_messages();
     g_assert_cmpint(topic_get(s->topics, "", 0, NULL, 0), ==, -EINVAL);
+
+    /* The core's own fact is the core's. */
+    SpiceMouseModeInfo forged = { .size = sizeof(forged), .current = 2, .supported = 3 };
+    g_test_expect_message("spicecore", G_LOG_LEVEL_WARNING,
+                          "plugin fake: topic_publish('spice.mouse-mode'): only the core "
+                          "publishes it; not published");
+    g_assert_cmpint(topic_publish(s->topics, &fake, SPICE_TOPIC_MOUSE_MODE, 0, &forged,
+                                  sizeof(forged), SPICE_TOPIC_RETAIN),
+                    ==, -EPERM);
+    g_test_assert_expected_messages();
+    SpiceMouseModeInfo info = { 0 };
+    topic_get(s->topics, SPICE_TOPIC_MOUSE_MODE, 0, &info, sizeof(info));
+    g_assert_cmpuint(info.current, ==, SPICE_MOUSE_MODE_SERVER);
     server_down(s);
 }
 
