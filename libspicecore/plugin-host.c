@@ -607,36 +607,40 @@ static void plugin_free(SpicePlugin *plugin)
     g_free(plugin);
 }
 
-/* Another loaded plugin already provides one of this plugin's channel
- * types or interfaces? The rule and its message are the loader's, which
- * spice-plugin-list applies too. */
-static bool check_conflicts(SpiceServer *s, SpicePlugin *plugin, GError **error)
-{
-    for (guint i = 0; i < s->plugins->len; i++) {
-        const SpicePlugin *other = g_ptr_array_index(s->plugins, i);
-        if (!plugin_descriptor_check_conflict(plugin->desc, plugin->path, other->desc, other->name,
-                                              other->path, error)) {
-            return false;
-        }
-    }
-    return true;
-}
+/* plugin_host_load_all() as a plugin_load_walk() caller: the walk
+ * decides, these callbacks open, initialise and record. */
+typedef struct LoadContext {
+    SpiceServer *server;
+    const PluginConfig *config;
+    SpicePlugin *pending; /* opened, not yet accepted */
+    GError *error;        /* the first fatal verdict */
+} LoadContext;
 
-/* Open, check and initialise one plugin. On success it is appended to
- * s->plugins. */
-static bool load_one(SpiceServer *s, const PluginConfig *config, const PluginFile *file,
-                     GError **error)
+static const SpicePluginDescriptor *load_open(void *opaque, const PluginFile *file, bool enabled,
+                                              GError **error)
 {
+    LoadContext *ctx = opaque;
+    (void)enabled; /* the server opens enabled files only */
     SpicePlugin *plugin = g_new0(SpicePlugin, 1);
-    plugin->server = s;
+    plugin->server = ctx->server;
     plugin->name = g_strdup(file->name);
     plugin->path = g_strdup(file->path);
-    if (!plugin_module_open(file->path, file->name, &plugin->module, &plugin->desc, error) ||
-        !check_conflicts(s, plugin, error)) {
+    if (!plugin_module_open(file->path, file->name, &plugin->module, &plugin->desc, error)) {
         plugin_free(plugin);
-        return false;
+        return NULL;
     }
-    plugin->config = plugin_config_section(config, file->name);
+    ctx->pending = plugin;
+    return plugin->desc;
+}
+
+static bool load_accept(void *opaque, const PluginFile *file, const SpicePluginDescriptor *desc,
+                        GError **error)
+{
+    LoadContext *ctx = opaque;
+    SpiceServer *s = ctx->server;
+    SpicePlugin *plugin = g_steal_pointer(&ctx->pending);
+    (void)desc;
+    plugin->config = plugin_config_section(ctx->config, file->name);
     g_ptr_array_add(s->plugins, plugin);
     plugin->initialized = true;
     int rc = plugin->desc->init(plugin, &host_services);
@@ -652,6 +656,37 @@ static bool load_one(SpiceServer *s, const PluginConfig *config, const PluginFil
     return true;
 }
 
+static void load_verdict(void *opaque, const char *name, const PluginFile *file,
+                         PluginVerdict verdict, const char *reason, bool fatal)
+{
+    LoadContext *ctx = opaque;
+    SpiceServer *s = ctx->server;
+    (void)file;
+    if (ctx->pending) {
+        /* Opened, then refused before accept (a conflict). */
+        plugin_free(g_steal_pointer(&ctx->pending));
+    }
+    if (verdict == PLUGIN_VERDICT_LOADED) {
+        return;
+    }
+    if (fatal) {
+        if (!ctx->error) {
+            ctx->error = g_error_new(G_IO_ERROR, G_IO_ERROR_FAILED, "%s", reason);
+        }
+        return;
+    }
+    if (verdict == PLUGIN_VERDICT_DISABLED) {
+        g_debug("plugin %s not loaded: %s", name, reason);
+        g_ptr_array_add(s->plugins_not_loaded, g_strdup_printf("%s (%s)", name, reason));
+        return;
+    }
+    /* An optional plugin that failed or is missing. */
+    g_message("optional plugin %s skipped: %s", name, reason);
+    if (verdict == PLUGIN_VERDICT_FAILED) {
+        g_ptr_array_add(s->plugins_not_loaded, g_strdup_printf("%s (failed to load)", name));
+    }
+}
+
 bool plugin_host_load_all(SpiceServer *s, GError **error)
 {
     g_autoptr(PluginConfig) config = plugin_config_load(NULL, error);
@@ -661,53 +696,15 @@ bool plugin_host_load_all(SpiceServer *s, GError **error)
     g_auto(GStrv) dirs = plugin_search_path();
     g_autoptr(GPtrArray) files = plugin_scan(dirs);
     g_autofree char *path_text = g_strjoinv(":", dirs);
-
-    bool main_found = false;
-    for (guint i = 0; i < files->len; i++) {
-        const PluginFile *f = g_ptr_array_index(files, i);
-        const char *why;
-        bool is_main = strcmp(f->name, "main") == 0;
-        main_found |= is_main;
-        if (!plugin_config_enabled(config, f->name, &why)) {
-            if (is_main) {
-                g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", why);
-                return false;
-            }
-            g_debug("plugin %s not loaded: %s", f->name, why);
-            g_ptr_array_add(s->plugins_not_loaded, g_strdup_printf("%s (%s)", f->name, why));
-            continue;
-        }
-        g_autoptr(GError) local = NULL;
-        if (!load_one(s, config, f, &local)) {
-            if (plugin_config_optional(config, f->name)) {
-                g_message("optional plugin %s skipped: %s", f->name, local->message);
-                g_ptr_array_add(s->plugins_not_loaded,
-                                g_strdup_printf("%s (failed to load)", f->name));
-                continue;
-            }
-            g_propagate_error(error, g_steal_pointer(&local));
-            return false;
-        }
-    }
-    if (!main_found) {
-        g_propagate_error(error, plugin_error_main_missing(path_text));
-        return false;
-    }
-    for (const char *const *r = plugin_config_requested(config); r && *r; r++) {
-        bool found = false;
-        for (guint i = 0; i < files->len && !found; i++) {
-            found = strcmp(((PluginFile *)g_ptr_array_index(files, i))->name, *r) == 0;
-        }
-        if (found) {
-            continue;
-        }
-        GError *missing = plugin_error_missing(*r, path_text);
-        if (plugin_config_optional(config, *r)) {
-            g_message("optional plugin %s skipped: %s", *r, missing->message);
-            g_error_free(missing);
-            continue;
-        }
-        g_propagate_error(error, missing);
+    LoadContext ctx = { .server = s, .config = config };
+    static const PluginLoadOps ops = {
+        .open = load_open,
+        .accept = load_accept,
+        .verdict = load_verdict,
+        .stop_on_fatal = true,
+    };
+    if (!plugin_load_walk(config, files, path_text, &ops, &ctx)) {
+        g_propagate_error(error, ctx.error);
         return false;
     }
     return true;

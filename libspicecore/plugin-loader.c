@@ -361,6 +361,103 @@ GError *plugin_error_missing(const char *name, const char *path_text)
                        name, name, path_text);
 }
 
+/* ---- the load order ------------------------------------------------------------ */
+
+typedef struct Accepted {
+    const PluginFile *file;
+    const SpicePluginDescriptor *desc;
+} Accepted;
+
+/* The verdict on an enabled file: gate, conflicts, accept. Fills *why
+ * (owned) when it failed. */
+static PluginVerdict walk_enabled(const PluginLoadOps *ops, void *opaque, const PluginFile *f,
+                                  const SpicePluginDescriptor *desc, GError *open_error,
+                                  GArray *accepted, char **why)
+{
+    if (!desc) {
+        *why = g_strdup(open_error ? open_error->message : "refused");
+        return PLUGIN_VERDICT_FAILED;
+    }
+    for (guint i = 0; i < accepted->len; i++) {
+        const Accepted *a = &g_array_index(accepted, Accepted, i);
+        g_autoptr(GError) conflict = NULL;
+        if (!plugin_descriptor_check_conflict(desc, f->path, a->desc, a->file->name, a->file->path,
+                                              &conflict)) {
+            *why = g_strdup(conflict->message);
+            return PLUGIN_VERDICT_FAILED;
+        }
+    }
+    g_autoptr(GError) refused = NULL;
+    if (ops->accept && !ops->accept(opaque, f, desc, &refused)) {
+        *why = g_strdup(refused ? refused->message : "refused");
+        return PLUGIN_VERDICT_FAILED;
+    }
+    Accepted a = { f, desc };
+    g_array_append_val(accepted, a);
+    return PLUGIN_VERDICT_LOADED;
+}
+
+bool plugin_load_walk(const PluginConfig *config, GPtrArray *files, const char *path_text,
+                      const PluginLoadOps *ops, void *opaque)
+{
+    g_autoptr(GArray) accepted = g_array_new(FALSE, FALSE, sizeof(Accepted));
+    bool ok = true;
+    bool main_found = false;
+    for (guint i = 0; i < files->len; i++) {
+        const PluginFile *f = g_ptr_array_index(files, i);
+        const char *enabled_why = NULL;
+        bool enabled = plugin_config_enabled(config, f->name, &enabled_why);
+        bool is_main = strcmp(f->name, "main") == 0;
+        main_found |= is_main;
+        g_autoptr(GError) open_error = NULL;
+        const SpicePluginDescriptor *desc = NULL;
+        if (enabled || ops->open_disabled) {
+            desc = ops->open(opaque, f, enabled, &open_error);
+        }
+        if (!enabled) {
+            /* The server refuses to start without main; anything else is
+             * simply not loaded. */
+            ops->verdict(opaque, f->name, f, PLUGIN_VERDICT_DISABLED, enabled_why, is_main);
+            ok &= !is_main;
+        } else {
+            g_autofree char *why = NULL;
+            PluginVerdict v = walk_enabled(ops, opaque, f, desc, open_error, accepted, &why);
+            bool fatal = v == PLUGIN_VERDICT_FAILED && !plugin_config_optional(config, f->name);
+            ops->verdict(opaque, f->name, f, v, why, fatal);
+            ok &= !fatal;
+        }
+        if ((!ok && ops->stop_on_fatal) ||
+            (ops->stop_after && strcmp(f->name, ops->stop_after) == 0)) {
+            return ok;
+        }
+    }
+    if (!main_found) {
+        g_autoptr(GError) missing = plugin_error_main_missing(path_text);
+        ops->verdict(opaque, "main", NULL, PLUGIN_VERDICT_MISSING, missing->message, true);
+        ok = false;
+        if (ops->stop_on_fatal) {
+            return ok;
+        }
+    }
+    for (const char *const *r = plugin_config_requested(config); r && *r; r++) {
+        bool found = false;
+        for (guint i = 0; i < files->len && !found; i++) {
+            found = strcmp(((PluginFile *)g_ptr_array_index(files, i))->name, *r) == 0;
+        }
+        if (found || (strcmp(*r, "main") == 0 && !main_found)) {
+            continue;
+        }
+        g_autoptr(GError) missing = plugin_error_missing(*r, path_text);
+        bool fatal = !plugin_config_optional(config, *r);
+        ops->verdict(opaque, *r, NULL, PLUGIN_VERDICT_MISSING, missing->message, fatal);
+        ok &= !fatal;
+        if (!ok && ops->stop_on_fatal) {
+            return ok;
+        }
+    }
+    return ok;
+}
+
 /* ---- names ---------------------------------------------------------------------- */
 
 /* The one table of channel type names: the server's logs, its conflict

@@ -74,6 +74,49 @@ char *plugin_query_symbol(const char *name);
 GError *plugin_error_main_missing(const char *path_text);
 GError *plugin_error_missing(const char *name, const char *path_text);
 
+/* ---- the load order and its verdicts ---------------------------------------- */
+
+typedef enum {
+    PLUGIN_VERDICT_LOADED,   /* opened, checked, accepted */
+    PLUGIN_VERDICT_DISABLED, /* not enabled by the deployment */
+    PLUGIN_VERDICT_FAILED,   /* enabled, but refused (gate, conflict, init) */
+    PLUGIN_VERDICT_MISSING,  /* needed (main, or asked for by name) but not in the path */
+} PluginVerdict;
+
+/*
+ * What a caller of plugin_load_walk() does at each step. The server opens
+ * and initialises plugins; spice-plugin-list probes them in children and
+ * reports. Both get the same verdicts, in the same order, for the same
+ * reasons, because the rules live in plugin_load_walk() only.
+ */
+typedef struct PluginLoadOps {
+    /* Open and check file (the gate). Called for enabled files, and for
+     * disabled ones too when open_disabled. The descriptor stays the
+     * caller's; NULL with *error when refused. */
+    const SpicePluginDescriptor *(*open)(void *opaque, const PluginFile *file, bool enabled,
+                                         GError **error);
+    /* The descriptor passed the conflict check against those accepted
+     * before it: take it (the server runs init()). false with *error
+     * refuses it. NULL: always accepted. */
+    bool (*accept)(void *opaque, const PluginFile *file, const SpicePluginDescriptor *desc,
+                   GError **error);
+    /* The verdict on one name: file is NULL for MISSING. reason is NULL
+     * for LOADED. fatal: the server cannot start (main disabled or
+     * missing, or a failure of a plugin that is not optional). */
+    void (*verdict)(void *opaque, const char *name, const PluginFile *file, PluginVerdict verdict,
+                    const char *reason, bool fatal);
+    bool open_disabled;     /* also open disabled files (their verdict stays DISABLED) */
+    bool stop_on_fatal;     /* stop at the first fatal verdict (the server) */
+    const char *stop_after; /* stop after the file of this name (NULL: walk everything) */
+} PluginLoadOps;
+
+/* Walk files (plugin_scan() order) as the server loads them: the
+ * enabled ones through the gate, the conflict rule and accept, then the
+ * names the config needs that the path lacks. path_text is the search
+ * path for messages. Returns false when a verdict was fatal. */
+bool plugin_load_walk(const PluginConfig *config, GPtrArray *files, const char *path_text,
+                      const PluginLoadOps *ops, void *opaque);
+
 /* ---- names the server's messages use ---------------------------------------- */
 
 /* The protocol's name of a channel type ("main", "display", "inputs",

@@ -3,10 +3,10 @@
  * inventory.c: what the server would do with each plugin in the search
  * path, in its load order, and what this build produced.
  *
- * The verdicts are the loader's: plugin_config_enabled() for enabled and
- * why, the gate (run by probe.c in a child), then
- * plugin_descriptor_check_conflict() against the plugins accepted before,
- * and the loader's errors for files the config needs but the path lacks.
+ * The verdicts are the loader's: plugin_load_walk() walks the files in
+ * the server's load order with the server's rules (enabled or not, the
+ * gate, the conflict rule, main and the names the config needs); probe.c
+ * runs the gate in a child, and this file records what the walk says.
  */
 #include <stdio.h>
 #include <string.h>
@@ -55,76 +55,84 @@ static void add_missing(GPtrArray *reports, const PluginConfig *config, const ch
     g_ptr_array_add(reports, r);
 }
 
-static bool has_report(GPtrArray *reports, const char *name)
+/* inventory_build() as a plugin_load_walk() caller: the walk decides
+ * (the server's own rules, in the server's order), these callbacks probe
+ * and record. */
+typedef struct Inventory {
+    const PluginConfig *config;
+    GPtrArray *reports;
+    PluginReport *current; /* the report of the file being walked */
+} Inventory;
+
+/* The report of file: the walk visits files in order, open (if at all)
+ * before the verdict, so the current one or a new one. */
+static PluginReport *report_for(Inventory *inv, const PluginFile *file)
 {
-    for (guint i = 0; i < reports->len; i++) {
-        if (strcmp(((PluginReport *)g_ptr_array_index(reports, i))->name, name) == 0) {
-            return true;
-        }
+    if (!inv->current || g_strcmp0(inv->current->path, file->path) != 0) {
+        inv->current = report_new(inv->config, file->name, file->path, file->shadowed);
+        g_ptr_array_add(inv->reports, inv->current);
     }
-    return false;
+    return inv->current;
 }
 
-/* Like the server: the first plugin in load order that claims a channel
- * type or an interface keeps it. Returns the reason, or NULL. */
-static char *find_conflict(const PluginReport *r, GPtrArray *accepted)
+static const SpicePluginDescriptor *inventory_open(void *opaque, const PluginFile *file,
+                                                   bool enabled, GError **error)
 {
-    for (guint i = 0; i < accepted->len; i++) {
-        const PluginReport *other = g_ptr_array_index(accepted, i);
-        g_autoptr(GError) error = NULL;
-        if (!plugin_descriptor_check_conflict(r->desc, r->path, other->desc, other->name,
-                                              other->path, &error)) {
-            return g_strdup(error->message);
-        }
+    (void)enabled;
+    PluginReport *r = report_for(opaque, file);
+    probe_plugin(r);
+    if (r->status != STATUS_OK || !r->desc) {
+        g_set_error_literal(error, g_quark_from_static_string("spice-plugin-list"), 0,
+                            r->reason ? r->reason : "refused");
+        return NULL;
     }
-    return NULL;
+    return r->desc;
+}
+
+static void inventory_verdict(void *opaque, const char *name, const PluginFile *file,
+                              PluginVerdict verdict, const char *reason, bool fatal)
+{
+    Inventory *inv = opaque;
+    if (!file) {
+        add_missing(
+            inv->reports, inv->config, name,
+            g_error_new_literal(g_quark_from_static_string("spice-plugin-list"), 0, reason));
+        return;
+    }
+    PluginReport *r = report_for(inv, file);
+    switch (verdict) {
+    case PLUGIN_VERDICT_LOADED:
+        r->status = STATUS_OK;
+        return;
+    case PLUGIN_VERDICT_DISABLED:
+        /* The server refuses to start without main; anything else is
+         * simply not loaded. */
+        r->status = fatal ? STATUS_ERROR : STATUS_DISABLED;
+        break;
+    default:
+        /* A crash stays a crash; the reason is the walk's (the gate's, or
+         * the conflict). */
+        if (r->status == STATUS_OK) {
+            r->status = STATUS_ERROR;
+        }
+        break;
+    }
+    g_free(r->reason);
+    r->reason = g_strdup(reason);
 }
 
 GPtrArray *inventory_build(const PluginConfig *config, GPtrArray *files, const char *last,
                            const char *path_text, bool open_disabled)
 {
-    GPtrArray *reports = g_ptr_array_new_with_free_func(report_free);
-    g_autoptr(GPtrArray) accepted = g_ptr_array_new();
-    bool main_found = false;
-    for (guint i = 0; i < files->len; i++) {
-        const PluginFile *f = g_ptr_array_index(files, i);
-        PluginReport *r = report_new(config, f->name, f->path, f->shadowed);
-        g_ptr_array_add(reports, r);
-        bool is_main = strcmp(f->name, "main") == 0;
-        main_found |= is_main;
-        if (r->enabled || open_disabled) {
-            probe_plugin(r);
-        }
-        if (!r->enabled) {
-            /* The server refuses to start without main; anything else is
-             * simply not loaded. */
-            r->status = is_main ? STATUS_ERROR : STATUS_DISABLED;
-            g_free(r->reason);
-            r->reason = g_strdup(r->enabled_reason);
-        } else if (r->status == STATUS_OK) {
-            r->reason = find_conflict(r, accepted);
-            if (r->reason) {
-                r->status = STATUS_ERROR;
-            } else {
-                g_ptr_array_add(accepted, r);
-            }
-        }
-        if (last && strcmp(f->name, last) == 0) {
-            return reports;
-        }
-    }
-    if (last) {
-        return reports;
-    }
-    if (!main_found) {
-        add_missing(reports, config, "main", plugin_error_main_missing(path_text));
-    }
-    for (const char *const *req = plugin_config_requested(config); req && *req; req++) {
-        if (!has_report(reports, *req)) {
-            add_missing(reports, config, *req, plugin_error_missing(*req, path_text));
-        }
-    }
-    return reports;
+    Inventory inv = { .config = config, .reports = g_ptr_array_new_with_free_func(report_free) };
+    const PluginLoadOps ops = {
+        .open = inventory_open,
+        .verdict = inventory_verdict,
+        .open_disabled = open_disabled,
+        .stop_after = last,
+    };
+    plugin_load_walk(config, files, path_text, &ops, &inv);
+    return inv.reports;
 }
 
 const SpiceInterfaceClass *inventory_serves(const PluginReport *r, const char *type,
