@@ -29,6 +29,11 @@
  *   frame: dumped /tmp/ref.ppm             (--dump-frame, or on SIGUSR1)
  *   frame: count 240, 3 ticks skipped      (on SIGUSR2)
  *
+ * Unless --no-audio, a sound card plays a sine tone (--tone HZ, 440 by
+ * default) through the playback interface and prints
+ *
+ *   audio: playing a 440 Hz tone
+ *
  * --frame-stamp draws the frame number into the top-left corner of every
  * frame (tools/common/demo-display.h) for tools/spice-bench, which reads
  * it back from a client's picture and asks for the count with SIGUSR2.
@@ -53,6 +58,7 @@
 #include <glib.h>
 #include <spice.h>
 
+#include "common/demo-audio.h"
 #include "common/demo-devices.h"
 #include "common/demo-display.h"
 #include "common/glib-core.h"
@@ -210,6 +216,9 @@ int main(int argc, char **argv)
     g_autofree char *size = NULL;
     int fps = 30, frames = -1;
     gboolean negative_stride = FALSE, no_cursor = FALSE, frame_stamp = FALSE;
+    double tone = 440;
+    gboolean no_audio = FALSE, mute = FALSE;
+    g_autofree char *volume = NULL;
 
     GOptionEntry entries[] = {
         { "port", 'p', 0, G_OPTION_ARG_INT, &port, "TCP port (0: any free port)", "PORT" },
@@ -243,6 +252,11 @@ int main(int argc, char **argv)
         { "negative-stride", 0, 0, G_OPTION_ARG_NONE, &negative_stride,
           "Bottom-up primary surface (negative stride, as QEMU makes it)", NULL },
         { "no-cursor", 0, 0, G_OPTION_ARG_NONE, &no_cursor, "Send no cursor commands", NULL },
+        { "tone", 0, 0, G_OPTION_ARG_DOUBLE, &tone, "Play a sine tone of HZ Hertz (440)", "HZ" },
+        { "no-audio", 0, 0, G_OPTION_ARG_NONE, &no_audio, "Register no sound card", NULL },
+        { "volume", 0, 0, G_OPTION_ARG_STRING, &volume,
+          "Playback volume per channel, as a guest mixer sets it (e.g. 30000,20000)", "V,V" },
+        { "mute", 0, 0, G_OPTION_ARG_NONE, &mute, "Mute playback, as a guest mixer does", NULL },
         { "frame-stamp", 0, 0, G_OPTION_ARG_NONE, &frame_stamp,
           "Draw the frame number at the top-left corner of every frame (for spice-bench)", NULL },
         { NULL },
@@ -356,7 +370,30 @@ int main(int argc, char **argv)
             host.display = display;
         }
     }
+    DemoAudio *audio = NULL;
+    if (!no_audio) {
+        if (tone <= 0 || tone >= 24000) {
+            g_printerr("spice-demo-host: --tone %g: not between 0 and 24000 Hz\n", tone);
+            return 2;
+        }
+        audio = demo_audio_new(tone);
+        if (spice_server_add_interface(host.server, demo_audio_playback_base(audio)) < 0) {
+            say("note: no sound (the playback plugin is not enabled)");
+            g_clear_pointer(&audio, demo_audio_free);
+        }
+    }
     spice_server_vm_start(host.server);
+    if (audio) {
+        demo_audio_start(audio);
+        say("audio: playing a %g Hz tone", tone);
+        if (volume && !demo_audio_set_volume(audio, volume)) {
+            g_printerr("spice-demo-host: --volume %s: expected 1 to 8 numbers 0..65535\n", volume);
+            return 2;
+        }
+        if (mute) {
+            demo_audio_set_mute(audio, true);
+        }
+    }
     if (host.display) {
         g_autofree char *names = demo_display_scene_names(display_config.scenes);
         say("display: %ux%u scenes %s at %d fps", display_config.width, display_config.height,
@@ -385,6 +422,10 @@ int main(int argc, char **argv)
     /* The display goes first; what the server still holds is freed once
      * the server is gone. */
     demo_display_detach(host.display);
+    if (audio) {
+        demo_audio_stop(audio);
+        spice_server_remove_interface(demo_audio_playback_base(audio));
+    }
     if (!no_tablet) {
         spice_server_remove_interface(&host.devices.tablet.base);
     }
@@ -396,6 +437,7 @@ int main(int argc, char **argv)
     }
     spice_server_destroy(host.server);
     g_clear_pointer(&host.display, demo_display_free);
+    demo_audio_free(audio);
     g_clear_pointer(&host.dump_path, g_free);
     if (listen_fd >= 0) {
         close(listen_fd);

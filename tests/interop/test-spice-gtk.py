@@ -13,9 +13,11 @@ the demo host asks for lossless images.
 
 usage: test-spice-gtk.py DEMO_HOST [CASE...]
 """
+import ctypes
 import os
 import queue
 import re
+import struct
 import subprocess
 import sys
 import threading
@@ -25,9 +27,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "tools", "python"))
 from spiceclient import (CURSOR, DISPLAY, INPUTS, MAIN, TIMEOUT, Client,  # noqa: E402
                          Spice, cursor_signature, gspice_problems, gspice_problems_since,
-                         read_ppm)
+                         read_ppm, signal_connect)
 
 DEMO_HOST = None
+PLAYBACK = 5  # SPICE_CHANNEL_PLAYBACK
 # Debian's libspice-server1, for cases that run on both libraries.
 REFERENCE_DIR = "/usr/lib/x86_64-linux-gnu"
 REFERENCE_LIB = os.path.join(REFERENCE_DIR, "libspice-server.so.1")
@@ -145,8 +148,8 @@ def case_types_and_points():
         # Exactly what the host serves: main, inputs, and its QXL display
         # with the cursor. Nothing absent is offered.
         c.pump(0.5)
-        assert sorted(c.channels) == [(MAIN, 0), (DISPLAY, 0), (INPUTS, 0), (CURSOR, 0)], \
-            c.channels
+        assert sorted(c.channels) == [(MAIN, 0), (DISPLAY, 0), (INPUTS, 0), (CURSOR, 0),
+                                      (PLAYBACK, 0)], c.channels
         main, inputs = c.channel(MAIN), c.channel(INPUTS)
         # spice-gtk asks for client mode by itself (a tablet is present).
         c.run_until(lambda: main.props.mouse_mode == 2, what="client mouse mode")
@@ -235,7 +238,8 @@ def case_disabled_channel_not_advertised():
         c = Client(host.port)
         c.run_until(lambda: c.opened(MAIN), what="main")
         c.pump(1.0)
-        assert sorted(c.channels) == [(MAIN, 0), (DISPLAY, 0), (CURSOR, 0)], c.channels
+        assert sorted(c.channels) == [(MAIN, 0), (DISPLAY, 0), (CURSOR, 0), (PLAYBACK, 0)], \
+            c.channels
         c.close()
     finally:
         host.stop()
@@ -467,6 +471,84 @@ def case_cursor_client_mode():
         "cursor events differ:\nours      %r\nreference %r" % (ours, ref)
 
 
+def dominant_frequency(pcm, rate=48000, skip_s=0.25):
+    """The left channel's frequency of interleaved S16LE stereo, from its
+    rising zero crossings (the first skip_s seconds left out)."""
+    samples = struct.unpack("<%dh" % (len(pcm) // 2), bytes(pcm[:len(pcm) // 4 * 4]))
+    left = samples[0::2][int(rate * skip_s):]
+    rises = [i for i in range(1, len(left)) if left[i - 1] < 0 <= left[i]]
+    assert len(rises) > 10, "no tone in %d samples" % len(left)
+    return (len(rises) - 1) * rate / (rises[-1] - rises[0])
+
+
+def playback(library_dir, opus, host_args=(), seconds=2.0):
+    """What a spice-gtk PlaybackChannel gets from the demo host's tone:
+    playback-start, the decoded PCM, the bytes read off the socket, and
+    the host's volume and mute."""
+    if opus:
+        os.environ.pop("SPICE_DISABLE_OPUS", None)
+    else:
+        os.environ["SPICE_DISABLE_OPUS"] = "1"
+    host = DemoHost("--display", "none", *host_args, library_dir=library_dir)
+    try:
+        c = Client(host.port)
+        got = {"start": [], "pcm": bytearray()}
+
+        def on_channel_new(session, ch):
+            if isinstance(ch, Spice.PlaybackChannel):
+                signal_connect(ch, "playback-start",
+                               lambda _c, fmt, n, rate: got["start"].append((fmt, n, rate)))
+                signal_connect(ch, "playback-data",
+                               lambda _c, ptr, n: got["pcm"].extend(ctypes.string_at(ptr, n)))
+        signal_connect(c.session, "channel-new", on_channel_new)
+        want = int(48000 * 4 * seconds)
+        c.run_until(lambda: len(got["pcm"]) >= want, timeout=15, what="%.1f s of audio" % seconds)
+        ch = c.channel(PLAYBACK)
+        n = ch.props.nchannels
+        volume = list((ctypes.c_uint16 * n).from_address(ch.props.volume)) if n else []
+        result = {"start": got["start"], "frequency": dominant_frequency(got["pcm"]),
+                  "pcm_bytes": len(got["pcm"]), "read_bytes": ch.props.total_read_bytes,
+                  "volume": volume, "mute": ch.props.mute}
+        c.close()
+        return result
+    finally:
+        os.environ.pop("SPICE_DISABLE_OPUS", None)
+        host.stop()
+
+
+def check_playback(opus):
+    runs = [("ours", None)]
+    if os.path.exists(REFERENCE_LIB):
+        runs.append(("reference", REFERENCE_DIR))
+    results = {}
+    for tag, lib in runs:
+        mark = len(gspice_problems)
+        r = playback(lib, opus, ("--tone", "440", "--volume", "30000,20000", "--mute"))
+        r["problems"] = gspice_problems_since(mark)
+        results[tag] = r
+        assert r["start"] == [(1, 2, 48000)], (tag, r["start"])
+        assert abs(r["frequency"] - 440) <= 1, "%s: the tone is %.2f Hz" % (tag, r["frequency"])
+        assert r["volume"] == [30000, 20000] and r["mute"], (tag, r["volume"], r["mute"])
+        # The mode shows in the bytes: Opus is a fraction of the PCM.
+        if opus:
+            assert r["read_bytes"] < r["pcm_bytes"] / 5, (tag, r["read_bytes"], r["pcm_bytes"])
+        else:
+            assert r["read_bytes"] >= r["pcm_bytes"], (tag, r["read_bytes"], r["pcm_bytes"])
+    if "reference" in results:
+        extra = [p for p in results["ours"]["problems"] if p not in results["reference"]["problems"]]
+        assert not extra, "spice-gtk complained with our library only: %r" % extra
+    else:
+        print("# %s not installed: no side-by-side comparison" % REFERENCE_LIB)
+
+
+def case_playback_raw():
+    check_playback(opus=False)
+
+
+def case_playback_opus():
+    check_playback(opus=True)
+
+
 def case_stop_with_clients():
     # The host removes its QXL instance and destroys the server while a
     # client still has its display and cursor open: a clean exit.
@@ -495,6 +577,8 @@ CASES = {
     "cursor": case_cursor,
     "cursor-after-new-primary": case_cursor_after_new_primary,
     "cursor-client-mode": case_cursor_client_mode,
+    "playback-raw": case_playback_raw,
+    "playback-opus": case_playback_opus,
     "stop-with-clients": case_stop_with_clients,
 }
 

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * demo-audio.c: the demo sound card (see demo-audio.h). A GLib timer ticks
+ * every 10 ms; each tick hands the server as many 10 ms frames as the
+ * clock says are due, so the tone keeps its pitch whatever the timer's
+ * jitter. Without a client the server lends no buffer, and the tone's
+ * clock restarts when one comes.
+ */
+#include "demo-audio.h"
+
+#include <math.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+#define TICK_MS 10
+
+struct DemoAudio {
+    SpicePlaybackInstance sin;
+    double hz;
+    uint32_t rate;
+    double phase; /* radians */
+    int64_t start_us;
+    uint64_t frames_sent; /* sample frames since start_us */
+    guint timer;
+};
+
+static const SpicePlaybackInterface playback_interface = {
+    .base = { .type = SPICE_INTERFACE_PLAYBACK,
+              .description = "demo tone",
+              .major_version = SPICE_INTERFACE_PLAYBACK_MAJOR,
+              .minor_version = SPICE_INTERFACE_PLAYBACK_MINOR },
+};
+
+DemoAudio *demo_audio_new(double hz)
+{
+    DemoAudio *a = g_new0(DemoAudio, 1);
+    a->sin.base.sif = &playback_interface.base;
+    a->hz = hz;
+    a->rate = 48000;
+    return a;
+}
+
+SpiceBaseInstance *demo_audio_playback_base(DemoAudio *a)
+{
+    return &a->sin.base;
+}
+
+static void fill(DemoAudio *a, uint32_t *samples, uint32_t n)
+{
+    double step = 2 * G_PI * a->hz / a->rate;
+    for (uint32_t i = 0; i < n; i++) {
+        int16_t v = (int16_t)lrint(sin(a->phase) * 0.3 * 32767);
+        uint16_t u = (uint16_t)v;
+        samples[i] = (uint32_t)u | ((uint32_t)u << 16); /* left, right */
+        a->phase += step;
+        if (a->phase > 2 * G_PI) {
+            a->phase -= 2 * G_PI;
+        }
+    }
+}
+
+static gboolean on_tick(gpointer data)
+{
+    DemoAudio *a = data;
+    int64_t now = g_get_monotonic_time();
+    uint64_t due = (uint64_t)(now - a->start_us) * a->rate / G_USEC_PER_SEC;
+    while (a->frames_sent < due) {
+        uint32_t *samples = NULL;
+        uint32_t n = 0;
+        spice_server_playback_get_buffer(&a->sin, &samples, &n);
+        if (!samples || n == 0) {
+            /* Nobody listens (or every buffer is out): start the clock
+             * again when someone does. */
+            a->start_us = now;
+            a->frames_sent = 0;
+            break;
+        }
+        fill(a, samples, n);
+        spice_server_playback_put_samples(&a->sin, samples);
+        a->frames_sent += n;
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+void demo_audio_start(DemoAudio *a)
+{
+    /* What QEMU's audio backend does. */
+    a->rate = spice_server_get_best_playback_rate(&a->sin);
+    spice_server_set_playback_rate(&a->sin, a->rate);
+    spice_server_playback_start(&a->sin);
+    a->start_us = g_get_monotonic_time();
+    a->frames_sent = 0;
+    a->timer = g_timeout_add(TICK_MS, on_tick, a);
+}
+
+bool demo_audio_set_volume(DemoAudio *a, const char *list)
+{
+    g_auto(GStrv) parts = g_strsplit(list, ",", -1);
+    uint16_t volume[8];
+    guint n = g_strv_length(parts);
+    if (n == 0 || n > G_N_ELEMENTS(volume)) {
+        return false;
+    }
+    for (guint i = 0; i < n; i++) {
+        guint64 v;
+        if (!g_ascii_string_to_unsigned(parts[i], 10, 0, 65535, &v, NULL)) {
+            return false;
+        }
+        volume[i] = (uint16_t)v;
+    }
+    spice_server_playback_set_volume(&a->sin, (uint8_t)n, volume);
+    return true;
+}
+
+void demo_audio_set_mute(DemoAudio *a, bool mute)
+{
+    spice_server_playback_set_mute(&a->sin, mute);
+}
+
+void demo_audio_stop(DemoAudio *a)
+{
+    if (a->timer) {
+        g_source_remove(a->timer);
+        a->timer = 0;
+        spice_server_playback_stop(&a->sin);
+    }
+}
+
+void demo_audio_free(DemoAudio *a)
+{
+    if (a) {
+        g_clear_handle_id(&a->timer, g_source_remove);
+        g_free(a);
+    }
+}
