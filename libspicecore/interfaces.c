@@ -728,13 +728,21 @@ SPICE_EXPORT void spice_server_playback_set_mute(SpicePlaybackInstance *sin, uin
     }
 }
 
+/* The rate the audio codecs want (Opus: 48 kHz), as the reference
+ * answers whatever the instance. */
+#define AUDIO_BEST_RATE 48000
+
 SPICE_EXPORT uint32_t spice_server_get_best_playback_rate(SpicePlaybackInstance *sin)
 {
+    /* QEMU asks before it adds its instance, with NULL. */
+    if (!sin) {
+        return AUDIO_BEST_RATE;
+    }
     static gint logged;
     void *d;
     const SpicePlaybackEntries *e =
         playback_entries(sin, __func__, offsetof(SpicePlaybackEntries, get_best_rate), &d, &logged);
-    return e ? e->get_best_rate(d) : SPICE_INTERFACE_PLAYBACK_FREQ;
+    return e ? e->get_best_rate(d) : AUDIO_BEST_RATE;
 }
 
 SPICE_EXPORT void spice_server_set_playback_rate(SpicePlaybackInstance *sin, uint32_t frequency)
@@ -805,11 +813,15 @@ SPICE_EXPORT void spice_server_record_set_mute(SpiceRecordInstance *sin, uint8_t
 
 SPICE_EXPORT uint32_t spice_server_get_best_record_rate(SpiceRecordInstance *sin)
 {
+    /* QEMU asks before it adds its instance, with NULL. */
+    if (!sin) {
+        return AUDIO_BEST_RATE;
+    }
     static gint logged;
     void *d;
     const SpiceRecordEntries *e =
         record_entries(sin, __func__, offsetof(SpiceRecordEntries, get_best_rate), &d, &logged);
-    return e ? e->get_best_rate(d) : SPICE_INTERFACE_RECORD_FREQ;
+    return e ? e->get_best_rate(d) : AUDIO_BEST_RATE;
 }
 
 SPICE_EXPORT void spice_server_set_record_rate(SpiceRecordInstance *sin, uint32_t frequency)

@@ -117,9 +117,18 @@ static void expect(TestClient *c, uint16_t want, uint8_t **body, uint32_t *size)
     g_assert_cmpuint(type, ==, want);
 }
 
+/* QEMU asks for the rate before it adds its instance. */
+static void ask_rates(TestServer *ts, void *opaque)
+{
+    (void)ts, (void)opaque;
+    g_assert_cmpuint(spice_server_get_best_playback_rate(NULL), ==, 48000);
+    g_assert_cmpuint(spice_server_get_best_record_rate(NULL), ==, 48000);
+}
+
 static void test_no_card_no_channel(void)
 {
     TestServer *ts = test_server_start(NULL);
+    test_server_call(ts, ask_rates, NULL);
     uint32_t session;
     TestClient *main_cc = test_client_main(test_server_port(ts), NULL, &session);
     g_assert_cmpuint(channels_listed(main_cc, SPICE_CHANNEL_PLAYBACK), ==, 0);
