@@ -33,6 +33,8 @@
  * default) through the playback interface and prints
  *
  *   audio: playing a 440 Hz tone
+ *   record: level -10.5 dBFS, 1000.0 Hz   (once per second of what the
+ *                                         client's microphone sends)
  *
  * --frame-stamp draws the frame number into the top-left corner of every
  * frame (tools/common/demo-display.h) for tools/spice-bench, which reads
@@ -376,10 +378,17 @@ int main(int argc, char **argv)
             g_printerr("spice-demo-host: --tone %g: not between 0 and 24000 Hz\n", tone);
             return 2;
         }
-        audio = demo_audio_new(tone);
+        audio = demo_audio_new(tone, print_frame, NULL);
         if (spice_server_add_interface(host.server, demo_audio_playback_base(audio)) < 0) {
             say("note: no sound (the playback plugin is not enabled)");
             g_clear_pointer(&audio, demo_audio_free);
+        }
+    }
+    bool recording = false;
+    if (audio) {
+        recording = spice_server_add_interface(host.server, demo_audio_record_base(audio)) == 0;
+        if (!recording) {
+            say("note: no recording (the record plugin is not enabled)");
         }
     }
     spice_server_vm_start(host.server);
@@ -392,6 +401,9 @@ int main(int argc, char **argv)
         }
         if (mute) {
             demo_audio_set_mute(audio, true);
+        }
+        if (recording) {
+            demo_audio_record_start(audio);
         }
     }
     if (host.display) {
@@ -423,6 +435,10 @@ int main(int argc, char **argv)
      * the server is gone. */
     demo_display_detach(host.display);
     if (audio) {
+        if (recording) {
+            demo_audio_record_stop(audio);
+            spice_server_remove_interface(demo_audio_record_base(audio));
+        }
         demo_audio_stop(audio);
         spice_server_remove_interface(demo_audio_playback_base(audio));
     }

@@ -30,7 +30,7 @@ from spiceclient import (CURSOR, DISPLAY, INPUTS, MAIN, TIMEOUT, Client,  # noqa
                          read_ppm, signal_connect)
 
 DEMO_HOST = None
-PLAYBACK = 5  # SPICE_CHANNEL_PLAYBACK
+PLAYBACK, RECORD = 5, 6  # SPICE_CHANNEL_PLAYBACK, _RECORD
 # Debian's libspice-server1, for cases that run on both libraries.
 REFERENCE_DIR = "/usr/lib/x86_64-linux-gnu"
 REFERENCE_LIB = os.path.join(REFERENCE_DIR, "libspice-server.so.1")
@@ -149,7 +149,7 @@ def case_types_and_points():
         # with the cursor. Nothing absent is offered.
         c.pump(0.5)
         assert sorted(c.channels) == [(MAIN, 0), (DISPLAY, 0), (INPUTS, 0), (CURSOR, 0),
-                                      (PLAYBACK, 0)], c.channels
+                                      (PLAYBACK, 0), (RECORD, 0)], c.channels
         main, inputs = c.channel(MAIN), c.channel(INPUTS)
         # spice-gtk asks for client mode by itself (a tablet is present).
         c.run_until(lambda: main.props.mouse_mode == 2, what="client mouse mode")
@@ -238,8 +238,8 @@ def case_disabled_channel_not_advertised():
         c = Client(host.port)
         c.run_until(lambda: c.opened(MAIN), what="main")
         c.pump(1.0)
-        assert sorted(c.channels) == [(MAIN, 0), (DISPLAY, 0), (CURSOR, 0), (PLAYBACK, 0)], \
-            c.channels
+        assert sorted(c.channels) == [(MAIN, 0), (DISPLAY, 0), (CURSOR, 0), (PLAYBACK, 0),
+                                      (RECORD, 0)], c.channels
         c.close()
     finally:
         host.stop()
@@ -549,6 +549,88 @@ def case_playback_opus():
     check_playback(opus=True)
 
 
+def tone_chunk(hz, start, frames, rate=48000):
+    """frames of a stereo S16LE sine (0.3 of full scale) from sample start."""
+    import math
+    out = bytearray()
+    for i in range(start, start + frames):
+        v = int(0.3 * 32767 * math.sin(2 * math.pi * hz * i / rate))
+        out += struct.pack("<hh", v, v)
+    return bytes(out)
+
+
+def record(library_dir, opus, seconds=3.0):
+    """Send a 1 kHz tone from spice-gtk's RecordChannel; return the demo
+    host's "record:" lines (level and frequency of what it received)."""
+    if opus:
+        os.environ.pop("SPICE_DISABLE_OPUS", None)
+    else:
+        os.environ["SPICE_DISABLE_OPUS"] = "1"
+    host = DemoHost("--display", "none", library_dir=library_dir)
+    try:
+        c = Client(host.port)
+        started = []
+
+        def on_channel_new(session, ch):
+            if isinstance(ch, Spice.RecordChannel):
+                signal_connect(ch, "record-start",
+                               lambda _c, fmt, n, rate: started.append((fmt, n, rate)))
+        signal_connect(c.session, "channel-new", on_channel_new)
+        c.run_until(lambda: started, timeout=15, what="record-start")
+        assert started[0] == (1, 2, 48000), started
+        rec = c.channel(RECORD)
+        chunk = 960  # 20 ms
+        sent, t0 = 0, time.monotonic()
+        while sent < 48000 * seconds:
+            due = int((time.monotonic() - t0) * 48000)
+            while sent + chunk <= due:
+                data = ctypes.create_string_buffer(tone_chunk(1000, sent, chunk))
+                Spice.RecordChannel.send_data(rec, ctypes.addressof(data), chunk * 4, 0)
+                sent += chunk
+            c.pump(0.005)
+        c.pump(0.5)
+        c.close()
+    finally:
+        os.environ.pop("SPICE_DISABLE_OPUS", None)
+        host.stop()
+    lines = list(host.log)
+    while True:
+        line = host.lines.get()
+        if line is None:
+            break
+        lines.append(line)
+    return [line for line in lines if line.startswith("record: ")]
+
+
+def check_record(opus):
+    runs = [("ours", None)]
+    if os.path.exists(REFERENCE_LIB):
+        runs.append(("reference", REFERENCE_DIR))
+    else:
+        print("# %s not installed: no side-by-side comparison" % REFERENCE_LIB)
+    problems = {}
+    for tag, lib in runs:
+        mark = len(gspice_problems)
+        lines = record(lib, opus)
+        problems[tag] = gspice_problems_since(mark)
+        hz = [float(re.search(r"([0-9.]+) Hz$", line).group(1)) for line in lines]
+        assert hz and all(abs(f - 1000) <= 2 for f in hz), (tag, lines)
+        levels = [float(re.search(r"level (-?[0-9.]+) dBFS", line).group(1)) for line in lines]
+        # 0.3 of full scale is -13.5 dBFS RMS for a sine (-10.5 peak).
+        assert all(-16 < lv < -11 for lv in levels), (tag, lines)
+    if "reference" in problems:
+        extra = [p for p in problems["ours"] if p not in problems["reference"]]
+        assert not extra, "spice-gtk complained with our library only: %r" % extra
+
+
+def case_record_raw():
+    check_record(opus=False)
+
+
+def case_record_opus():
+    check_record(opus=True)
+
+
 def case_stop_with_clients():
     # The host removes its QXL instance and destroys the server while a
     # client still has its display and cursor open: a clean exit.
@@ -579,6 +661,8 @@ CASES = {
     "cursor-client-mode": case_cursor_client_mode,
     "playback-raw": case_playback_raw,
     "playback-opus": case_playback_opus,
+    "record-raw": case_record_raw,
+    "record-opus": case_record_opus,
     "stop-with-clients": case_stop_with_clients,
 }
 

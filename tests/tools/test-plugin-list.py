@@ -415,8 +415,9 @@ class Serves(unittest.TestCase):
         self.assertIn("(0 ok, 0 disabled, 1 failed)", totals)
 
     def test_nobody_serves(self):
-        _, out, _ = run("--serves", "record", check_rc=1)
-        self.assertIn("no plugin serves the 'record' interface; search path: ", out)
+        _, out, _ = run("--serves", "char_device:smartcard", check_rc=1)
+        self.assertIn("no plugin serves the 'char_device:smartcard' interface; search path: ",
+                      out)
         _, out, _ = run("--serves", "char_device:usbredir", check_rc=1)
         self.assertIn("no plugin serves the 'char_device:usbredir' interface", out)
 

@@ -137,16 +137,13 @@ static void check_unserved(TestServer *ts, void *opaque)
     g_assert_cmpint(fcntl(fds[0], F_GETFD), ==, -1); /* the fd was closed */
     close(fds[1]);
 
+    /* An instance that was never added: the audio entry points fail
+     * loudly and return their "nothing" values. */
     static const SpiceRecordInterface rec_iface = {
         .base = { SPICE_INTERFACE_RECORD, "rec", SPICE_INTERFACE_RECORD_MAJOR,
                   SPICE_INTERFACE_RECORD_MINOR },
     };
     SpiceRecordInstance rec = { { &rec_iface.base }, NULL };
-    g_test_expect_message(DOMAIN, G_LOG_LEVEL_WARNING,
-                          "*no enabled plugin serves the "
-                          "'record' interface*");
-    g_assert_cmpint(spice_server_add_interface(s, &rec.base), ==, -1);
-    g_test_assert_expected_messages();
     uint32_t samples[4] = { 1, 2, 3, 4 };
     g_test_expect_message(DOMAIN, G_LOG_LEVEL_WARNING, "spice_server_record_get_samples: *");
     g_assert_cmpuint(spice_server_record_get_samples(&rec, samples, 4), ==, 0);

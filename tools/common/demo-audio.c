@@ -15,14 +15,30 @@
 
 #define TICK_MS 10
 
+#define RECORD_TICK_MS 20
+
 struct DemoAudio {
     SpicePlaybackInstance sin;
+    SpiceRecordInstance rec;
+    DemoAudioEmit emit;
+    void *opaque;
+    guint record_timer;
+    uint32_t record_rate;
+    int16_t second[48000 * 2]; /* left channel of up to one second, 2x room */
+    uint32_t second_len;
     double hz;
     uint32_t rate;
     double phase; /* radians */
     int64_t start_us;
     uint64_t frames_sent; /* sample frames since start_us */
     guint timer;
+};
+
+static const SpiceRecordInterface record_interface = {
+    .base = { .type = SPICE_INTERFACE_RECORD,
+              .description = "demo recorder",
+              .major_version = SPICE_INTERFACE_RECORD_MAJOR,
+              .minor_version = SPICE_INTERFACE_RECORD_MINOR },
 };
 
 static const SpicePlaybackInterface playback_interface = {
@@ -32,10 +48,13 @@ static const SpicePlaybackInterface playback_interface = {
               .minor_version = SPICE_INTERFACE_PLAYBACK_MINOR },
 };
 
-DemoAudio *demo_audio_new(double hz)
+DemoAudio *demo_audio_new(double hz, DemoAudioEmit emit, void *opaque)
 {
     DemoAudio *a = g_new0(DemoAudio, 1);
     a->sin.base.sif = &playback_interface.base;
+    a->rec.base.sif = &record_interface.base;
+    a->emit = emit;
+    a->opaque = opaque;
     a->hz = hz;
     a->rate = 48000;
     return a;
@@ -127,9 +146,76 @@ void demo_audio_stop(DemoAudio *a)
     }
 }
 
+SpiceBaseInstance *demo_audio_record_base(DemoAudio *a)
+{
+    return &a->rec.base;
+}
+
+/* One second of the left channel: its RMS level and frequency. */
+static void report_second(DemoAudio *a)
+{
+    double sum = 0;
+    uint32_t rises = 0, first = 0, last = 0;
+    for (uint32_t i = 0; i < a->second_len; i++) {
+        double v = a->second[i];
+        sum += v * v;
+        if (i > 0 && a->second[i - 1] < 0 && a->second[i] >= 0) {
+            if (rises == 0) {
+                first = i;
+            }
+            last = i;
+            rises++;
+        }
+    }
+    double rms = sqrt(sum / a->second_len) / 32768.0;
+    double level = rms > 0 ? 20 * log10(rms) : -120;
+    double hz = rises > 1 ? (rises - 1) * (double)a->record_rate / (last - first) : 0;
+    char line[96];
+    g_snprintf(line, sizeof(line), "record: level %.1f dBFS, %.1f Hz", level, hz);
+    a->emit(line, a->opaque);
+    a->second_len = 0;
+}
+
+static gboolean on_record_tick(gpointer data)
+{
+    DemoAudio *a = data;
+    uint32_t buf[4800];
+    uint32_t n;
+    while ((n = spice_server_record_get_samples(&a->rec, buf, G_N_ELEMENTS(buf))) > 0) {
+        for (uint32_t i = 0; i < n; i++) {
+            a->second[a->second_len++] = (int16_t)(uint16_t)(buf[i] & 0xffff);
+            if (a->second_len >= a->record_rate) {
+                report_second(a);
+            }
+        }
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+void demo_audio_record_start(DemoAudio *a)
+{
+    a->record_rate = spice_server_get_best_record_rate(NULL);
+    if (a->record_rate == 0 || a->record_rate > 48000) {
+        a->record_rate = 48000;
+    }
+    spice_server_set_record_rate(&a->rec, a->record_rate);
+    spice_server_record_start(&a->rec);
+    a->record_timer = g_timeout_add(RECORD_TICK_MS, on_record_tick, a);
+}
+
+void demo_audio_record_stop(DemoAudio *a)
+{
+    if (a->record_timer) {
+        g_source_remove(a->record_timer);
+        a->record_timer = 0;
+        spice_server_record_stop(&a->rec);
+    }
+}
+
 void demo_audio_free(DemoAudio *a)
 {
     if (a) {
+        g_clear_handle_id(&a->record_timer, g_source_remove);
         g_clear_handle_id(&a->timer, g_source_remove);
         g_free(a);
     }

@@ -3,7 +3,13 @@
  * demo-audio.h: a sound card for host programs without a VM: it plays a
  * sine tone into the server's "playback" interface the way QEMU's audio
  * backend does (get_buffer, fill, put_samples every 10 ms, at the rate
- * the server asks for, stereo S16).
+ * the server asks for, stereo S16), and records from the "record"
+ * interface (get_samples every 20 ms), reporting once per second of
+ * audio received one line
+ *
+ *   record: level -10.5 dBFS, 1000.0 Hz
+ *
+ * (the left channel's RMS level and its frequency from zero crossings).
  */
 #ifndef SPICE_TOOLS_DEMO_AUDIO_H_
 #define SPICE_TOOLS_DEMO_AUDIO_H_
@@ -14,8 +20,16 @@
 
 typedef struct DemoAudio DemoAudio;
 
-/* A tone of hz Hertz (amplitude 0.3 of full scale). */
-DemoAudio *demo_audio_new(double hz);
+typedef void (*DemoAudioEmit)(const char *line, void *opaque);
+
+/* A tone of hz Hertz (amplitude 0.3 of full scale); record lines go to
+ * emit. */
+DemoAudio *demo_audio_new(double hz, DemoAudioEmit emit, void *opaque);
+/* What to pass to spice_server_add_interface() for the recorder. */
+SpiceBaseInstance *demo_audio_record_base(DemoAudio *a);
+/* After the record interface was added: set its rate and start. */
+void demo_audio_record_start(DemoAudio *a);
+void demo_audio_record_stop(DemoAudio *a);
 /* What to pass to spice_server_add_interface(). */
 SpiceBaseInstance *demo_audio_playback_base(DemoAudio *a);
 /* After the interface was added: set the rate and start playing. */
