@@ -8,6 +8,9 @@
  *   FUZZ_MSG_TYPE  if defined, the input is the body of one message of
  *                  this type; otherwise it is the raw byte stream the
  *                  client sends (mini headers, several messages, junk)
+ *   FUZZ_RECORD_MODE  for the record channel: MODE (this audio mode) and
+ *                  START_MARK are sent first, so DATA bodies reach the
+ *                  decoder (SPICE_AUDIO_DATA_MODE_OPUS: the Opus path)
  *
  * The host's core interface here records timers and watches but never
  * fires them: the fuzzer drives the channel by feeding bytes directly.
@@ -154,7 +157,13 @@ static const SpiceTabletInterface tablet_iface = {
     .buttons = tablet_buttons,
 };
 
+static const SpiceRecordInterface record_iface = {
+    .base = { SPICE_INTERFACE_RECORD, "fuzz", SPICE_INTERFACE_RECORD_MAJOR,
+              SPICE_INTERFACE_RECORD_MINOR },
+};
+
 static SpiceServer *server;
+static SpiceRecordInstance record = { { &record_iface.base }, NULL };
 static SpiceKbdInstance kbd = { { &kbd_iface.base }, NULL };
 static SpiceMouseInstance mouse = { { &mouse_iface.base }, NULL };
 static SpiceTabletInstance tablet = { { &tablet_iface.base }, NULL };
@@ -163,7 +172,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
     g_setenv("SPICE_PLUGIN_CONFIG", "", TRUE);
-    g_setenv("SPICE_PLUGIN_ENABLE", "inputs", TRUE);
+    g_setenv("SPICE_PLUGIN_ENABLE", "inputs,record", TRUE);
     /* Client-caused errors are logged at "message" level: keep quiet. */
     g_log_set_handler("spicecore", G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG,
                       g_log_default_handler, NULL);
@@ -176,6 +185,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     spice_server_add_interface(server, &kbd.base);
     spice_server_add_interface(server, &mouse.base);
     spice_server_add_interface(server, &tablet.base);
+    spice_server_add_interface(server, &record.base);
+    spice_server_set_record_rate(&record, 48000);
+    spice_server_record_start(&record);
     return 0;
 }
 
@@ -208,6 +220,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (channel_client_create(server, channel, client, &params)) {
         SpiceChannelClient *cc = g_ptr_array_index(client->ccs, client->ccs->len - 1);
         channel_client_ref(cc);
+#ifdef FUZZ_RECORD_MODE
+        uint8_t prefix[6 + 6 + 6 + 4];
+        spice_wire_put_u16(prefix, SPICE_MSGC_RECORD_MODE);
+        spice_wire_put_u32(prefix + 2, 6);
+        spice_wire_put_u32(prefix + 6, 0);
+        spice_wire_put_u16(prefix + 10, FUZZ_RECORD_MODE);
+        spice_wire_put_u16(prefix + 12, SPICE_MSGC_RECORD_START_MARK);
+        spice_wire_put_u32(prefix + 14, 4);
+        spice_wire_put_u32(prefix + 18, 0);
+        channel_client_feed(cc, prefix, sizeof(prefix));
+#endif
 #ifdef FUZZ_MSG_TYPE
         uint8_t *msg = g_malloc(6 + size);
         spice_wire_put_u16(msg, FUZZ_MSG_TYPE);
