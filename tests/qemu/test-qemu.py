@@ -22,6 +22,7 @@ usage: test-qemu.py BUILD_LIBDIR CACHE_DIR [CASE...]
 """
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -409,11 +410,113 @@ def case_qxl_native():
     on_both_libraries(native_guest)
 
 
+def rising_crossings(samples, mid=0):
+    return sum(1 for a, b in zip(samples, samples[1:]) if a < mid <= b)
+
+
+def tone_chunk(hz, start, frames, rate=48000):
+    """frames of a stereo S16LE sine (0.3 of full scale) from sample start."""
+    import math
+    import struct
+    out = bytearray()
+    for i in range(start, start + frames):
+        v = int(0.3 * 32767 * math.sin(2 * math.pi * hz * i / rate))
+        out += struct.pack("<hh", v, v)
+    return bytes(out)
+
+
+def guest_sound(libdir, tag):
+    """A Linux guest with the libvirt default sound devices: the tone it
+    plays through /dev/dsp reaches the client; the tone the client sends
+    is what the guest records. Returns the two frequencies."""
+    import ctypes
+    import struct
+    from spiceclient import Spice, signal_connect
+    kernel, initrd = guest.prepare(os.path.join(CACHE, "guest"))
+    q = Qemu(libdir, "qxl", extra=[
+        "-kernel", kernel, "-initrd", initrd,
+        "-append", "console=ttyS0 vt.global_cursor_default=0 loglevel=3", *SOUND_DEVICES])
+    try:
+        c = Client(q.port)
+        pcm = bytearray()
+        record_started = []
+
+        def on_channel_new(session, ch):
+            if isinstance(ch, Spice.PlaybackChannel):
+                signal_connect(ch, "playback-data",
+                               lambda _c, ptr, n: pcm.extend(ctypes.string_at(ptr, n)))
+            if isinstance(ch, Spice.RecordChannel):
+                signal_connect(ch, "record-start", lambda *a: record_started.append(a))
+        signal_connect(c.session, "channel-new", on_channel_new)
+        q.wait_serial("guest-kms: ready", timeout=120, client=c)
+        guest_command(q, "sh [ -c /dev/dsp ]", c)  # a real sound card, not a file
+
+        # The guest plays: 3 s of 1 kHz (U8 mono 8 kHz, converted by the
+        # kernel and QEMU to the 48 kHz stereo the server takes).
+        del pcm[:]
+        guest_command(q, "sh cat /tone.u8 > /dev/dsp", c, timeout=60)
+        c.pump(1.0)
+        samples = struct.unpack("<%dh" % (len(pcm) // 2), bytes(pcm[:len(pcm) // 4 * 4]))
+        left = samples[0::2]
+        loud = [i for i, v in enumerate(left) if abs(v) > 2000]
+        assert len(loud) > 48000, "%s: the client got %d loud samples" % (tag, len(loud))
+        played = left[loud[0]:loud[-1]]
+        played_hz = rising_crossings(played) * 48000 / len(played)
+
+        # The client sends 1 kHz while the guest records 2 s; the guest
+        # counts the rising crossings of the second second.
+        command = ("sh dd if=/dev/dsp of=/rec.u8 bs=8000 count=2 2>/dev/null && "
+                   "od -An -tu1 -v -j 8000 /rec.u8 | awk '{for (i = 1; i <= NF; i++) "
+                   "{ if (p != \"\" && p < 128 && $i >= 128) n++; p = $i }} "
+                   "END { print \"guest: crossings \" n }'")
+        q.send_serial(command + "\n")
+        rec = c.channel(RECORD)
+        sent, t0 = 0, None
+        deadline = time.monotonic() + 60
+        while "guest-kms: done: " + command not in q.output():
+            if "guest-kms: failed: " + command in q.output() or time.monotonic() > deadline:
+                raise AssertionError("%s: the guest could not record" % tag)
+            if record_started:
+                t0 = t0 or time.monotonic()
+                due = int((time.monotonic() - t0) * 48000)
+                while sent + 960 <= due:
+                    data = ctypes.create_string_buffer(tone_chunk(1000, sent, 960))
+                    Spice.RecordChannel.send_data(rec, ctypes.addressof(data), 960 * 4, 0)
+                    sent += 960
+            c.pump(0.005)
+        m = re.search(r"guest: crossings (\d+)", q.output())
+        assert m, "%s: the guest printed no count" % tag
+        recorded_hz = int(m.group(1))
+        c.close()
+        return played_hz, recorded_hz
+    finally:
+        out = q.stop()
+        assert "guest: insmod" not in out, out
+
+
+def case_guest_sound():
+    runs = [("ours", OUR_LIBDIR)]
+    if os.path.exists(REFERENCE_LIB):
+        runs.append(("reference", os.path.dirname(REFERENCE_LIB)))
+    for tag, lib in runs:
+        mark = len(gspice_problems)
+        played, recorded = guest_sound(lib, tag)
+        print("# %s: the guest played %.1f Hz, recorded %d Hz" % (tag, played, recorded))
+        assert abs(played - 1000) < 10, "%s: the client heard %.1f Hz" % (tag, played)
+        assert abs(recorded - 1000) < 60, "%s: the guest recorded %d Hz" % (tag, recorded)
+        if tag == "ours":
+            ours = gspice_problems_since(mark)
+        else:
+            extra = [p for p in ours if p not in gspice_problems_since(mark)]
+            assert not extra, "spice-gtk complained with our library only: %r" % extra
+
+
 CASES = {
     "std-firmware": case_std_firmware,
     "qxl-firmware": case_qxl_firmware,
     "qxl-native": case_qxl_native,
     "sound-devices": case_sound_devices,
+    "guest-sound": case_guest_sound,
 }
 
 
