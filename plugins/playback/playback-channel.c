@@ -37,11 +37,12 @@
 #include "spice-plugin-wire.h"
 #include "spice-plugin.h"
 
-#define FRAME_SAMPLES     480 /* per channel: 10 ms at 48 kHz */
-#define FRAME_POOL        3
-#define PLAYBACK_MAX_MSG  1024 /* clients send nothing of their own */
-#define OPUS_MAX_PACKET   4000
-#define MAX_VOLUME_CHANNS 16
+#include "../common/sound.h"
+
+#define FRAME_SAMPLES    480 /* per channel: 10 ms at 48 kHz */
+#define FRAME_POOL       3
+#define PLAYBACK_MAX_MSG 1024 /* clients send nothing of their own */
+#define OPUS_MAX_PACKET  4000
 
 static const SpiceHostServices *host;
 
@@ -72,16 +73,8 @@ struct Playback {
     bool active;                /* between playback_start and playback_stop */
     uint32_t frequency;
     Frame frames[FRAME_POOL];
-    uint8_t volume_channels; /* 0: the host never set a volume */
-    uint16_t volume[MAX_VOLUME_CHANNS];
-    uint8_t mute;
+    SoundVolume volume;
 };
-
-static bool opus_rate(uint32_t frequency)
-{
-    return frequency == 48000 || frequency == 24000 || frequency == 16000 || frequency == 12000 ||
-           frequency == 8000;
-}
 
 /* ---- messages ---------------------------------------------------------------------- */
 
@@ -93,20 +86,11 @@ static void send_mode(PlaybackClient *c)
     host->channel_client_send(c->cc, SPICE_MSG_PLAYBACK_MODE, body, sizeof(body));
 }
 
-static void send_volume_mute(PlaybackClient *c)
-{
-    Playback *pb = c->pb;
-    if (!host->channel_client_test_cap(c->cc, SPICE_PLAYBACK_CAP_VOLUME)) {
-        return;
-    }
-    uint8_t body[1 + 2 * MAX_VOLUME_CHANNS];
-    body[0] = pb->volume_channels;
-    for (uint8_t i = 0; i < pb->volume_channels; i++) {
-        spice_wire_put_u16(body + 1 + 2 * i, pb->volume[i]);
-    }
-    host->channel_client_send(c->cc, SPICE_MSG_PLAYBACK_VOLUME, body, 1 + 2u * pb->volume_channels);
-    host->channel_client_send(c->cc, SPICE_MSG_PLAYBACK_MUTE, &pb->mute, 1);
-}
+static const SoundVolumeMessages volume_messages = {
+    .cap = SPICE_PLAYBACK_CAP_VOLUME,
+    .volume = SPICE_MSG_PLAYBACK_VOLUME,
+    .mute = SPICE_MSG_PLAYBACK_MUTE,
+};
 
 static void drop_pending(PlaybackClient *c)
 {
@@ -172,7 +156,7 @@ static bool choose_opus(PlaybackClient *c)
     Playback *pb = c->pb;
     if (!host->server_get_int(pb->plugin, SPICE_SERVER_INT_PLAYBACK_COMPRESSION) ||
         !host->channel_client_test_cap(c->cc, SPICE_PLAYBACK_CAP_OPUS) ||
-        !opus_rate(pb->frequency)) {
+        !sound_opus_rate(pb->frequency)) {
         return false;
     }
     int err = 0;
@@ -220,8 +204,8 @@ static int playback_connect(SpiceChannel *channel, SpiceChannelClient *cc)
     host->channel_client_set_data(cc, c);
     pb->client = c;
     send_mode(c);
-    if (pb->volume_channels) {
-        send_volume_mute(c);
+    if (pb->volume.channels) {
+        sound_send_volume_mute(host, cc, &pb->volume, &volume_messages);
     }
     if (pb->active) {
         send_start(c);
@@ -361,40 +345,36 @@ static void e_put_samples(void *data, uint32_t *samples)
 static void e_set_volume(void *data, uint8_t nchannels, uint16_t *volume)
 {
     Playback *pb = data;
-    if (nchannels > MAX_VOLUME_CHANNS || (nchannels && !volume)) {
+    if (!sound_volume_set(&pb->volume, nchannels, volume)) {
         host->log(pb->plugin, SPICE_PLUGIN_LOG_WARNING,
                   "playback_set_volume: %u channels (at most %u); ignored", nchannels,
-                  MAX_VOLUME_CHANNS);
+                  SOUND_MAX_VOLUME_CHANNELS);
         return;
     }
-    pb->volume_channels = nchannels;
-    if (nchannels) {
-        memcpy(pb->volume, volume, 2u * nchannels);
-    }
     if (pb->client && nchannels) {
-        send_volume_mute(pb->client);
+        sound_send_volume_mute(host, pb->client->cc, &pb->volume, &volume_messages);
     }
 }
 
 static void e_set_mute(void *data, uint8_t mute)
 {
     Playback *pb = data;
-    pb->mute = mute;
-    if (pb->client && host->channel_client_test_cap(pb->client->cc, SPICE_PLAYBACK_CAP_VOLUME)) {
-        host->channel_client_send(pb->client->cc, SPICE_MSG_PLAYBACK_MUTE, &pb->mute, 1);
+    pb->volume.mute = mute;
+    if (pb->client) {
+        sound_send_mute(host, pb->client->cc, &pb->volume, &volume_messages);
     }
 }
 
 static uint32_t e_get_best_rate(void *data)
 {
     (void)data;
-    return 48000; /* what Opus wants */
+    return SOUND_BEST_RATE;
 }
 
 static void e_set_rate(void *data, uint32_t frequency)
 {
     Playback *pb = data;
-    if (frequency == 0 || frequency > 192000) {
+    if (frequency == 0 || frequency > SOUND_MAX_RATE) {
         host->log(pb->plugin, SPICE_PLUGIN_LOG_WARNING,
                   "set_playback_rate: %u Hz is not a sample rate; keeping %u", frequency,
                   pb->frequency);
@@ -402,7 +382,7 @@ static void e_set_rate(void *data, uint32_t frequency)
     }
     pb->frequency = frequency;
     /* Clients that link from now on may choose Opus. */
-    host->channel_set_cap(pb->channel, SPICE_PLAYBACK_CAP_OPUS, opus_rate(frequency));
+    host->channel_set_cap(pb->channel, SPICE_PLAYBACK_CAP_OPUS, sound_opus_rate(frequency));
 }
 
 static const SpicePlaybackEntries playback_entries = {
@@ -431,7 +411,7 @@ static int playback_add(SpicePlugin *plugin, SpiceBaseInstance *sin, void **data
         return -EEXIST;
     }
     /* Until the host sets a rate: the reference's default, Opus-capable. */
-    pb->frequency = 48000;
+    pb->frequency = SOUND_BEST_RATE;
     host->channel_set_cap(pb->channel, SPICE_PLAYBACK_CAP_OPUS, true);
     pb->sin = (SpicePlaybackInstance *)sin;
     pb->active = false;
@@ -452,8 +432,7 @@ static void playback_remove(SpicePlugin *plugin, SpiceBaseInstance *sin, void *d
     pb->channel = NULL;
     pb->sin = NULL;
     pb->active = false;
-    pb->volume_channels = 0;
-    pb->mute = 0;
+    memset(&pb->volume, 0, sizeof(pb->volume));
     memset(pb->frames, 0, sizeof(pb->frames));
 }
 

@@ -34,10 +34,11 @@
 #include "spice-plugin-wire.h"
 #include "spice-plugin.h"
 
-#define RING_SAMPLES      8192 /* stereo samples (32 KiB), as the reference */
-#define RECORD_MAX_MSG    (6 + RING_SAMPLES * 4)
-#define OPUS_MAX_SAMPLES  5760 /* 120 ms at 48 kHz: the longest Opus frame */
-#define MAX_VOLUME_CHANNS 16
+#include "../common/sound.h"
+
+#define RING_SAMPLES     8192 /* stereo samples (32 KiB), as the reference */
+#define RECORD_MAX_MSG   (6 + RING_SAMPLES * 4)
+#define OPUS_MAX_SAMPLES 5760 /* 120 ms at 48 kHz: the longest Opus frame */
 
 static const SpiceHostServices *host;
 
@@ -64,34 +65,17 @@ struct Record {
     uint32_t ring[RING_SAMPLES];
     uint64_t write_pos; /* samples ever written */
     uint64_t read_pos;  /* samples ever read (or overwritten) */
-    uint8_t volume_channels;
-    uint16_t volume[MAX_VOLUME_CHANNS];
-    uint8_t mute;
+    SoundVolume volume;
     opus_int16 decoded[OPUS_MAX_SAMPLES * 2];
 };
 
-static bool opus_rate(uint32_t frequency)
-{
-    return frequency == 48000 || frequency == 24000 || frequency == 16000 || frequency == 12000 ||
-           frequency == 8000;
-}
-
 /* ---- messages ---------------------------------------------------------------------- */
 
-static void send_volume_mute(RecordClient *c)
-{
-    Record *rec = c->rec;
-    if (!host->channel_client_test_cap(c->cc, SPICE_RECORD_CAP_VOLUME)) {
-        return;
-    }
-    uint8_t body[1 + 2 * MAX_VOLUME_CHANNS];
-    body[0] = rec->volume_channels;
-    for (uint8_t i = 0; i < rec->volume_channels; i++) {
-        spice_wire_put_u16(body + 1 + 2 * i, rec->volume[i]);
-    }
-    host->channel_client_send(c->cc, SPICE_MSG_RECORD_VOLUME, body, 1 + 2u * rec->volume_channels);
-    host->channel_client_send(c->cc, SPICE_MSG_RECORD_MUTE, &rec->mute, 1);
-}
+static const SoundVolumeMessages volume_messages = {
+    .cap = SPICE_RECORD_CAP_VOLUME,
+    .volume = SPICE_MSG_RECORD_VOLUME,
+    .mute = SPICE_MSG_RECORD_MUTE,
+};
 
 static void send_start(RecordClient *c)
 {
@@ -153,7 +137,7 @@ static int handle_mode(RecordClient *c, const uint8_t *body, uint32_t size)
         return 0;
     }
     Record *rec = c->rec;
-    if (mode != SPICE_AUDIO_DATA_MODE_OPUS || !rec || !opus_rate(rec->frequency)) {
+    if (mode != SPICE_AUDIO_DATA_MODE_OPUS || !rec || !sound_opus_rate(rec->frequency)) {
         host->log(c->plugin, SPICE_PLUGIN_LOG_MESSAGE,
                   "record client: audio mode %u is not one this server offered", mode);
         return -EINVAL;
@@ -249,8 +233,8 @@ static int record_connect(SpiceChannel *channel, SpiceChannelClient *cc)
     c->cc = cc;
     host->channel_client_set_data(cc, c);
     rec->client = c;
-    if (rec->volume_channels) {
-        send_volume_mute(c);
+    if (rec->volume.channels) {
+        sound_send_volume_mute(host, cc, &rec->volume, &volume_messages);
     }
     if (rec->active) {
         rec->read_pos = rec->write_pos = 0;
@@ -331,47 +315,43 @@ static uint32_t e_get_samples(void *data, uint32_t *samples, uint32_t bufsize)
 static void e_set_volume(void *data, uint8_t nchannels, uint16_t *volume)
 {
     Record *rec = data;
-    if (nchannels > MAX_VOLUME_CHANNS || (nchannels && !volume)) {
+    if (!sound_volume_set(&rec->volume, nchannels, volume)) {
         host->log(rec->plugin, SPICE_PLUGIN_LOG_WARNING,
                   "record_set_volume: %u channels (at most %u); ignored", nchannels,
-                  MAX_VOLUME_CHANNS);
+                  SOUND_MAX_VOLUME_CHANNELS);
         return;
     }
-    rec->volume_channels = nchannels;
-    if (nchannels) {
-        memcpy(rec->volume, volume, 2u * nchannels);
-    }
     if (rec->client && nchannels) {
-        send_volume_mute(rec->client);
+        sound_send_volume_mute(host, rec->client->cc, &rec->volume, &volume_messages);
     }
 }
 
 static void e_set_mute(void *data, uint8_t mute)
 {
     Record *rec = data;
-    rec->mute = mute;
-    if (rec->client && host->channel_client_test_cap(rec->client->cc, SPICE_RECORD_CAP_VOLUME)) {
-        host->channel_client_send(rec->client->cc, SPICE_MSG_RECORD_MUTE, &rec->mute, 1);
+    rec->volume.mute = mute;
+    if (rec->client) {
+        sound_send_mute(host, rec->client->cc, &rec->volume, &volume_messages);
     }
 }
 
 static uint32_t e_get_best_rate(void *data)
 {
     (void)data;
-    return 48000;
+    return SOUND_BEST_RATE;
 }
 
 static void e_set_rate(void *data, uint32_t frequency)
 {
     Record *rec = data;
-    if (frequency == 0 || frequency > 192000) {
+    if (frequency == 0 || frequency > SOUND_MAX_RATE) {
         host->log(rec->plugin, SPICE_PLUGIN_LOG_WARNING,
                   "set_record_rate: %u Hz is not a sample rate; keeping %u", frequency,
                   rec->frequency);
         return;
     }
     rec->frequency = frequency;
-    host->channel_set_cap(rec->channel, SPICE_RECORD_CAP_OPUS, opus_rate(frequency));
+    host->channel_set_cap(rec->channel, SPICE_RECORD_CAP_OPUS, sound_opus_rate(frequency));
 }
 
 static const SpiceRecordEntries record_entries = {
@@ -398,7 +378,7 @@ static int record_add(SpicePlugin *plugin, SpiceBaseInstance *sin, void **data)
         host->log(plugin, SPICE_PLUGIN_LOG_WARNING, "cannot register the record channel");
         return -EEXIST;
     }
-    rec->frequency = 48000;
+    rec->frequency = SOUND_BEST_RATE;
     host->channel_set_cap(rec->channel, SPICE_RECORD_CAP_OPUS, true);
     rec->sin = (SpiceRecordInstance *)sin;
     rec->active = false;
@@ -419,8 +399,7 @@ static void record_remove(SpicePlugin *plugin, SpiceBaseInstance *sin, void *dat
     rec->channel = NULL;
     rec->sin = NULL;
     rec->active = false;
-    rec->volume_channels = 0;
-    rec->mute = 0;
+    memset(&rec->volume, 0, sizeof(rec->volume));
 }
 
 static const SpiceInterfaceClass record_iface = {

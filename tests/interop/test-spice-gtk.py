@@ -17,7 +17,6 @@ import ctypes
 import os
 import queue
 import re
-import struct
 import subprocess
 import sys
 import threading
@@ -25,9 +24,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "tools", "python"))
-from spiceclient import (CURSOR, DISPLAY, INPUTS, MAIN, TIMEOUT, Client,  # noqa: E402
-                         Spice, cursor_signature, gspice_problems, gspice_problems_since,
-                         read_ppm, signal_connect)
+from spiceclient import (AUDIO_RATE, CURSOR, DISPLAY, INPUTS, MAIN, TIMEOUT,  # noqa: E402
+                         Client, RecordTone, Spice, cursor_signature, gspice_problems,
+                         gspice_problems_since, left_channel, read_ppm, signal_connect)
 
 DEMO_HOST = None
 PLAYBACK, RECORD = 5, 6  # SPICE_CHANNEL_PLAYBACK, _RECORD
@@ -474,8 +473,7 @@ def case_cursor_client_mode():
 def dominant_frequency(pcm, rate=48000, skip_s=0.25):
     """The left channel's frequency of interleaved S16LE stereo, from its
     rising zero crossings (the first skip_s seconds left out)."""
-    samples = struct.unpack("<%dh" % (len(pcm) // 2), bytes(pcm[:len(pcm) // 4 * 4]))
-    left = samples[0::2][int(rate * skip_s):]
+    left = left_channel(pcm)[int(rate * skip_s):]
     rises = [i for i in range(1, len(left)) if left[i - 1] < 0 <= left[i]]
     assert len(rises) > 10, "no tone in %d samples" % len(left)
     return (len(rises) - 1) * rate / (rises[-1] - rises[0])
@@ -549,16 +547,6 @@ def case_playback_opus():
     check_playback(opus=True)
 
 
-def tone_chunk(hz, start, frames, rate=48000):
-    """frames of a stereo S16LE sine (0.3 of full scale) from sample start."""
-    import math
-    out = bytearray()
-    for i in range(start, start + frames):
-        v = int(0.3 * 32767 * math.sin(2 * math.pi * hz * i / rate))
-        out += struct.pack("<hh", v, v)
-    return bytes(out)
-
-
 def record(library_dir, opus, seconds=3.0):
     """Send a 1 kHz tone from spice-gtk's RecordChannel; return the demo
     host's "record:" lines (level and frequency of what it received)."""
@@ -578,15 +566,9 @@ def record(library_dir, opus, seconds=3.0):
         signal_connect(c.session, "channel-new", on_channel_new)
         c.run_until(lambda: started, timeout=15, what="record-start")
         assert started[0] == (1, 2, 48000), started
-        rec = c.channel(RECORD)
-        chunk = 960  # 20 ms
-        sent, t0 = 0, time.monotonic()
-        while sent < 48000 * seconds:
-            due = int((time.monotonic() - t0) * 48000)
-            while sent + chunk <= due:
-                data = ctypes.create_string_buffer(tone_chunk(1000, sent, chunk))
-                Spice.RecordChannel.send_data(rec, ctypes.addressof(data), chunk * 4, 0)
-                sent += chunk
+        tone = RecordTone(c.channel(RECORD), 1000)
+        while tone.sent < AUDIO_RATE * seconds:
+            tone.feed()
             c.pump(0.005)
         c.pump(0.5)
         c.close()

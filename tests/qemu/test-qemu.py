@@ -410,21 +410,6 @@ def case_qxl_native():
     on_both_libraries(native_guest)
 
 
-def rising_crossings(samples, mid=0):
-    return sum(1 for a, b in zip(samples, samples[1:]) if a < mid <= b)
-
-
-def tone_chunk(hz, start, frames, rate=48000):
-    """frames of a stereo S16LE sine (0.3 of full scale) from sample start."""
-    import math
-    import struct
-    out = bytearray()
-    for i in range(start, start + frames):
-        v = int(0.3 * 32767 * math.sin(2 * math.pi * hz * i / rate))
-        out += struct.pack("<hh", v, v)
-    return bytes(out)
-
-
 def sound_devices(controller):
     return ["-audiodev", "spice,id=snd0", "-device", controller,
             "-device", "hda-duplex,audiodev=snd0"]
@@ -435,8 +420,7 @@ def guest_sound(libdir, tag, controller):
     plays through /dev/dsp reaches the client; the tone the client sends
     is what the guest records. Returns the two frequencies."""
     import ctypes
-    import struct
-    from spiceclient import Spice, signal_connect
+    from spiceclient import RecordTone, Spice, left_channel, rising_crossings, signal_connect
     kernel, initrd = guest.prepare(os.path.join(CACHE, "guest"))
     q = Qemu(libdir, "qxl", extra=[
         "-kernel", kernel, "-initrd", initrd,
@@ -462,8 +446,7 @@ def guest_sound(libdir, tag, controller):
         del pcm[:]
         guest_command(q, "sh cat /tone.u8 > /dev/dsp", c, timeout=60)
         c.pump(1.0)
-        samples = struct.unpack("<%dh" % (len(pcm) // 2), bytes(pcm[:len(pcm) // 4 * 4]))
-        left = samples[0::2]
+        left = left_channel(pcm)
         loud = [i for i, v in enumerate(left) if abs(v) > 2000]
         assert len(loud) > 48000, "%s: the client got %d loud samples" % (tag, len(loud))
         played = left[loud[0]:loud[-1]]
@@ -476,19 +459,13 @@ def guest_sound(libdir, tag, controller):
                    "{ if (p != \"\" && p < 128 && $i >= 128) n++; p = $i }} "
                    "END { print \"guest: crossings \" n }'")
         q.send_serial(command + "\n")
-        rec = c.channel(RECORD)
-        sent, t0 = 0, None
+        tone = RecordTone(c.channel(RECORD), 1000)
         deadline = time.monotonic() + 60
         while "guest-kms: done: " + command not in q.output():
             if "guest-kms: failed: " + command in q.output() or time.monotonic() > deadline:
                 raise AssertionError("%s: the guest could not record" % tag)
             if record_started:
-                t0 = t0 or time.monotonic()
-                due = int((time.monotonic() - t0) * 48000)
-                while sent + 960 <= due:
-                    data = ctypes.create_string_buffer(tone_chunk(1000, sent, 960))
-                    Spice.RecordChannel.send_data(rec, ctypes.addressof(data), 960 * 4, 0)
-                    sent += 960
+                tone.feed()
             c.pump(0.005)
         m = re.search(r"guest: crossings (\d+)", q.output())
         assert m, "%s: the guest printed no count" % tag

@@ -10,6 +10,7 @@ this module run under it.
     w, h, rgb = c.picture()
 """
 import ctypes
+import math
 import struct
 import sys
 import time
@@ -212,6 +213,51 @@ class Client:
                 raise AssertionError("timed out waiting for %s (%d updates)" % (
                     what, self.invalidates))
             ctx.iteration(False) or time.sleep(0.002)
+
+
+# ---- sound ---------------------------------------------------------------------
+
+AUDIO_RATE = 48000
+
+
+def tone_s16_stereo(hz, start, frames, rate=AUDIO_RATE):
+    """frames of a stereo S16LE sine (0.3 of full scale) from sample start."""
+    out = bytearray()
+    for i in range(start, start + frames):
+        v = int(0.3 * 32767 * math.sin(2 * math.pi * hz * i / rate))
+        out += struct.pack("<hh", v, v)
+    return bytes(out)
+
+
+def left_channel(pcm):
+    """The left samples of interleaved S16LE stereo bytes."""
+    return struct.unpack("<%dh" % (len(pcm) // 2), bytes(pcm[:len(pcm) // 4 * 4]))[0::2]
+
+
+def rising_crossings(samples, mid=0):
+    """How many times samples rise through mid."""
+    return sum(1 for a, b in zip(samples, samples[1:]) if a < mid <= b)
+
+
+class RecordTone:
+    """Sends a tone through a spice-gtk RecordChannel at the pace of real
+    time, 20 ms at a time: call feed() from the loop that pumps the client."""
+
+    CHUNK = 960  # 20 ms at 48 kHz
+
+    def __init__(self, channel, hz):
+        self.channel = channel
+        self.hz = hz
+        self.sent = 0
+        self.start = None
+
+    def feed(self):
+        self.start = self.start or time.monotonic()
+        due = int((time.monotonic() - self.start) * AUDIO_RATE)
+        while self.sent + self.CHUNK <= due:
+            data = ctypes.create_string_buffer(tone_s16_stereo(self.hz, self.sent, self.CHUNK))
+            Spice.RecordChannel.send_data(self.channel, ctypes.addressof(data), self.CHUNK * 4, 0)
+            self.sent += self.CHUNK
 
 
 # ---- pictures ------------------------------------------------------------------
