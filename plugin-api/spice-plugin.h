@@ -495,6 +495,46 @@ typedef struct SpiceMouseModeInfo {
     uint32_t supported; /* mask of SPICE_MOUSE_MODE_* allowed now */
 } SpiceMouseModeInfo;
 
+/*
+ * The multimedia clock. Every plugin reads the same clock, mm_time() (a
+ * monotonic millisecond count), and stamps audio frames and video stream
+ * frames with it; a client plays what it gets at stamp + its latency. Who
+ * tells the client where that clock stands changes with the audio:
+ *
+ * "spice.mm-time" (retained; key 0; SpiceMmTimeInfo)
+ *   Published by the playback plugin whenever it starts or stops playing
+ *   to a client. While `audio` is 1 the clients' clocks follow the stamps
+ *   of the audio they play, and the latency a client needs goes to it as
+ *   PLAYBACK LATENCY; while it is 0 the main channel sends the clock as
+ *   MULTIMEDIA_TIME (now minus the latency; 400 ms by default, back to
+ *   400 ms whenever audio stops), as the reference does. Read by the main
+ *   plugin. Nobody: no audio plays; main owns the clients' clocks.
+ */
+#define SPICE_TOPIC_MM_TIME "spice.mm-time"
+
+typedef struct SpiceMmTimeInfo {
+    uint32_t size;
+    uint32_t audio; /* 1: a playback stream runs the clients' clocks */
+} SpiceMmTimeInfo;
+
+/*
+ * "spice.mm-latency" (events; key: the client's session id;
+ *   SpiceMmLatencyRequest) How far behind the clock a client must play
+ *   for its video frames to arrive in time: published by the display's
+ *   video streams (and any plugin that streams on the clock) when the
+ *   latency it measured changes. Read by the main plugin (while no audio
+ *   plays: MULTIMEDIA_TIME again if the latency grew; it never shrinks
+ *   until audio stops) and the playback plugin (while it plays: LATENCY to
+ *   a client with SPICE_PLAYBACK_CAP_LATENCY). Nobody: the default
+ *   latency stays.
+ */
+#define SPICE_TOPIC_MM_LATENCY "spice.mm-latency"
+
+typedef struct SpiceMmLatencyRequest {
+    uint32_t size;
+    uint32_t latency_ms;
+} SpiceMmLatencyRequest;
+
 /* ------------------------------------------------------------------------
  * Host services: the table the server hands to init(). Append-only; each
  * block is marked with the ABI minor that added it. A plugin that wants a

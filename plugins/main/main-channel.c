@@ -9,6 +9,12 @@
  * Right after INIT it measures the link with three PINGs (warm-up,
  * latency, 250 KiB of payload for the bit rate), as clients expect.
  *
+ * The multimedia clock: INIT carries it minus the client's latency (400
+ * ms to start with). While no audio plays ("spice.mm-time"), a latency
+ * request that raises it ("spice.mm-latency") sends MULTIMEDIA_TIME again;
+ * when audio stops, the latency goes back to 400 ms and MULTIMEDIA_TIME
+ * tells the client, as the reference does.
+ *
  * The guest agent (AGENT_* messages) is not implemented yet: INIT says no
  * agent is connected, and agent messages a client sends anyway are
  * ignored with one log line per session.
@@ -41,6 +47,10 @@ typedef struct MainPlugin {
     SpiceChannel *channel;
     SpiceChannelClient *cc; /* the connected client's main channel */
     SpiceTopicSubscription *mouse_mode_sub;
+    SpiceTopicSubscription *mm_time_sub;
+    SpiceTopicSubscription *mm_latency_sub;
+    bool audio_clock;    /* a playback stream runs the client's clock */
+    uint32_t mm_latency; /* ms the client plays behind the clock */
 } MainPlugin;
 
 typedef enum { NET_TEST_NONE, NET_TEST_WARMUP, NET_TEST_LATENCY, NET_TEST_RATE } NetTestStep;
@@ -87,7 +97,7 @@ static void send_init(MainPlugin *mp, SpiceChannelClient *cc)
     spice_wire_put_u32(body + 12, current);
     spice_wire_put_u32(body + 16, 0); /* agent connected: not supported yet */
     spice_wire_put_u32(body + 20, AGENT_TOKENS);
-    spice_wire_put_u32(body + 24, host->mm_time(mp->plugin) - MM_TIME_DELTA_MS);
+    spice_wire_put_u32(body + 24, host->mm_time(mp->plugin) - mp->mm_latency);
     spice_wire_put_u32(body + 28,
                        (uint32_t)host->server_get_int(mp->plugin, SPICE_SERVER_INT_QXL_RAM_SIZE));
     host->channel_client_send(cc, SPICE_MSG_MAIN_INIT, body, sizeof(body));
@@ -110,6 +120,13 @@ static void send_init(MainPlugin *mp, SpiceChannelClient *cc)
             host->channel_client_send(cc, SPICE_MSG_MAIN_UUID, uuid, sizeof(uuid));
         }
     }
+}
+
+static void send_mm_time(MainPlugin *mp)
+{
+    uint8_t body[4];
+    spice_wire_put_u32(body, host->mm_time(mp->plugin) - mp->mm_latency);
+    host->channel_client_send(mp->cc, SPICE_MSG_MAIN_MULTI_MEDIA_TIME, body, sizeof(body));
 }
 
 static void start_net_test(MainPlugin *mp, SpiceChannelClient *cc, MainClient *mc)
@@ -174,6 +191,8 @@ static int main_connect(SpiceChannel *channel, SpiceChannelClient *cc)
     mc->mp = mp;
     host->channel_client_set_data(cc, mc);
     mp->cc = cc;
+    /* A new session starts from the default; its streams ask for more. */
+    mp->mm_latency = MM_TIME_DELTA_MS;
     send_init(mp, cc);
     start_net_test(mp, cc, mc);
     return 0;
@@ -318,6 +337,41 @@ static void on_mouse_mode(SpicePlugin *plugin, const char *topic, uint32_t key, 
     }
 }
 
+/* Audio started or stopped running the clients' clocks. */
+static void on_mm_time(SpicePlugin *plugin, const char *topic, uint32_t key, const void *payload,
+                       uint32_t size, void *opaque)
+{
+    (void)plugin, (void)topic, (void)key, (void)size;
+    MainPlugin *mp = opaque;
+    const SpiceMmTimeInfo *info = payload;
+    bool audio = info && SPICE_PAYLOAD_HAS(info, SpiceMmTimeInfo, audio) && info->audio;
+    if (mp->audio_clock && !audio) {
+        mp->mm_latency = MM_TIME_DELTA_MS;
+        if (mp->cc) {
+            send_mm_time(mp);
+        }
+    }
+    mp->audio_clock = audio;
+}
+
+/* A stream needs the client to play further behind the clock. */
+static void on_mm_latency(SpicePlugin *plugin, const char *topic, uint32_t key, const void *payload,
+                          uint32_t size, void *opaque)
+{
+    (void)plugin, (void)topic, (void)size;
+    MainPlugin *mp = opaque;
+    const SpiceMmLatencyRequest *req = payload;
+    if (mp->audio_clock || !mp->cc || !req ||
+        !SPICE_PAYLOAD_HAS(req, SpiceMmLatencyRequest, latency_ms) ||
+        key != host->client_get_session_id(host->channel_client_get_client(mp->cc))) {
+        return;
+    }
+    if (req->latency_ms > mp->mm_latency) {
+        mp->mm_latency = req->latency_ms;
+        send_mm_time(mp);
+    }
+}
+
 static int main_init(SpicePlugin *plugin, const SpiceHostServices *services)
 {
     host = services;
@@ -337,8 +391,12 @@ static int main_init(SpicePlugin *plugin, const SpiceHostServices *services)
         free(mp);
         return -EEXIST;
     }
+    mp->mm_latency = MM_TIME_DELTA_MS;
     mp->mouse_mode_sub =
         host->topic_subscribe(plugin, SPICE_TOPIC_MOUSE_MODE, NULL, on_mouse_mode, mp);
+    mp->mm_time_sub = host->topic_subscribe(plugin, SPICE_TOPIC_MM_TIME, NULL, on_mm_time, mp);
+    mp->mm_latency_sub =
+        host->topic_subscribe(plugin, SPICE_TOPIC_MM_LATENCY, NULL, on_mm_latency, mp);
     host->set_data(plugin, mp);
     return 0;
 }
@@ -347,6 +405,8 @@ static void main_deinit(SpicePlugin *plugin)
 {
     MainPlugin *mp = host->get_data(plugin);
     host->topic_unsubscribe(mp->mouse_mode_sub);
+    host->topic_unsubscribe(mp->mm_time_sub);
+    host->topic_unsubscribe(mp->mm_latency_sub);
     free(mp);
     host->set_data(plugin, NULL);
 }

@@ -17,6 +17,12 @@
  * host set a volume) when a client connects, START when playback runs
  * (at connect, or on spice_server_playback_start), STOP on stop.
  *
+ * The multimedia clock: while a client is played to, the stamps of its
+ * DATA run its clock, so the playback plugin says so on "spice.mm-time"
+ * (the main channel then stops sending MULTIMEDIA_TIME) and turns the
+ * latency requests of "spice.mm-latency" into LATENCY for a client with
+ * the LATENCY cap, as the reference does.
+ *
  * Flow: a client that cannot take more keeps exactly one pending frame,
  * the newest; older ones are dropped and counted. The host's thread is
  * never blocked and memory never grows. One client at a time: a new one
@@ -74,6 +80,8 @@ struct Playback {
     uint32_t frequency;
     Frame frames[FRAME_POOL];
     SoundVolume volume;
+    bool audio_clock; /* published on "spice.mm-time" */
+    SpiceTopicSubscription *latency_sub;
 };
 
 /* ---- messages ---------------------------------------------------------------------- */
@@ -99,6 +107,19 @@ static void drop_pending(PlaybackClient *c)
     c->pending_size = 0;
 }
 
+/* Say on "spice.mm-time" whether audio runs the client's clock now. */
+static void publish_clock(Playback *pb)
+{
+    bool audio = pb->client && pb->client->started;
+    if (audio == pb->audio_clock) {
+        return;
+    }
+    pb->audio_clock = audio;
+    SpiceMmTimeInfo info = { .size = sizeof(info), .audio = audio };
+    host->topic_publish(pb->plugin, SPICE_TOPIC_MM_TIME, 0, &info, sizeof(info),
+                        SPICE_TOPIC_RETAIN);
+}
+
 static void send_start(PlaybackClient *c)
 {
     uint8_t body[14];
@@ -108,6 +129,7 @@ static void send_start(PlaybackClient *c)
     spice_wire_put_u32(body + 10, host->mm_time(c->pb->plugin));
     host->channel_client_send(c->cc, SPICE_MSG_PLAYBACK_START, body, sizeof(body));
     c->started = true;
+    publish_clock(c->pb);
 }
 
 static void send_stop(PlaybackClient *c)
@@ -115,6 +137,7 @@ static void send_stop(PlaybackClient *c)
     drop_pending(c);
     host->channel_client_send(c->cc, SPICE_MSG_PLAYBACK_STOP, NULL, 0);
     c->started = false;
+    publish_clock(c->pb);
 }
 
 /* DATA: u32 time, then the samples (raw) or one Opus packet. Returns the
@@ -192,6 +215,7 @@ static int playback_connect(SpiceChannel *channel, SpiceChannelClient *cc)
         host->channel_client_disconnect(pb->client->cc, "replaced by a new playback client");
         pb->client->pb = NULL;
         pb->client = NULL;
+        publish_clock(pb);
     }
     PlaybackClient *c = calloc(1, sizeof(*c));
     if (!c) {
@@ -219,6 +243,7 @@ static void playback_disconnect(SpiceChannel *channel, SpiceChannelClient *cc)
     PlaybackClient *c = host->channel_client_get_data(cc);
     if (c->pb && c->pb->client == c) {
         c->pb->client = NULL;
+        publish_clock(c->pb);
     }
     client_free(c);
 }
@@ -253,6 +278,8 @@ static const SpiceChannelOps playback_ops = {
 
 static const SpiceChannelCap playback_caps[] = {
     { SPICE_PLAYBACK_CAP_VOLUME, "VOLUME" },
+    /* Withdrawn while the host's rate is one Opus does not take. */
+    { SPICE_PLAYBACK_CAP_OPUS, "OPUS" },
 };
 
 static const SpiceChannelClass playback_class = {
@@ -410,9 +437,9 @@ static int playback_add(SpicePlugin *plugin, SpiceBaseInstance *sin, void **data
         host->log(plugin, SPICE_PLUGIN_LOG_WARNING, "cannot register the playback channel");
         return -EEXIST;
     }
-    /* Until the host sets a rate: the reference's default, Opus-capable. */
+    /* Until the host sets a rate: the reference's default, Opus-capable
+     * (the class's OPUS cap holds). */
     pb->frequency = SOUND_BEST_RATE;
-    host->channel_set_cap(pb->channel, SPICE_PLAYBACK_CAP_OPUS, true);
     pb->sin = (SpicePlaybackInstance *)sin;
     pb->active = false;
     *data = pb;
@@ -427,6 +454,7 @@ static void playback_remove(SpicePlugin *plugin, SpiceBaseInstance *sin, void *d
         /* Its client goes with the channel. */
         pb->client->pb = NULL;
         pb->client = NULL;
+        publish_clock(pb);
     }
     host->channel_unregister(pb->channel);
     pb->channel = NULL;
@@ -448,22 +476,49 @@ static const SpiceInterfaceClass playback_iface = {
 
 /* ---- plugin ------------------------------------------------------------------------- */
 
+/* A stream needs a client to play further behind the clock: while audio
+ * runs that client's clock, LATENCY tells it. */
+static void on_mm_latency(SpicePlugin *plugin, const char *topic, uint32_t key, const void *payload,
+                          uint32_t size, void *opaque)
+{
+    (void)plugin, (void)topic, (void)size;
+    Playback *pb = opaque;
+    const SpiceMmLatencyRequest *req = payload;
+    PlaybackClient *c = pb->client;
+    if (!c || !c->started || !req || !SPICE_PAYLOAD_HAS(req, SpiceMmLatencyRequest, latency_ms) ||
+        key != host->client_get_session_id(host->channel_client_get_client(c->cc)) ||
+        !host->channel_client_test_cap(c->cc, SPICE_PLAYBACK_CAP_LATENCY)) {
+        return;
+    }
+    uint8_t body[4];
+    spice_wire_put_u32(body, req->latency_ms);
+    host->channel_client_send(c->cc, SPICE_MSG_PLAYBACK_LATENCY, body, sizeof(body));
+}
+
 static int playback_init(SpicePlugin *plugin, const SpiceHostServices *services)
 {
     host = services;
+    if (!SPICE_HOST_HAS(host, topic_subscribe)) {
+        host->set_error(plugin, "needs plugin ABI 1.3 (topics)");
+        return -ENOTSUP;
+    }
     Playback *pb = calloc(1, sizeof(*pb));
     if (!pb) {
         host->set_error(plugin, "out of memory");
         return -ENOMEM;
     }
     pb->plugin = plugin;
+    pb->latency_sub =
+        host->topic_subscribe(plugin, SPICE_TOPIC_MM_LATENCY, NULL, on_mm_latency, pb);
     host->set_data(plugin, pb);
     return 0;
 }
 
 static void playback_deinit(SpicePlugin *plugin)
 {
-    free(host->get_data(plugin));
+    Playback *pb = host->get_data(plugin);
+    host->topic_unsubscribe(pb->latency_sub);
+    free(pb);
     host->set_data(plugin, NULL);
 }
 

@@ -145,6 +145,12 @@ static const FrozenRow frozen[] = {
     { 3, ABI_NOW, { "SpiceMouseModeInfo", "size", 0, 4, false } },
     { 3, ABI_NOW, { "SpiceMouseModeInfo", "current", 4, 4, false } },
     { 3, ABI_NOW, { "SpiceMouseModeInfo", "supported", 8, 4, false } },
+    { 3, ABI_NOW, { "SpiceMmTimeInfo", NULL, 8, 4, false } },
+    { 3, ABI_NOW, { "SpiceMmTimeInfo", "size", 0, 4, false } },
+    { 3, ABI_NOW, { "SpiceMmTimeInfo", "audio", 4, 4, false } },
+    { 3, ABI_NOW, { "SpiceMmLatencyRequest", NULL, 8, 4, false } },
+    { 3, ABI_NOW, { "SpiceMmLatencyRequest", "size", 0, 4, false } },
+    { 3, ABI_NOW, { "SpiceMmLatencyRequest", "latency_ms", 4, 4, false } },
     { 0, 0, { "SpiceHostServices", NULL, 328, 8, false } },
     { 1, 1, { "SpiceHostServices", NULL, 360, 8, false } },
     { 2, 2, { "SpiceHostServices", NULL, 368, 8, false } },
@@ -261,9 +267,13 @@ static const FrozenRow frozen[] = {
     { 3, ABI_NOW, { "SPICE_TOPIC_RETAIN", NULL, 1u, 0, true } },
 };
 
+/* clang-format off */
 static const AbiString frozen_strings[] = {
     { "SPICE_TOPIC_DISPLAY", "spice.display" },
     { "SPICE_TOPIC_PRIMARY", "spice.primary" },
     { "SPICE_TOPIC_CURSOR", "spice.cursor" },
     { "SPICE_TOPIC_MOUSE_MODE", "spice.mouse-mode" },
+    { "SPICE_TOPIC_MM_TIME", "spice.mm-time" },
+    { "SPICE_TOPIC_MM_LATENCY", "spice.mm-latency" },
 };
+/* clang-format on */

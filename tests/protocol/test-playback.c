@@ -6,7 +6,9 @@
  * stereo samples stamped with the multimedia clock; VOLUME and MUTE; STOP;
  * a client that does not read gets the newest audio and the host is
  * never blocked; a second client replaces the first; a client message of
- * its own disconnects.
+ * its own disconnects; the multimedia clock: MULTIMEDIA_TIME on main while
+ * no audio plays, LATENCY on playback while it does, for the latency a
+ * stream asks for (a fixture plugin stands in for the display's streams).
  */
 #include <string.h>
 
@@ -271,6 +273,106 @@ static void test_replaced(void)
     test_server_stop(ts);
 }
 
+static uint32_t now_ms(void)
+{
+    return (uint32_t)(g_get_monotonic_time() / 1000);
+}
+
+/* The next MULTIMEDIA_TIME on main is the clock minus latency_ms (the
+ * test and the server share CLOCK_MONOTONIC). */
+static void expect_mm_time(TestClient *main_cc, uint32_t latency_ms)
+{
+    uint8_t *body;
+    uint32_t size;
+    uint32_t before = now_ms();
+    g_assert_true(test_client_wait_for(main_cc, SPICE_MSG_MAIN_MULTI_MEDIA_TIME, &body, &size));
+    uint32_t after = now_ms();
+    g_assert_cmpuint(size, ==, 4);
+    int64_t behind = (int64_t)after - (int64_t)spice_wire_get_u32(body);
+    g_free(body);
+    g_test_message("MULTIMEDIA_TIME %" G_GINT64_FORMAT " ms behind (want %u)", behind, latency_ms);
+    /* Sent after the request and just before it was read. */
+    g_assert_cmpint(behind, >=, (int64_t)latency_ms);
+    g_assert_cmpint(behind, <, (int64_t)latency_ms + 100 + (after - before));
+}
+
+/* The fixture asks for a latency; both main and playback hear it. */
+static void ask_latency(TestClient *stream, uint32_t ms)
+{
+    uint8_t req[4];
+    spice_wire_put_u32(req, ms);
+    g_assert_true(test_client_send(stream, 101, req, sizeof(req)));
+    uint8_t *body;
+    uint32_t size;
+    g_assert_true(test_client_wait_for(stream, 101, &body, &size));
+    g_assert_cmpuint(spice_wire_get_u32(body), ==, 2);
+    g_free(body);
+}
+
+static void test_mm_clock(void)
+{
+    TestServerConfig cfg = { .plugin_path = FIXTURE_DIR,
+                             .plugin_enable = "main,inputs,playback,latency" };
+    TestServer *ts = test_server_start(&cfg);
+    test_server_call(ts, add_card, NULL);
+    uint32_t session;
+    TestClient *main_cc = test_client_main(test_server_port(ts), NULL, &session);
+    TestClient *c = test_client_connect(test_server_port(ts));
+    uint32_t caps = (1u << SPICE_PLAYBACK_CAP_VOLUME) | (1u << SPICE_PLAYBACK_CAP_LATENCY);
+    TestLinkParams p = { .connection_id = session,
+                         .channel_type = SPICE_CHANNEL_PLAYBACK,
+                         .channel_caps = &caps,
+                         .n_channel_caps = 1 };
+    g_assert_true(test_client_link(c, &p));
+    TestClient *stream = test_client_connect(test_server_port(ts));
+    TestLinkParams sp = { .connection_id = session, .channel_type = 203 };
+    g_assert_true(test_client_link(stream, &sp));
+    uint8_t *body;
+    uint32_t size;
+    expect(c, SPICE_MSG_PLAYBACK_MODE, &body, &size);
+    g_free(body);
+
+    /* No audio: main tells the client the clock, only when the latency
+     * grows (500 after 700 is not sent; 900 is). */
+    ask_latency(stream, 700);
+    expect_mm_time(main_cc, 700);
+    ask_latency(stream, 500);
+    ask_latency(stream, 900);
+    expect_mm_time(main_cc, 900);
+
+    /* Audio runs the clock: the latency goes to playback as LATENCY. */
+    test_server_call(ts, start_playing, NULL);
+    expect(c, SPICE_MSG_PLAYBACK_START, &body, &size);
+    g_free(body);
+    ask_latency(stream, 300);
+    expect(c, SPICE_MSG_PLAYBACK_LATENCY, &body, &size);
+    g_assert_cmpuint(size, ==, 4);
+    g_assert_cmpuint(spice_wire_get_u32(body), ==, 300);
+    g_free(body);
+
+    /* Audio stops: main takes the clock back at the default 400 ms (a
+     * MULTIMEDIA_TIME for the 300 ms request would come first). */
+    test_server_call(ts, stop_playing, NULL);
+    expect(c, SPICE_MSG_PLAYBACK_STOP, &body, &size);
+    g_free(body);
+    expect_mm_time(main_cc, 400);
+
+    /* The client leaving while audio plays gives the clock back too. */
+    ask_latency(stream, 800);
+    expect_mm_time(main_cc, 800);
+    test_server_call(ts, start_playing, NULL);
+    expect(c, SPICE_MSG_PLAYBACK_START, &body, &size);
+    g_free(body);
+    test_client_free(c);
+    expect_mm_time(main_cc, 400);
+
+    test_client_free(stream);
+    test_client_free(main_cc);
+    test_server_call(ts, stop_playing, NULL);
+    test_server_call(ts, remove_card, NULL);
+    test_server_stop(ts);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -278,5 +380,6 @@ int main(int argc, char **argv)
     g_test_add_func("/playback/stream", test_stream);
     g_test_add_func("/playback/slow-client", test_slow_client);
     g_test_add_func("/playback/replaced", test_replaced);
+    g_test_add_func("/playback/mm-clock", test_mm_clock);
     return g_test_run();
 }
