@@ -33,6 +33,9 @@
  * default) through the playback interface and prints
  *
  *   audio: playing a 440 Hz tone
+ *   audio: burst 12 at 81234567890       (--tone-bursts MS: when burst
+ *                                         12 was handed to put_samples,
+ *                                         g_get_monotonic_time() µs)
  *   record: level -10.5 dBFS, 1000.0 Hz   (once per second of what the
  *                                         client's microphone sends)
  *
@@ -219,6 +222,7 @@ int main(int argc, char **argv)
     int fps = 30, frames = -1;
     gboolean negative_stride = FALSE, no_cursor = FALSE, frame_stamp = FALSE;
     double tone = 440;
+    int tone_bursts = 0;
     gboolean no_audio = FALSE, mute = FALSE;
     g_autofree char *volume = NULL;
 
@@ -255,6 +259,10 @@ int main(int argc, char **argv)
           "Bottom-up primary surface (negative stride, as QEMU makes it)", NULL },
         { "no-cursor", 0, 0, G_OPTION_ARG_NONE, &no_cursor, "Send no cursor commands", NULL },
         { "tone", 0, 0, G_OPTION_ARG_DOUBLE, &tone, "Play a sine tone of HZ Hertz (440)", "HZ" },
+        { "tone-bursts", 0, 0, G_OPTION_ARG_INT, &tone_bursts,
+          "Sound the tone for the first half of every MS ms (a multiple of 20) and print when "
+          "when each burst was handed to the server (for spice-bench)",
+          "MS" },
         { "no-audio", 0, 0, G_OPTION_ARG_NONE, &no_audio, "Register no sound card", NULL },
         { "volume", 0, 0, G_OPTION_ARG_STRING, &volume,
           "Playback volume per channel, as a guest mixer sets it (e.g. 30000,20000)", "V,V" },
@@ -378,7 +386,14 @@ int main(int argc, char **argv)
             g_printerr("spice-demo-host: --tone %g: not between 0 and 24000 Hz\n", tone);
             return 2;
         }
+        if (tone_bursts < 0 || tone_bursts % 20 != 0 || tone_bursts > 60000) {
+            g_printerr("spice-demo-host: --tone-bursts %d: expected a multiple of 20 ms up to "
+                       "60000\n",
+                       tone_bursts);
+            return 2;
+        }
         audio = demo_audio_new(tone, print_frame, NULL);
+        demo_audio_set_bursts(audio, (uint32_t)tone_bursts);
         if (spice_server_add_interface(host.server, demo_audio_playback_base(audio)) < 0) {
             say("note: no sound (the playback plugin is not enabled)");
             g_clear_pointer(&audio, demo_audio_free);

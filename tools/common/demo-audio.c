@@ -4,12 +4,16 @@
  * every 10 ms; each tick hands the server as many 10 ms frames as the
  * clock says are due, so the tone keeps its pitch whatever the timer's
  * jitter. Without a client the server lends no buffer, and the tone's
- * clock restarts when one comes.
+ * clock restarts when one comes. With bursts the tone sounds for the first
+ * half of every period and is silent for the second; the moment each
+ * burst's first frame was handed to put_samples is printed (tools/spice-bench
+ * measures latency with it).
  */
 #include "demo-audio.h"
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <glib.h>
 
@@ -32,6 +36,8 @@ struct DemoAudio {
     int64_t start_us;
     uint64_t frames_sent; /* sample frames since start_us */
     guint timer;
+    uint32_t burst_ms; /* 0: a steady tone */
+    uint64_t bursts;   /* bursts started */
 };
 
 static const SpiceRecordInterface record_interface = {
@@ -79,6 +85,20 @@ static void fill(DemoAudio *a, uint32_t *samples, uint32_t n)
     }
 }
 
+void demo_audio_set_bursts(DemoAudio *a, uint32_t period_ms)
+{
+    a->burst_ms = period_ms;
+}
+
+/* With bursts: where the frame starting at sample frame `at` lies in its
+ * period (-1: silent, 0: a burst starts, 1: within a burst). */
+static int burst_state(const DemoAudio *a, uint64_t at)
+{
+    uint64_t period = (uint64_t)a->burst_ms * a->rate / 1000;
+    uint64_t in = at % period;
+    return in >= period / 2 ? -1 : in < 1 ? 0 : 1;
+}
+
 static gboolean on_tick(gpointer data)
 {
     DemoAudio *a = data;
@@ -95,9 +115,25 @@ static gboolean on_tick(gpointer data)
             a->frames_sent = 0;
             break;
         }
-        fill(a, samples, n);
+        int burst = a->burst_ms ? burst_state(a, a->frames_sent) : 1;
+        if (burst < 0) {
+            memset(samples, 0, n * sizeof(*samples));
+        } else {
+            if (burst == 0) {
+                a->phase = 0;
+            }
+            fill(a, samples, n);
+        }
+        int64_t put_us = g_get_monotonic_time();
         spice_server_playback_put_samples(&a->sin, samples);
         a->frames_sent += n;
+        if (burst == 0) {
+            char line[64];
+            g_snprintf(line, sizeof(line),
+                       "audio: burst %" G_GUINT64_FORMAT " at %" G_GINT64_FORMAT, a->bursts++,
+                       put_us);
+            a->emit(line, a->opaque);
+        }
     }
     return G_SOURCE_CONTINUE;
 }

@@ -15,6 +15,7 @@
 #define SPICE_TOOLS_DEMO_AUDIO_H_
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <spice.h>
 
@@ -32,6 +33,12 @@ void demo_audio_record_start(DemoAudio *a);
 void demo_audio_record_stop(DemoAudio *a);
 /* What to pass to spice_server_add_interface(). */
 SpiceBaseInstance *demo_audio_playback_base(DemoAudio *a);
+/* Before demo_audio_start: the tone for the first half of every period_ms
+ * (a multiple of 20 ms: whole frames in each half), silence for the
+ * second; each burst prints "audio: burst N at T" (T:
+ * g_get_monotonic_time() in µs just before its first frame went to
+ * put_samples). 0: a steady tone. */
+void demo_audio_set_bursts(DemoAudio *a, uint32_t period_ms);
 /* After the interface was added: set the rate and start playing. */
 void demo_audio_start(DemoAudio *a);
 /* "30000,20000": one volume per channel (1..8 values, 0..65535), as a
