@@ -102,6 +102,8 @@ struct SpiceChannelClient {
     unsigned n_pings;
 
     bool want_produce;
+    bool input_paused;     /* the plugin cannot take more messages now */
+    bool input_resumed;    /* resumed inside a callback: dispatch on leave */
     bool plugin_connected; /* connect() accepted */
     bool moving;           /* between channel_client_move() and on_moved */
     void *pending_move;    /* MoveRequest waiting for the callback to end */
@@ -116,6 +118,7 @@ static void cc_fail(SpiceChannelClient *cc, const char *reason);
 static void cc_dispatch_move(SpiceChannelClient *cc);
 static void cc_teardown(SpiceChannelClient *cc);
 static void cc_update_watch(SpiceChannelClient *cc);
+static void process_input(SpiceChannelClient *cc);
 
 SpiceChannelClient *channel_client_ref(SpiceChannelClient *cc)
 {
@@ -206,6 +209,21 @@ static bool cc_leave(SpiceChannelClient *cc)
     if (cc->dead) {
         cc_teardown(cc);
         return false;
+    }
+    if (cc->input_resumed) {
+        /* Messages that waited in the buffer while input was paused. */
+        cc->input_resumed = false;
+        cc->busy++;
+        process_input(cc);
+        cc->busy--;
+        if (cc->pending_move) {
+            cc_dispatch_move(cc);
+            return false;
+        }
+        if (cc->dead) {
+            cc_teardown(cc);
+            return false;
+        }
     }
     cc_flush(cc);
     if (cc->dead) {
@@ -395,7 +413,7 @@ static void cc_update_watch(SpiceChannelClient *cc)
     if (!cc->watch || cc->dead) {
         return;
     }
-    int events = SPICE_WATCH_EVENT_READ;
+    int events = cc->input_paused ? 0 : SPICE_WATCH_EVENT_READ;
     if (!g_queue_is_empty(&cc->out)) {
         events |= SPICE_WATCH_EVENT_WRITE;
     }
@@ -407,7 +425,7 @@ static void cc_update_watch(SpiceChannelClient *cc)
 
 static void cc_attach_watch(SpiceChannelClient *cc)
 {
-    cc->watch_events = SPICE_WATCH_EVENT_READ;
+    cc->watch_events = cc->input_paused ? 0 : SPICE_WATCH_EVENT_READ;
     if (!g_queue_is_empty(&cc->out)) {
         cc->watch_events |= SPICE_WATCH_EVENT_WRITE;
     }
@@ -491,7 +509,7 @@ static void process_input(SpiceChannelClient *cc)
 {
     size_t hsize = cc->mini_header ? MINI_HEADER_SIZE : FULL_HEADER_SIZE;
     size_t pos = 0;
-    while (!cc->dead && cc->in_len - pos >= hsize) {
+    while (!cc->dead && !cc->input_paused && cc->in_len - pos >= hsize) {
         const uint8_t *h = cc->in_buf + pos;
         uint16_t type;
         uint32_t size;
@@ -534,7 +552,7 @@ static void process_input(SpiceChannelClient *cc)
 
 static void cc_read(SpiceChannelClient *cc)
 {
-    for (int i = 0; i < MAX_READS_PER_WAKEUP && !cc->dead; i++) {
+    for (int i = 0; i < MAX_READS_PER_WAKEUP && !cc->dead && !cc->input_paused; i++) {
         if (cc->in_len == cc->in_cap) {
             cc->in_cap = MIN(cc->in_cap * 2, cc->in_max);
             cc->in_buf = g_realloc(cc->in_buf, cc->in_cap);
@@ -603,6 +621,28 @@ void channel_client_feed(SpiceChannelClient *cc, const uint8_t *data, size_t siz
     }
     cc_leave(cc);
     channel_client_unref(cc);
+}
+
+void channel_client_pause_input(SpiceChannelClient *cc, bool paused)
+{
+    if (cc->dead || paused == cc->input_paused) {
+        return;
+    }
+    cc->input_paused = paused;
+    if (paused) {
+        cc->input_resumed = false;
+        cc_update_watch(cc);
+        return;
+    }
+    /* What is already buffered goes first, then the socket again: once
+     * the current callback (if any) has returned. */
+    cc->input_resumed = true;
+    if (cc->busy == 0) {
+        channel_client_ref(cc);
+        cc_enter(cc);
+        cc_leave(cc);
+        channel_client_unref(cc);
+    }
 }
 
 /* ---- pings --------------------------------------------------------------- */

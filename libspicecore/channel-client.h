@@ -53,6 +53,8 @@ int channel_client_send_owned(SpiceChannelClient *cc, uint16_t type, void *body,
                               void (*free_func)(void *));
 bool channel_client_can_send(SpiceChannelClient *cc);
 void channel_client_want_produce(SpiceChannelClient *cc);
+/* The client's loop thread. See SpiceHostServices.channel_client_pause_input. */
+void channel_client_pause_input(SpiceChannelClient *cc, bool paused);
 uint32_t channel_client_ping(SpiceChannelClient *cc, uint32_t payload_size);
 int channel_client_get_family(SpiceChannelClient *cc);
 void channel_client_move(SpiceChannelClient *cc, SpicePluginLoop *loop,

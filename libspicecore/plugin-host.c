@@ -533,6 +533,7 @@ static const SpiceHostServices host_services = {
     .topic_subscribe = host_topic_subscribe,
     .topic_unsubscribe = topic_unsubscribe,
     .topic_get = host_topic_get,
+    .channel_client_pause_input = channel_client_pause_input,
 };
 
 /* ---- loading -------------------------------------------------------------------- */

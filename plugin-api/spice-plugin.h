@@ -63,7 +63,7 @@ extern "C" {
  * minor changes only append. History in docs/plugin-abi.md.
  */
 #define SPICE_PLUGIN_ABI_MAJOR 1
-#define SPICE_PLUGIN_ABI_MINOR 3
+#define SPICE_PLUGIN_ABI_MINOR 4
 
 #if defined(__GNUC__)
 #define SPICE_PLUGIN_EXPORT          __attribute__((visibility("default")))
@@ -721,6 +721,18 @@ typedef struct SpiceHostServices {
      * publishes it, -EINVAL for a bad name. */
     int (*topic_get)(SpicePlugin *plugin, const char *topic, uint32_t key, void *payload,
                      uint32_t max);
+
+    /* --- since 1.4: flow control from the client --- */
+
+    /* The client's loop thread. paused true: after the message being
+     * handled (if any), no more of cc's messages reach handle_message and
+     * nothing more is read from its socket, so the client's own TCP
+     * window fills and it waits; for a channel that feeds a device which
+     * cannot take more now. paused false: the messages that were already
+     * read go first (once the current callback returns), then the socket
+     * again. Outgoing messages keep flowing either way. Harmless when the
+     * state does not change. */
+    void (*channel_client_pause_input)(SpiceChannelClient *cc, bool paused);
 } SpiceHostServices;
 
 /* True when the server's table has member `member`. */

@@ -226,6 +226,7 @@ ABI_MEMBER(SpiceHostServices, topic_publish)
 ABI_MEMBER(SpiceHostServices, topic_subscribe)
 ABI_MEMBER(SpiceHostServices, topic_unsubscribe)
 ABI_MEMBER(SpiceHostServices, topic_get)
+ABI_MEMBER(SpiceHostServices, channel_client_pause_input)
 
 ABI_STRUCT(SpicePluginDescriptor)
 ABI_MEMBER(SpicePluginDescriptor, magic)

@@ -3,7 +3,8 @@
  * test-flow.c: flow control on a channel with an ACK window (the echo
  * example plugin, channel type 240): SET_ACK / ACK_SYNC / ACK, the pull
  * model, and the bounds on what the server queues for a client that does
- * not read.
+ * not read; a plugin pausing a client's input (the pause fixture, type
+ * 204: ABI 1.4 channel_client_pause_input).
  */
 #include <poll.h>
 #include <string.h>
@@ -215,6 +216,99 @@ static void test_bad_stream_request(void)
     flow_close(&f);
 }
 
+#define PAUSE_TYPE  204
+#define PAUSE_PAUSE 101
+#define PAUSE_ECHO  102
+
+static int64_t now_ms(void)
+{
+    return g_get_monotonic_time() / 1000;
+}
+
+/* The next ECHO reply: its was_paused flag and text. */
+static void expect_pause_echo(TestClient *c, const char *text)
+{
+    uint8_t *body;
+    uint32_t size;
+    g_assert_true(test_client_wait_for(c, PAUSE_ECHO, &body, &size));
+    g_assert_cmpuint(size, ==, 1 + strlen(text));
+    /* The plugin never got a message while it had paused the input. */
+    g_assert_cmpuint(body[0], ==, 0);
+    g_assert_cmpmem(body + 1, size - 1, text, strlen(text));
+    g_free(body);
+}
+
+static void send_pause(TestClient *c, uint32_t ms)
+{
+    uint8_t req[4];
+    spice_wire_put_u32(req, ms);
+    g_assert_true(test_client_send(c, PAUSE_PAUSE, req, sizeof(req)));
+}
+
+static void test_pause_input(void)
+{
+    TestServerConfig cfg = { .plugin_path = FIXTURE_DIR, .plugin_enable = "inputs,pause" };
+    TestServer *ts = test_server_start(&cfg);
+    uint32_t session;
+    TestClient *main_cc = test_client_main(test_server_port(ts), NULL, &session);
+    TestClient *c = test_client_connect(test_server_port(ts));
+    TestLinkParams p = { .connection_id = session, .channel_type = PAUSE_TYPE };
+    g_assert_true(test_client_link(c, &p));
+
+    /* Paused for 300 ms: the reply to PAUSE comes at once (output flows),
+     * the echoes sent right behind it only after the pause, in order. */
+    /* One write, so that the server reads all three at once and must
+     * keep the two echoes in its buffer. */
+    g_assert_true(c->mini_header);
+    uint8_t burst[3 * 6 + 4 + 1 + 1];
+    uint8_t *w = burst;
+    spice_wire_put_u16(w, PAUSE_PAUSE), spice_wire_put_u32(w + 2, 4), w += 6;
+    spice_wire_put_u32(w, 300), w += 4;
+    spice_wire_put_u16(w, PAUSE_ECHO), spice_wire_put_u32(w + 2, 1), w += 6;
+    *w++ = 'a';
+    spice_wire_put_u16(w, PAUSE_ECHO), spice_wire_put_u32(w + 2, 1), w += 6;
+    *w++ = 'b';
+    int64_t t0 = now_ms();
+    g_assert_true(test_client_write(c, burst, sizeof(burst)));
+    uint8_t *body;
+    uint32_t size;
+    g_assert_true(test_client_wait_for(c, PAUSE_PAUSE, &body, &size));
+    g_free(body);
+    g_assert_cmpint(now_ms() - t0, <, 250);
+    expect_pause_echo(c, "a");
+    g_assert_cmpint(now_ms() - t0, >=, 290);
+    expect_pause_echo(c, "b");
+
+    /* Resumed inside the callback that paused: nothing waits. */
+    t0 = now_ms();
+    send_pause(c, 0);
+    g_assert_true(test_client_send(c, PAUSE_ECHO, "c", 1));
+    expect_pause_echo(c, "c");
+    g_assert_cmpint(now_ms() - t0, <, 250);
+
+    /* A client that keeps sending while paused fills its own socket and
+     * waits: 8 MiB of echoes, none handled during the 500 ms pause. */
+    t0 = now_ms();
+    send_pause(c, 500);
+    static char chunk[60000];
+    memset(chunk, 'x', sizeof(chunk));
+    const int n = 140;
+    for (int i = 0; i < n; i++) {
+        g_assert_true(test_client_send(c, PAUSE_ECHO, chunk, sizeof(chunk)));
+    }
+    g_test_message("sending 8 MiB to a paused channel took %" G_GINT64_FORMAT " ms", now_ms() - t0);
+    g_assert_cmpint(now_ms() - t0, >=, 450);
+    for (int i = 0; i < n; i++) {
+        g_assert_true(test_client_wait_for(c, PAUSE_ECHO, &body, &size));
+        g_assert_cmpuint(size, ==, 1 + sizeof(chunk));
+        g_assert_cmpuint(body[0], ==, 0);
+        g_free(body);
+    }
+    test_client_free(c);
+    test_client_free(main_cc);
+    test_server_stop(ts);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -223,5 +317,6 @@ int main(int argc, char **argv)
     g_test_add_func("/flow/blind-acks-stay-bounded", test_blind_acks_stay_bounded);
     g_test_add_func("/flow/not-reading-disconnects", test_not_reading_disconnects);
     g_test_add_func("/flow/bad-stream-request", test_bad_stream_request);
+    g_test_add_func("/flow/pause-input", test_pause_input);
     return g_test_run();
 }
