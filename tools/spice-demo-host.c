@@ -39,6 +39,15 @@
  *   record: level -10.5 dBFS, 1000.0 Hz   (once per second of what the
  *                                         client's microphone sends)
  *
+ * Char devices: an echo port (org.spicecore.echo.0; --echo-port NAME,
+ * --no-echo-port) sends back what the client writes, and every
+ * --chardev KIND[:NAME]=PATH exposes a char device on a unix socket for a
+ * guest-side program (tools/common/demo-chardev.h):
+ *
+ *   chardev: org.test.0 port device on /tmp/p.sock
+ *   chardev: org.test.0 guest connected
+ *   chardev: org.test.0 client connected
+ *
  * --frame-stamp draws the frame number into the top-left corner of every
  * frame (tools/common/demo-display.h) for tools/spice-bench, which reads
  * it back from a client's picture and asks for the count with SIGUSR2.
@@ -64,6 +73,7 @@
 #include <spice.h>
 
 #include "common/demo-audio.h"
+#include "common/demo-chardev.h"
 #include "common/demo-devices.h"
 #include "common/demo-display.h"
 #include "common/glib-core.h"
@@ -225,6 +235,9 @@ int main(int argc, char **argv)
     int tone_bursts = 0;
     gboolean no_audio = FALSE, mute = FALSE;
     g_autofree char *volume = NULL;
+    g_auto(GStrv) chardev_specs = NULL;
+    g_autofree char *echo_port = NULL;
+    gboolean no_echo_port = FALSE;
 
     GOptionEntry entries[] = {
         { "port", 'p', 0, G_OPTION_ARG_INT, &port, "TCP port (0: any free port)", "PORT" },
@@ -267,6 +280,13 @@ int main(int argc, char **argv)
         { "volume", 0, 0, G_OPTION_ARG_STRING, &volume,
           "Playback volume per channel, as a guest mixer sets it (e.g. 30000,20000)", "V,V" },
         { "mute", 0, 0, G_OPTION_ARG_NONE, &mute, "Mute playback, as a guest mixer does", NULL },
+        { "chardev", 0, 0, G_OPTION_ARG_STRING_ARRAY, &chardev_specs,
+          "A char device on a unix socket, attached as QEMU attaches a guest's port (kind: "
+          "vdagent, usbredir, smartcard, port:NAME); repeatable",
+          "KIND[:NAME]=PATH" },
+        { "echo-port", 0, 0, G_OPTION_ARG_STRING, &echo_port,
+          "Name of the port that echoes what the client writes (org.spicecore.echo.0)", "NAME" },
+        { "no-echo-port", 0, 0, G_OPTION_ARG_NONE, &no_echo_port, "Offer no echo port", NULL },
         { "frame-stamp", 0, 0, G_OPTION_ARG_NONE, &frame_stamp,
           "Draw the frame number at the top-left corner of every frame (for spice-bench)", NULL },
         { NULL },
@@ -406,6 +426,25 @@ int main(int argc, char **argv)
             say("note: no recording (the record plugin is not enabled)");
         }
     }
+    GPtrArray *chardevs = g_ptr_array_new_with_free_func((GDestroyNotify)demo_chardev_free);
+    for (char **spec = chardev_specs; spec && *spec; spec++) {
+        DemoChardev *dev = demo_chardev_new_socket(host.server, *spec, print_frame, NULL, &error);
+        if (!dev) {
+            g_printerr("spice-demo-host: %s\n", error->message);
+            return 2;
+        }
+        g_ptr_array_add(chardevs, dev);
+    }
+    if (!no_echo_port) {
+        g_ptr_array_add(chardevs, demo_chardev_new_echo(
+                                      host.server, echo_port ? echo_port : "org.spicecore.echo.0",
+                                      print_frame, NULL));
+    }
+    for (guint i = 0; i < chardevs->len; i++) {
+        if (!demo_chardev_start(g_ptr_array_index(chardevs, i))) {
+            say("note: a char device was refused (is the port plugin enabled?)");
+        }
+    }
     spice_server_vm_start(host.server);
     if (audio) {
         demo_audio_start(audio);
@@ -457,6 +496,7 @@ int main(int argc, char **argv)
         demo_audio_stop(audio);
         spice_server_remove_interface(demo_audio_playback_base(audio));
     }
+    g_ptr_array_free(chardevs, TRUE);
     if (!no_tablet) {
         spice_server_remove_interface(&host.devices.tablet.base);
     }

@@ -428,11 +428,12 @@ class Serves(unittest.TestCase):
         self.assertEqual(set(plugins), {"chardev"}, out)
         self.assertEqual(plugins["chardev"]["interface"].split()[0], "char_device:webdav")
         # Without a subtype: every subtype (the ABI 1.0 fixture "old"
-        # serves char_device:fixture-old).
+        # serves char_device:fixture-old, our port plugin char_device:port).
         _, out, _ = run("--serves", "char_device", path=path)
         plugins, totals = parse_serves(out)
-        self.assertEqual(set(plugins), {"chardev", "chardev-two", "old"}, out)
-        self.assertIn("3 plugins serve the 'char_device' interface", totals)
+        self.assertEqual(set(plugins), {"chardev", "chardev-two", "old", "port"}, out)
+        self.assertEqual(plugins["port"]["interface"].split()[0], "char_device:port")
+        self.assertIn("4 plugins serve the 'char_device' interface", totals)
 
     def test_interface_conflict(self):
         path = self.serving_path()
