@@ -253,8 +253,8 @@ static int port_handle_message(SpiceChannelClient *cc, uint16_t type, const uint
                   "port %s: compressed data, which this channel does not offer", p->name);
         return -EPROTO;
     case SPICE_MSGC_PORT_EVENT: {
-        if (size < 1) {
-            return -EINVAL;
+        if (size != 1) {
+            return -EINVAL; /* as the reference: a bad event disconnects */
         }
         if (p->sif->base.minor_version >= 2 && p->sif->event) {
             p->sif->event(p->sin, body[0]);

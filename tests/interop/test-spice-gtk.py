@@ -20,6 +20,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -30,7 +31,7 @@ from spiceclient import (AUDIO_RATE, CURSOR, DISPLAY, INPUTS, MAIN, TIMEOUT,  # 
                          gspice_problems_since, left_channel, read_ppm, signal_connect)
 
 DEMO_HOST = None
-PLAYBACK, RECORD = 5, 6  # SPICE_CHANNEL_PLAYBACK, _RECORD
+PLAYBACK, RECORD, PORT = 5, 6, 10  # SPICE_CHANNEL_PLAYBACK, _RECORD, _PORT
 # Debian's libspice-server1, for cases that run on both libraries.
 REFERENCE_DIR = "/usr/lib/x86_64-linux-gnu"
 REFERENCE_LIB = os.path.join(REFERENCE_DIR, "libspice-server.so.1")
@@ -106,6 +107,20 @@ class DemoHost:
                 got.append(line[len("input: "):])
         return got
 
+    def drain(self):
+        """The output lines that arrived since the last look, without
+        waiting (for a caller that pumps a client meanwhile)."""
+        got = []
+        while True:
+            try:
+                line = self.lines.get_nowait()
+            except queue.Empty:
+                return got
+            if line is None:
+                return got
+            self.log.append(line)
+            got.append(line)
+
     def wait_line(self, prefix, timeout=TIMEOUT):
         """The next output line that starts with prefix."""
         deadline = time.monotonic() + timeout
@@ -149,7 +164,7 @@ def case_types_and_points():
         # with the cursor. Nothing absent is offered.
         c.pump(0.5)
         assert sorted(c.channels) == [(MAIN, 0), (DISPLAY, 0), (INPUTS, 0), (CURSOR, 0),
-                                      (PLAYBACK, 0), (RECORD, 0)], c.channels
+                                      (PLAYBACK, 0), (RECORD, 0), (PORT, 0)], c.channels
         main, inputs = c.channel(MAIN), c.channel(INPUTS)
         # spice-gtk asks for client mode by itself (a tablet is present).
         c.run_until(lambda: main.props.mouse_mode == 2, what="client mouse mode")
@@ -239,7 +254,7 @@ def case_disabled_channel_not_advertised():
         c.run_until(lambda: c.opened(MAIN), what="main")
         c.pump(1.0)
         assert sorted(c.channels) == [(MAIN, 0), (DISPLAY, 0), (CURSOR, 0), (PLAYBACK, 0),
-                                      (RECORD, 0)], c.channels
+                                      (RECORD, 0), (PORT, 0)], c.channels
         c.close()
     finally:
         host.stop()
@@ -614,6 +629,126 @@ def case_record_opus():
     check_record(opus=True)
 
 
+PORT_NAME = "org.test.0"
+ECHO_PORT = "org.spicecore.echo.0"
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def port_session(library_dir, tmp):
+    """The demo host with the echo port and a port bridged to a socket
+    where this test plays the guest: what spice-gtk's PortChannels see."""
+    sock_path = os.path.join(tmp, "port.sock")
+    host = DemoHost("--display", "none", "--no-audio", "--chardev",
+                    "port:%s=%s" % (PORT_NAME, sock_path), library_dir=library_dir)
+    seen = {}
+    guest = None
+    try:
+        c = Client(host.port)
+        ports, data = {}, {}
+
+        def on_channel_new(session, ch):
+            if isinstance(ch, Spice.PortChannel):
+                ports[ch.props.channel_id] = ch
+                signal_connect(ch, "port-data", lambda ch, ptr, n: data.setdefault(
+                    ch.props.port_name, bytearray()).extend(ctypes.string_at(ptr, n)))
+        signal_connect(c.session, "channel-new", on_channel_new)
+        c.run_until(lambda: len(ports) == 2 and all(p.props.port_name for p in ports.values()),
+                    what="two named port channels")
+        by_name = {p.props.port_name: p for p in ports.values()}
+        seen["ports"] = sorted((p.props.port_name, p.props.channel_type, p.props.channel_id)
+                               for p in ports.values())
+        echo, port = by_name[ECHO_PORT], by_name[PORT_NAME]
+        seen["opened at start"] = (echo.props.port_opened, port.props.port_opened)
+
+        # The echo port answers what the client writes.
+        echo.write_async(b"ping-echo", None, None, None)
+        c.run_until(lambda: data.get(ECHO_PORT) == b"ping-echo", what="the echo")
+
+        # A guest opens its end: the client sees the port open; bytes go
+        # both ways; the client's BREAK reaches the device.
+        guest = socket.socket(socket.AF_UNIX)
+        guest.connect(sock_path)
+        c.run_until(lambda: port.props.port_opened, what="the port to open")
+        guest.sendall(b"from-guest")
+        c.run_until(lambda: data.get(PORT_NAME) == b"from-guest", what="the guest's bytes")
+        port.write_async(b"to-guest", None, None, None)
+        got = b""
+        guest.setblocking(False)
+        deadline = time.monotonic() + TIMEOUT
+        while got != b"to-guest" and time.monotonic() < deadline:
+            c.pump(0.02)
+            try:
+                got += guest.recv(100)
+            except BlockingIOError:
+                pass
+        seen["guest got"] = got
+        port.event(2)  # SPICE_PORT_EVENT_BREAK
+        want = "chardev: %s client event 2" % PORT_NAME
+        c.run_until(lambda: any(line == want for line in host.drain()), what=want)
+
+        # A guest that does not read while the client sends 6 MiB (in
+        # 64 KiB writes, as spice-gtk's own channels do): the host's
+        # memory stays bounded; then the guest reads it all, in order.
+        chunk = bytes(range(256)) * 256
+        rss0 = rss_kib(host.proc.pid)
+        for _ in range(96):
+            port.write_async(chunk, None, None, None)
+        c.pump(2.0)
+        seen["rss growth KiB"] = rss_kib(host.proc.pid) - rss0
+        received = bytearray()
+        deadline = time.monotonic() + 30
+        while len(received) < 96 * len(chunk) and time.monotonic() < deadline:
+            c.pump(0.005)
+            try:
+                received += guest.recv(1 << 20)
+            except BlockingIOError:
+                pass
+        seen["flood intact"] = bytes(received) == chunk * 96
+
+        guest.close()
+        guest = None
+        c.run_until(lambda: not port.props.port_opened, what="the port to close")
+        c.close()
+    finally:
+        if guest:
+            guest.close()
+        host.stop()
+    return seen
+
+
+def case_port():
+    runs = [("ours", None)]
+    if os.path.exists(REFERENCE_LIB):
+        runs.append(("reference", REFERENCE_DIR))
+    results, problems = {}, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for tag, lib in runs:
+            mark = len(gspice_problems)
+            results[tag] = port_session(lib, tmp)
+            problems[tag] = gspice_problems_since(mark)
+            print("# %s: %r" % (tag, results[tag]))
+    ours = results["ours"]
+    assert ours["ports"] == [(ECHO_PORT, 10, 1), (PORT_NAME, 10, 0)], ours
+    assert ours["opened at start"] == (True, False), ours
+    assert ours["guest got"] == b"to-guest", ours
+    assert ours["flood intact"], ours
+    # At most the 1 MiB queue toward the device, plus allocator slack.
+    assert ours["rss growth KiB"] < 3 * 1024, ours
+    if "reference" in results:
+        ref = results["reference"]
+        for key in ("ports", "opened at start", "guest got", "flood intact"):
+            assert ours[key] == ref[key], (key, ours[key], ref[key])
+        extra = [p for p in problems["ours"] if p not in problems["reference"]]
+        assert not extra, "spice-gtk complained with our library only: %r" % extra
+
+
 def speaks_websocket(port):
     """Whether the server on port answers an HTTP Upgrade to WebSocket
     (as spice-html5 sends it) with 101 Switching Protocols."""
@@ -682,6 +817,7 @@ CASES = {
     "record-raw": case_record_raw,
     "record-opus": case_record_opus,
     "html5-playback-opus": case_html5_playback_opus,
+    "port": case_port,
     "stop-with-clients": case_stop_with_clients,
 }
 
