@@ -34,8 +34,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools", "python"))
 sys.path.insert(0, HERE)
 import guest  # noqa: E402
-from spiceclient import (Client, cursor_signature, difference, gspice_problems,  # noqa: E402
-                         gspice_problems_since, read_ppm, write_png)
+from spiceclient import (Client, Spice, cursor_signature, difference,  # noqa: E402
+                         gspice_problems, gspice_problems_since, read_ppm, signal_connect,
+                         write_png)
 
 REFERENCE_LIB = "/usr/lib/x86_64-linux-gnu/libspice-server.so.1"
 QEMU = "qemu-system-x86_64"
@@ -313,6 +314,68 @@ def case_sound_devices():
         assert ours == ref, (ours, ref)
 
 
+QMP_PORT = "org.qemu.monitor.qmp.0"
+QMP_PORT_DEVICES = ("-chardev", "spiceport,id=qmpport,name=" + QMP_PORT,
+                    "-mon", "chardev=qmpport,mode=control")
+
+
+def qmp_through_port(libdir, tag):
+    """spice-gtk's QmpPort talks to QEMU's monitor through a spiceport:
+    the status it reads, and QEMU's own view after the port paused it."""
+    q = Qemu(libdir, "std", extra=QMP_PORT_DEVICES)
+    seen = {}
+    try:
+        c = Client(q.port)
+        ports = []
+
+        def on_channel_new(session, ch):
+            if isinstance(ch, Spice.PortChannel):
+                ports.append(ch)
+        signal_connect(c.session, "channel-new", on_channel_new)
+        c.run_until(lambda: any(p.props.port_name == QMP_PORT and p.props.port_opened
+                                for p in ports), timeout=30, what="the QMP port to open")
+        port = [p for p in ports if p.props.port_name == QMP_PORT][0]
+        seen["channel"] = (port.props.channel_type, port.props.channel_id)
+        qp = Spice.QmpPort.get(port)
+        c.run_until(lambda: qp.props.ready, timeout=30, what="the QmpPort to be ready")
+        status = []
+        qp.query_status_async(None, lambda o, r, d: status.append(qp.query_status_finish(r)),
+                              None)
+        c.run_until(lambda: status, timeout=30, what="query-status through the port")
+        seen["status"] = (status[0].status, status[0].running)
+        done = []
+        qp.vm_action_async(Spice.QmpPortVmAction.PAUSE, None,
+                           lambda o, r, d: done.append(True), None)
+        c.run_until(lambda: done, timeout=30, what="stop through the port")
+        seen["qemu after pause"] = q.command("query-status")["status"]
+        c.close()
+    finally:
+        out = q.stop()
+    about_ports = re.compile(r"\b(chardev|char_device|spiceport|port|qmp|monitor)\b", re.I)
+    seen["complaints"] = [line for line in out.splitlines() if about_ports.search(line)]
+    print("# %s: %r" % (tag, seen), flush=True)
+    return seen
+
+
+def case_qmp_port():
+    mark = len(gspice_problems)
+    ours = qmp_through_port(OUR_LIBDIR, "ours")
+    our_problems = gspice_problems_since(mark)
+    assert ours["channel"] == (10, 0), ours
+    assert ours["status"] == ("running", True), ours
+    assert ours["qemu after pause"] == "paused", ours
+    assert not ours["complaints"], ours
+    if not os.path.exists(REFERENCE_LIB):
+        assert not our_problems, "spice-gtk complained: %r" % our_problems
+        return
+    mark = len(gspice_problems)
+    ref = qmp_through_port(os.path.dirname(REFERENCE_LIB), "reference")
+    extra = [p for p in our_problems if p not in gspice_problems_since(mark)]
+    assert not extra, "spice-gtk complained with our library only: %r" % extra
+    for key in ("channel", "status", "qemu after pause"):
+        assert ours[key] == ref[key], (key, ours[key], ref[key])
+
+
 def guest_command(q, command, client, timeout=30):
     """Send the guest a command; the client keeps running meanwhile."""
     q.send_serial(command + "\n")
@@ -508,6 +571,7 @@ CASES = {
     "qxl-firmware": case_qxl_firmware,
     "qxl-native": case_qxl_native,
     "sound-devices": case_sound_devices,
+    "qmp-port": case_qmp_port,
     "guest-sound": case_guest_sound,
     "guest-sound-intel-hda": case_guest_sound_intel_hda,
 }
