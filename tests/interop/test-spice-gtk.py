@@ -18,6 +18,7 @@ import os
 import queue
 import re
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -749,6 +750,104 @@ def case_port():
         assert not extra, "spice-gtk complained with our library only: %r" % extra
 
 
+WEBDAV_PORT = "org.spice-space.webdav.0"
+WEBDAV = 11  # SPICE_CHANNEL_WEBDAV
+
+
+def webdav_session(library_dir, tmp):
+    """spice-gtk's shared folder answering HTTP through the WEBDAV channel:
+    this test plays spice-webdavd on a bridged socket (its mux: int64
+    client id, u16 size, bytes, both ways)."""
+    share = os.path.join(tmp, "share")
+    os.makedirs(share, exist_ok=True)
+    small = b"hello through webdav\n"
+    large = bytes((i * 7) & 0xff for i in range(200 * 1024))
+    with open(os.path.join(share, "hello.txt"), "wb") as f:
+        f.write(small)
+    with open(os.path.join(share, "large.bin"), "wb") as f:
+        f.write(large)
+    sock_path = os.path.join(tmp, "webdav.sock")
+    host = DemoHost("--display", "none", "--no-audio", "--no-echo-port", "--chardev",
+                    "port:%s=%s" % (WEBDAV_PORT, sock_path), library_dir=library_dir)
+    guest = None
+    seen = {}
+    try:
+        # The shared folder is set before the session connects.
+        c = Client(host.port, shared_dir=share, share_dir_ro=True)
+        c.run_until(lambda: (WEBDAV, 0) in c.channels, what="the webdav channel")
+        seen["channel"] = type(c.channels[(WEBDAV, 0)]).__name__
+        guest = socket.socket(socket.AF_UNIX)
+        guest.connect(sock_path)
+        c.run_until(lambda: c.channels[(WEBDAV, 0)].props.port_opened, what="webdav open")
+
+        def request(client_id, text):
+            guest.sendall(struct.pack("<qH", client_id, len(text)) + text)
+
+        request(7, b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        request(8, b"PROPFIND / HTTP/1.1\r\nHost: x\r\nDepth: 1\r\nContent-Length: 0\r\n\r\n")
+        request(9, b"GET /large.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        replies, frames = {}, {}
+        buf = b""
+        guest.setblocking(False)
+
+        def complete(data):
+            head, sep, body = data.partition(b"\r\n\r\n")
+            m = re.search(rb"(?i)content-length: *(\d+)", head)
+            return sep and m and len(body) >= int(m.group(1))
+        deadline = time.monotonic() + 20
+        while not all(complete(replies.get(k, b"")) for k in (7, 8, 9)):
+            assert time.monotonic() < deadline, "webdav replies: %r" % {
+                k: v[:200] for k, v in replies.items()}
+            c.pump(0.01)
+            try:
+                buf += guest.recv(1 << 20)
+            except BlockingIOError:
+                continue
+            while len(buf) >= 10:
+                cid, size = struct.unpack("<qH", buf[:10])
+                if len(buf) < 10 + size:
+                    break
+                replies[cid] = replies.get(cid, b"") + buf[10:10 + size]
+                frames[cid] = frames.get(cid, 0) + 1
+                buf = buf[10 + size:]
+        seen["get status"] = replies[7].split(b"\r\n", 1)[0]
+        seen["get body ok"] = replies[7].partition(b"\r\n\r\n")[2] == small
+        seen["propfind status"] = replies[8].split(b"\r\n", 1)[0]
+        seen["propfind lists"] = sorted(set(n.decode() for n in re.findall(
+            rb"(?i)<(?:\w+:)?href>([^<]*)</(?:\w+:)?href>", replies[8])))
+        seen["large ok"] = replies[9].partition(b"\r\n\r\n")[2] == large
+        seen["large frames"] = frames[9] > 1
+        c.close()
+    finally:
+        if guest:
+            guest.close()
+        host.stop()
+    return seen
+
+
+def case_webdav():
+    runs = [("ours", None)]
+    if os.path.exists(REFERENCE_LIB):
+        runs.append(("reference", REFERENCE_DIR))
+    results, problems = {}, {}
+    for tag, lib in runs:
+        with tempfile.TemporaryDirectory() as tmp:
+            mark = len(gspice_problems)
+            results[tag] = webdav_session(lib, tmp)
+            problems[tag] = gspice_problems_since(mark)
+        print("# %s: %r" % (tag, results[tag]))
+    ours = results["ours"]
+    assert ours["channel"] == "WebdavChannel", ours
+    assert ours["get status"] == b"HTTP/1.1 200 OK", ours
+    assert ours["get body ok"] and ours["large ok"] and ours["large frames"], ours
+    assert ours["propfind status"].startswith(b"HTTP/1.1 207"), ours
+    assert "http://x/hello.txt" in ours["propfind lists"], ours
+    if "reference" in results:
+        assert ours == results["reference"], (ours, results["reference"])
+        extra = [p for p in problems["ours"] if p not in problems["reference"]]
+        assert not extra, "spice-gtk complained with our library only: %r" % extra
+
+
 def speaks_websocket(port):
     """Whether the server on port answers an HTTP Upgrade to WebSocket
     (as spice-html5 sends it) with 101 Switching Protocols."""
@@ -818,6 +917,7 @@ CASES = {
     "record-opus": case_record_opus,
     "html5-playback-opus": case_html5_playback_opus,
     "port": case_port,
+    "webdav": case_webdav,
     "stop-with-clients": case_stop_with_clients,
 }
 

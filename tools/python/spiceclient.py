@@ -81,12 +81,16 @@ class Client:
     """A spice-gtk session: its channels, their events, the primary
     surface of display 0 and what the cursor channel reported."""
 
-    def __init__(self, port, password=None, host="127.0.0.1"):
+    def __init__(self, port, password=None, host="127.0.0.1", **session_props):
+        """session_props: more SpiceSession properties to set before it
+        connects (shared_dir="/tmp/share", ...)."""
         self.session = Spice.Session()
         self.session.props.host = host
         self.session.props.port = str(port)
         if password is not None:
             self.session.props.password = password
+        for name, value in session_props.items():
+            setattr(self.session.props, name, value)
         self.channels = {}
         self.events = []
         self.primary = None          # (format, width, height, stride, address)
