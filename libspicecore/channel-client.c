@@ -612,6 +612,12 @@ void channel_client_feed(SpiceChannelClient *cc, const uint8_t *data, size_t siz
             cc->in_buf = g_realloc(cc->in_buf, cc->in_cap);
             room = cc->in_cap - cc->in_len;
         }
+        if (room == 0) {
+            /* Paused input with a full buffer: the rest cannot be taken
+             * (bytes read past the link arrive before any pause). */
+            g_warning("%s: input paused with %zu bytes left to feed; dropped", cc->label, size);
+            break;
+        }
         size_t n = MIN(room, size);
         memcpy(cc->in_buf + cc->in_len, data, n);
         cc->in_len += n;

@@ -14,6 +14,11 @@
  *
  * The host's core interface here records timers and watches but never
  * fires them: the fuzzer drives the channel by feeding bytes directly.
+ *
+ * A port char device (org.fuzz.0, PORT channel 0) is added too: its
+ * write() takes 0, a few or all of the bytes offered, in turn, and read()
+ * returns a few bytes every other call, so the port plugin's partial
+ * writes, its paused input and its reads all run.
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -162,6 +167,53 @@ static const SpiceRecordInterface record_iface = {
               SPICE_INTERFACE_RECORD_MINOR },
 };
 
+static unsigned port_calls;
+
+static void port_state(SpiceCharDeviceInstance *sin, int connected)
+{
+    (void)sin, (void)connected;
+}
+
+static int port_write(SpiceCharDeviceInstance *sin, const uint8_t *buf, int len)
+{
+    (void)sin, (void)buf;
+    switch (port_calls++ % 3) {
+    case 0:
+        return 0;
+    case 1:
+        return len < 7 ? len : 7;
+    default:
+        return len;
+    }
+}
+
+static int port_read(SpiceCharDeviceInstance *sin, uint8_t *buf, int len)
+{
+    (void)sin;
+    if (port_calls++ % 2 || len < 5) {
+        return 0;
+    }
+    memcpy(buf, "guest", 5);
+    return 5;
+}
+
+static void port_event(SpiceCharDeviceInstance *sin, uint8_t event)
+{
+    (void)sin, (void)event;
+}
+
+static const SpiceCharDeviceInterface port_iface = {
+    .base = { SPICE_INTERFACE_CHAR_DEVICE, "fuzz", SPICE_INTERFACE_CHAR_DEVICE_MAJOR,
+              SPICE_INTERFACE_CHAR_DEVICE_MINOR },
+    .state = port_state,
+    .write = port_write,
+    .read = port_read,
+    .event = port_event,
+    .flags = SPICE_CHAR_DEVICE_NOTIFY_WRITABLE,
+};
+
+static SpiceCharDeviceInstance port = { { &port_iface.base }, "port", NULL, "org.fuzz.0" };
+
 static SpiceServer *server;
 static SpiceRecordInstance record = { { &record_iface.base }, NULL };
 static SpiceKbdInstance kbd = { { &kbd_iface.base }, NULL };
@@ -172,7 +224,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
     g_setenv("SPICE_PLUGIN_CONFIG", "", TRUE);
-    g_setenv("SPICE_PLUGIN_ENABLE", "inputs,record", TRUE);
+    g_setenv("SPICE_PLUGIN_ENABLE", "inputs,record,port", TRUE);
     /* Client-caused errors are logged at "message" level: keep quiet. */
     g_log_set_handler("spicecore", G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG,
                       g_log_default_handler, NULL);
@@ -188,6 +240,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     spice_server_add_interface(server, &record.base);
     spice_server_set_record_rate(&record, 48000);
     spice_server_record_start(&record);
+    spice_server_add_interface(server, &port.base);
+    spice_server_port_event(&port, SPICE_PORT_EVENT_OPENED);
     return 0;
 }
 
@@ -247,6 +301,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             channel_client_feed(cc, data + pos, n);
             pos += n;
             drain(sv[1]);
+            /* The device became writable, or has more. */
+            spice_server_char_device_wakeup(&port);
         }
 #endif
         drain(sv[1]);
