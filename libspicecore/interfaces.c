@@ -109,8 +109,12 @@ SPICE_EXPORT int spice_server_add_interface(SpiceServer *s, SpiceBaseInstance *s
         return -1;
     }
     const char *subtype = NULL;
+    const char *portname = NULL;
     if (strcmp(type, SPICE_INTERFACE_CHAR_DEVICE) == 0) {
         subtype = ((SpiceCharDeviceInstance *)sin)->subtype;
+        if (subtype && strcmp(subtype, "port") == 0) {
+            portname = ((SpiceCharDeviceInstance *)sin)->portname;
+        }
         if (!subtype) {
             g_warning("spice_server_add_interface: char device without a subtype");
             return -1;
@@ -137,7 +141,7 @@ SPICE_EXPORT int spice_server_add_interface(SpiceServer *s, SpiceBaseInstance *s
         }
     } else {
         const SpiceInterfaceClass *klass = NULL;
-        SpicePlugin *plugin = plugin_host_find_interface(s, type, subtype, &klass);
+        SpicePlugin *plugin = plugin_host_find_interface(s, type, subtype, portname, &klass);
         if (!plugin) {
             g_autofree char *others = not_loaded_text(s);
             g_warning("spice_server_add_interface: no enabled plugin serves the '%s' interface "

@@ -723,14 +723,18 @@ void plugin_host_unload_all(SpiceServer *s)
 }
 
 SpicePlugin *plugin_host_find_interface(SpiceServer *s, const char *type, const char *subtype,
-                                        const SpiceInterfaceClass **klass)
+                                        const char *portname, const SpiceInterfaceClass **klass)
 {
-    for (guint i = 0; i < s->plugins->len; i++) {
-        SpicePlugin *p = g_ptr_array_index(s->plugins, i);
-        const SpiceInterfaceClass *k = plugin_descriptor_find_interface(p->desc, type, subtype);
-        if (k) {
-            *klass = k;
-            return p;
+    /* A plugin that names the port first, then one that serves any. */
+    for (int pass = portname ? 0 : 1; pass < 2; pass++) {
+        for (guint i = 0; i < s->plugins->len; i++) {
+            SpicePlugin *p = g_ptr_array_index(s->plugins, i);
+            const SpiceInterfaceClass *k =
+                plugin_descriptor_find_interface(p->desc, type, subtype, pass ? NULL : portname);
+            if (k) {
+                *klass = k;
+                return p;
+            }
         }
     }
     return NULL;

@@ -37,7 +37,7 @@ void plugin_host_unload_all(SpiceServer *s);
 
 /* The plugin that serves an interface type (and char-device subtype). */
 SpicePlugin *plugin_host_find_interface(SpiceServer *s, const char *type, const char *subtype,
-                                        const SpiceInterfaceClass **klass);
+                                        const char *portname, const SpiceInterfaceClass **klass);
 
 /* Logging on behalf of a plugin or the core. */
 void plugin_host_log(SpicePlugin *plugin, SpicePluginLogLevel level, const char *format, ...)

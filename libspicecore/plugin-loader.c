@@ -577,7 +577,8 @@ static bool validate_channel(const SpiceChannelClass *k, const char *path, GErro
     return true;
 }
 
-static bool validate_interface(const SpiceInterfaceClass *k, const char *path, GError **error)
+static bool validate_interface(const SpicePluginDescriptor *d, const SpiceInterfaceClass *k,
+                               const char *path, GError **error)
 {
     if (k->size < INTERFACE_CLASS_MIN_SIZE) {
         return invalid(error, path, "interface class size %u is smaller than %zu", k->size,
@@ -599,6 +600,14 @@ static bool validate_interface(const SpiceInterfaceClass *k, const char *path, G
         }
         if (strcmp(k->type, SPICE_INTERFACE_CHAR_DEVICE) == 0 && !k->subtype) {
             return invalid(error, path, "char_device interface without a subtype");
+        }
+        const char *portname = plugin_interface_portname(d, k);
+        if (portname && (strcmp(k->type, SPICE_INTERFACE_CHAR_DEVICE) != 0 ||
+                         strcmp(k->subtype, "port") != 0 || !*portname)) {
+            return invalid(error, path,
+                           "interface '%s': a port name is for char_device:port only, and "
+                           "not empty",
+                           k->type);
         }
         if (k->entries && *(const uint32_t *)k->entries < sizeof(uint32_t)) {
             return invalid(error, path, "interface '%s' entry table has size %u", k->type,
@@ -688,7 +697,7 @@ bool plugin_descriptor_validate(const SpicePluginDescriptor *d, const char *path
         if (n >= MAX_CLASSES) {
             return invalid(error, path, "more than %u interface classes", MAX_CLASSES);
         }
-        if (!validate_interface(*k, path, error)) {
+        if (!validate_interface(d, *k, path, error)) {
             return false;
         }
     }
@@ -747,11 +756,22 @@ const SpiceChannelClass *plugin_descriptor_find_channel(const SpicePluginDescrip
     return NULL;
 }
 
+const char *plugin_interface_portname(const SpicePluginDescriptor *d, const SpiceInterfaceClass *k)
+{
+    if (d->abi_minor < 4 ||
+        k->size < offsetof(SpiceInterfaceClass, portname) + sizeof(k->portname)) {
+        return NULL;
+    }
+    return k->portname;
+}
+
 const SpiceInterfaceClass *plugin_descriptor_find_interface(const SpicePluginDescriptor *d,
-                                                            const char *type, const char *subtype)
+                                                            const char *type, const char *subtype,
+                                                            const char *portname)
 {
     for (const SpiceInterfaceClass *const *k = d->interfaces; k && *k; k++) {
-        if (strcmp((*k)->type, type) == 0 && g_strcmp0((*k)->subtype, subtype) == 0) {
+        if (strcmp((*k)->type, type) == 0 && g_strcmp0((*k)->subtype, subtype) == 0 &&
+            g_strcmp0(plugin_interface_portname(d, *k), portname) == 0) {
             return *k;
         }
     }
@@ -772,8 +792,11 @@ bool plugin_descriptor_check_conflict(const SpicePluginDescriptor *d, const char
         }
     }
     for (const SpiceInterfaceClass *const *k = d->interfaces; k && *k; k++) {
-        if (plugin_descriptor_find_interface(other_desc, (*k)->type, (*k)->subtype)) {
-            g_autofree char *label = plugin_interface_label((*k)->type, (*k)->subtype);
+        const char *portname = plugin_interface_portname(d, *k);
+        if (plugin_descriptor_find_interface(other_desc, (*k)->type, (*k)->subtype, portname)) {
+            g_autofree char *base = plugin_interface_label((*k)->type, (*k)->subtype);
+            g_autofree char *label =
+                portname ? g_strdup_printf("%s (port %s)", base, portname) : g_strdup(base);
             g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
                         "%s: interface '%s' is already served by plugin '%s' (%s)", path, label,
                         other_name, other_path);

@@ -158,11 +158,16 @@ bool plugin_module_open(const char *path, const char *name, GModule **module,
 
 /* The class of a validated descriptor that provides channel `type`, or
  * the one that serves interface type:subtype (subtype NULL: none; both
- * must be equal), or NULL. */
+ * must be equal) and names port portname (NULL: names none), or NULL. */
 const SpiceChannelClass *plugin_descriptor_find_channel(const SpicePluginDescriptor *desc,
                                                         uint8_t type);
 const SpiceInterfaceClass *plugin_descriptor_find_interface(const SpicePluginDescriptor *desc,
-                                                            const char *type, const char *subtype);
+                                                            const char *type, const char *subtype,
+                                                            const char *portname);
+/* The port name interface class k of desc serves (ABI 1.4), or NULL: none,
+ * or a plugin built before 1.4 (whose slot is reserved, never read). */
+const char *plugin_interface_portname(const SpicePluginDescriptor *desc,
+                                      const SpiceInterfaceClass *k);
 
 /* Whether the plugin at path (validated desc) may load next to one the
  * server has accepted before it (other_desc, named other_name, loaded

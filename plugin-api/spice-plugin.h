@@ -247,7 +247,10 @@ typedef struct SpiceCharDeviceEntries {
 /*
  * One interface type a plugin serves. For "char_device" the subtype
  * ("vdagent", "usbredir", "smartcard", "port") selects the plugin; it is
- * NULL for other types.
+ * NULL for other types. For subtype "port" a class may also name the one
+ * port it serves (portname, since 1.4): a port device goes to the plugin
+ * that names its port, else to the plugin serving "port" without a name
+ * (ours: libspice-plugin-port.so).
  */
 typedef struct SpiceInterfaceClass {
     uint32_t size;
@@ -263,7 +266,12 @@ typedef struct SpiceInterfaceClass {
     void (*remove)(SpicePlugin *plugin, SpiceBaseInstance *sin, void *iface_data);
     /* SpiceKbdEntries, SpiceQxlEntries, ... matching `type`, or NULL. */
     const void *entries;
-    void *reserved[4];
+    /* --- since 1.4 --- */
+    /* Subtype "port" only: the port name (SpiceCharDeviceInstance.portname)
+     * this class serves, or NULL for every port no other plugin names.
+     * The core reads it only from plugins built for 1.4 or later. */
+    const char *portname;
+    void *reserved[3];
 } SpiceInterfaceClass;
 
 /* ------------------------------------------------------------------------

@@ -112,6 +112,7 @@ ABI_MEMBER(SpiceInterfaceClass, minor)
 ABI_MEMBER(SpiceInterfaceClass, add)
 ABI_MEMBER(SpiceInterfaceClass, remove)
 ABI_MEMBER(SpiceInterfaceClass, entries)
+ABI_MEMBER(SpiceInterfaceClass, portname)
 ABI_MEMBER(SpiceInterfaceClass, reserved)
 
 ABI_STRUCT(SpiceServerEvent)

@@ -449,6 +449,41 @@ static void test_removed_under_client(void)
     dev_free(d);
 }
 
+/* A plugin that names its port gets that port; the others stay with the
+ * port plugin (ABI 1.4 SpiceInterfaceClass.portname). */
+static void test_named_routing(void)
+{
+    TestServerConfig cfg = { .plugin_path = FIXTURE_DIR, .plugin_enable = "inputs,port,named" };
+    TestServer *ts = test_server_start(&cfg);
+    Dev *mine = dev_new("org.test.named.0");
+    Dev *other = dev_new("org.test.0");
+    test_server_call(ts, add_dev, mine);
+    test_server_call(ts, add_dev, other);
+    g_assert_cmpint(mine->add_result, ==, 0);
+    g_assert_cmpint(other->add_result, ==, 0);
+    uint32_t session;
+    TestClient *main_cc = test_client_main(test_server_port(ts), NULL, &session);
+    TestClient *n = link_port(ts, session, 205, 0);
+    uint8_t *body;
+    uint32_t size;
+    g_assert_true(test_client_wait_for(n, 101, &body, &size));
+    g_assert_cmpstr((const char *)body, ==, "org.test.named.0");
+    g_free(body);
+    g_assert_true(test_client_send(n, 101, "named", 5));
+    WAIT_FOR(written_len(mine) == 5);
+    /* The port plugin has exactly the other one, as PORT 0. */
+    TestClient *p = link_port(ts, session, SPICE_CHANNEL_PORT, 0);
+    expect_init(p, "org.test.0", false);
+    test_client_free(n);
+    test_client_free(p);
+    test_client_free(main_cc);
+    test_server_call(ts, remove_dev, mine);
+    test_server_call(ts, remove_dev, other);
+    test_server_stop(ts);
+    dev_free(mine);
+    dev_free(other);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -457,5 +492,6 @@ int main(int argc, char **argv)
     g_test_add_func("/port/webdav-and-stream", test_webdav_and_stream);
     g_test_add_func("/port/hostile", test_hostile);
     g_test_add_func("/port/removed-under-client", test_removed_under_client);
+    g_test_add_func("/port/named-routing", test_named_routing);
     return g_test_run();
 }

@@ -284,7 +284,7 @@ class Json(unittest.TestCase):
         ifaces = {i["type"]: i for i in inputs["interfaces"]}
         self.assertEqual(set(ifaces), {"keyboard", "mouse", "tablet"})
         for i in ifaces.values():
-            self.assertEqual(set(i), {"type", "subtype", "major", "minor"})
+            self.assertEqual(set(i), {"type", "subtype", "portname", "major", "minor"})
         self.assertEqual(plugins["old"]["channels"][0]["name"], "type 201")
         self.assertEqual(plugins["dupinputs"]["status"], "disabled")
         self.assertEqual(plugins["dupinputs"]["enabled_reason"],
@@ -428,12 +428,17 @@ class Serves(unittest.TestCase):
         self.assertEqual(set(plugins), {"chardev"}, out)
         self.assertEqual(plugins["chardev"]["interface"].split()[0], "char_device:webdav")
         # Without a subtype: every subtype (the ABI 1.0 fixture "old"
-        # serves char_device:fixture-old, our port plugin char_device:port).
+        # serves char_device:fixture-old, our port plugin char_device:port,
+        # the "named" fixture one named port: both load, 1.4 routing).
         _, out, _ = run("--serves", "char_device", path=path)
         plugins, totals = parse_serves(out)
-        self.assertEqual(set(plugins), {"chardev", "chardev-two", "old", "port"}, out)
+        self.assertEqual(set(plugins), {"chardev", "chardev-two", "old", "port", "named"}, out)
         self.assertEqual(plugins["port"]["interface"].split()[0], "char_device:port")
-        self.assertIn("4 plugins serve the 'char_device' interface", totals)
+        self.assertEqual(plugins["port"]["status"], "ok", out)
+        self.assertEqual(plugins["named"]["interface"].split()[0],
+                         "char_device:port[org.test.named.0]")
+        self.assertEqual(plugins["named"]["status"], "ok", out)
+        self.assertIn("5 plugins serve the 'char_device' interface", totals)
 
     def test_interface_conflict(self):
         path = self.serving_path()

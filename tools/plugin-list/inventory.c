@@ -141,11 +141,8 @@ const SpiceInterfaceClass *inventory_serves(const PluginReport *r, const char *t
     if (!r->desc) {
         return NULL;
     }
-    if (subtype) {
-        return plugin_descriptor_find_interface(r->desc, type, subtype);
-    }
     for (const SpiceInterfaceClass *const *k = r->desc->interfaces; k && *k; k++) {
-        if (strcmp((*k)->type, type) == 0) {
+        if (strcmp((*k)->type, type) == 0 && (!subtype || g_strcmp0((*k)->subtype, subtype) == 0)) {
             return *k;
         }
     }

@@ -184,6 +184,7 @@ static void json_plugin(JsonWriter *w, const char *key, const PluginReport *r)
         json_open(w, NULL, '{');
         json_str(w, "type", (*k)->type);
         json_str(w, "subtype", (*k)->subtype);
+        json_str(w, "portname", plugin_interface_portname(d, *k));
         json_uint(w, "major", (*k)->major);
         json_uint(w, "minor", (*k)->minor);
         json_close(w, '}');

@@ -58,6 +58,7 @@ static void interface_class_free(gpointer data)
     SpiceInterfaceClass *k = data;
     g_free((char *)k->type);
     g_free((char *)k->subtype);
+    g_free((char *)k->portname);
     g_free(k);
 }
 
@@ -132,7 +133,9 @@ static void describe_descriptor(GString *out, const SpicePluginDescriptor *d)
         g_string_append(out, "iface");
         put_str(out, (*k)->type);
         put_str(out, (*k)->subtype);
-        g_string_append_printf(out, "\t%u\t%u\n", (*k)->major, (*k)->minor);
+        g_string_append_printf(out, "\t%u\t%u", (*k)->major, (*k)->minor);
+        put_str(out, plugin_interface_portname(d, *k));
+        g_string_append_c(out, '\n');
     }
 }
 
@@ -276,7 +279,8 @@ static bool parse_interface(Answer *a, char **f)
     k->size = sizeof(SpiceInterfaceClass);
     g_ptr_array_add(a->interfaces, k);
     return get_member(f[1], &k->type) && k->type && get_member(f[2], &k->subtype) &&
-           get_u32(f[3], UINT32_MAX, &k->major) && get_u32(f[4], UINT32_MAX, &k->minor);
+           get_u32(f[3], UINT32_MAX, &k->major) && get_u32(f[4], UINT32_MAX, &k->minor) &&
+           get_member(f[5], &k->portname);
 }
 
 /* Parse one answer line. False: the line is malformed. */
@@ -313,7 +317,7 @@ static bool parse_line(Answer *a, char **f)
     if (strcmp(key, "cap") == 0 && n == 3) {
         return parse_cap(a, f);
     }
-    if (strcmp(key, "iface") == 0 && n == 5) {
+    if (strcmp(key, "iface") == 0 && n == 6) {
         return parse_interface(a, f);
     }
     return false;

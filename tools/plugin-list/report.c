@@ -37,11 +37,14 @@ static char *channels_text(const PluginReport *r)
     return g_string_free(s, FALSE);
 }
 
-/* "keyboard 1.1", "char_device:usbredir 1.0". */
-static char *interface_text(const SpiceInterfaceClass *k)
+/* "keyboard 1.1", "char_device:usbredir 1.0", "char_device:port[org.x.0] 1.3"
+ * (a class that serves one named port, ABI 1.4). */
+static char *interface_text(const SpicePluginDescriptor *d, const SpiceInterfaceClass *k)
 {
     g_autofree char *label = plugin_interface_label(k->type, k->subtype);
-    g_autofree char *shown = printable(label);
+    const char *portname = plugin_interface_portname(d, k);
+    g_autofree char *named = portname ? g_strdup_printf("%s[%s]", label, portname) : NULL;
+    g_autofree char *shown = printable(named ? named : label);
     return g_strdup_printf("%s %u.%u", shown, k->major, k->minor);
 }
 
@@ -163,7 +166,7 @@ void report_details(const PluginReport *r)
         printf("  interfaces:       none\n");
     }
     for (const SpiceInterfaceClass *const *k = d->interfaces; *k; k++) {
-        g_autofree char *text = interface_text(*k);
+        g_autofree char *text = interface_text(d, *k);
         printf("  %s  %s\n", k == d->interfaces ? "interfaces:     " : "                ", text);
     }
 }
@@ -217,7 +220,7 @@ unsigned report_serves(GPtrArray *reports, const char *type, const char *subtype
     for (guint i = 0; i < reports->len; i++) {
         const PluginReport *r = g_ptr_array_index(reports, i);
         const SpiceInterfaceClass *k = inventory_serves(r, type, subtype);
-        char *text = k ? interface_text(k) : NULL;
+        char *text = k ? interface_text(r->desc, k) : NULL;
         g_ptr_array_add(texts, text);
         if (text) {
             w_name = MAX(w_name, (int)strlen(r->name));
