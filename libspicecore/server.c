@@ -213,7 +213,11 @@ uint32_t server_supported_mouse_modes(SpiceServer *s)
     unsigned displays = registry_count_type(s, SPICE_CHANNEL_DISPLAY);
     unsigned qxls = interfaces_count(s, SPICE_INTERFACE_QXL);
     bool tablet = interfaces_count(s, SPICE_INTERFACE_TABLET) > 0;
-    bool agent = s->config.agent_mouse && interfaces_count(s, "char_device:vdagent") > 0;
+    /* The agent's mouse (positions sent to the guest agent as
+     * VD_AGENT_MOUSE_STATE) is not implemented yet: an attached agent
+     * does not allow client mode by itself, or the pointer would go
+     * nowhere. */
+    bool agent = false;
     bool one_display = displays <= 1 && qxls <= 1;
     bool primary_ok = qxls == 0 || s->display_allows_client_mouse;
     if (agent || (tablet && one_display && primary_ok)) {

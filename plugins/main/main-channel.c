@@ -15,9 +15,8 @@
  * when audio stops, the latency goes back to 400 ms and MULTIMEDIA_TIME
  * tells the client, as the reference does.
  *
- * The guest agent (AGENT_* messages) is not implemented yet: INIT says no
- * agent is connected, and agent messages a client sends anyway are
- * ignored with one log line per session.
+ * The guest agent: the main plugin serves the host's "vdagent" char
+ * device and relays it to the client's AGENT_* messages (agent.c).
  */
 #include <errno.h>
 #include <string.h>
@@ -29,10 +28,11 @@
 #include "spice-plugin-wire.h"
 #include "spice-plugin.h"
 
+#include "agent.h"
+
 /* Largest client message: room for agent data chunks (the protocol's
  * 4096 + (10 + 1) * 2048 bytes). */
 #define MAIN_MAX_MESSAGE    (4096 + 11 * 2048)
-#define AGENT_TOKENS        10
 #define MM_TIME_DELTA_MS    400
 #define NET_TEST_PAYLOAD    (250 * 1024)
 #define LOW_BANDWIDTH_BPS   (10 * 1000 * 1000)
@@ -49,6 +49,7 @@ typedef struct MainPlugin {
     SpiceTopicSubscription *mouse_mode_sub;
     SpiceTopicSubscription *mm_time_sub;
     SpiceTopicSubscription *mm_latency_sub;
+    Agent *agent;
     bool audio_clock;    /* a playback stream runs the client's clock */
     uint32_t mm_latency; /* ms the client plays behind the clock */
 } MainPlugin;
@@ -58,7 +59,6 @@ typedef enum { NET_TEST_NONE, NET_TEST_WARMUP, NET_TEST_LATENCY, NET_TEST_RATE }
 typedef struct MainClient {
     MainPlugin *mp;
     bool channels_listed;
-    bool agent_refusal_logged;
     NetTestStep net_step;
     uint32_t net_ping_id[3];
     uint64_t latency_us;
@@ -95,8 +95,8 @@ static void send_init(MainPlugin *mp, SpiceChannelClient *cc)
         body + 4, (uint32_t)host->server_get_int(mp->plugin, SPICE_SERVER_INT_DISPLAY_CHANNELS));
     spice_wire_put_u32(body + 8, supported);
     spice_wire_put_u32(body + 12, current);
-    spice_wire_put_u32(body + 16, 0); /* agent connected: not supported yet */
-    spice_wire_put_u32(body + 20, AGENT_TOKENS);
+    spice_wire_put_u32(body + 16, agent_device_present(mp->agent));
+    spice_wire_put_u32(body + 20, AGENT_CLIENT_TOKENS);
     spice_wire_put_u32(body + 24, host->mm_time(mp->plugin) - mp->mm_latency);
     spice_wire_put_u32(body + 28,
                        (uint32_t)host->server_get_int(mp->plugin, SPICE_SERVER_INT_QXL_RAM_SIZE));
@@ -146,6 +146,7 @@ static void main_disconnect(SpiceChannel *channel, SpiceChannelClient *cc);
 static int main_handle_message(SpiceChannelClient *cc, uint16_t type, const uint8_t *body,
                                uint32_t size);
 static void main_pong_cb(SpiceChannelClient *cc, uint32_t ping_id, uint64_t rtt_us);
+static void main_produce(SpiceChannelClient *cc);
 
 static const SpiceChannelOps main_ops = {
     .version = SPICE_CHANNEL_OPS_VERSION,
@@ -153,6 +154,7 @@ static const SpiceChannelOps main_ops = {
     .disconnect = main_disconnect,
     .handle_message = main_handle_message,
     .pong = main_pong_cb,
+    .produce = main_produce,
 };
 
 static const SpiceChannelCap main_caps[] = {
@@ -194,6 +196,7 @@ static int main_connect(SpiceChannel *channel, SpiceChannelClient *cc)
     /* A new session starts from the default; its streams ask for more. */
     mp->mm_latency = MM_TIME_DELTA_MS;
     send_init(mp, cc);
+    agent_client_connected(mp->agent, cc);
     start_net_test(mp, cc, mc);
     return 0;
 }
@@ -203,6 +206,7 @@ static void main_disconnect(SpiceChannel *channel, SpiceChannelClient *cc)
     MainPlugin *mp = plugin_state(channel);
     if (mp->cc == cc) {
         mp->cc = NULL;
+        agent_client_disconnected(mp->agent);
     }
     free(client_state(cc));
     host->channel_client_set_data(cc, NULL);
@@ -231,16 +235,9 @@ static void main_pong_cb(SpiceChannelClient *cc, uint32_t ping_id, uint64_t rtt_
     }
 }
 
-static int refuse_agent(MainPlugin *mp, MainClient *mc, uint16_t type)
+static void main_produce(SpiceChannelClient *cc)
 {
-    if (!mc->agent_refusal_logged) {
-        mc->agent_refusal_logged = true;
-        host->log(mp->plugin, SPICE_PLUGIN_LOG_MESSAGE,
-                  "agent message %u ignored: no guest agent is connected (agent support "
-                  "is not available in this build)",
-                  type);
-    }
-    return 0;
+    agent_client_produce(client_state(cc)->mp->agent);
 }
 
 static int main_handle_message(SpiceChannelClient *cc, uint16_t type, const uint8_t *body,
@@ -279,14 +276,13 @@ static int main_handle_message(SpiceChannelClient *cc, uint16_t type, const uint
         return 0;
     case SPICE_MSGC_MAIN_AGENT_START:
     case SPICE_MSGC_MAIN_AGENT_TOKEN:
-        (void)spice_wire_u32(&r);
-        if (r.error) {
+    case SPICE_MSGC_MAIN_AGENT_DATA: {
+        int rc = agent_client_message(mp->agent, type, body, size);
+        if (rc == -EINVAL) {
             host->log(mp->plugin, SPICE_PLUGIN_LOG_MESSAGE, "malformed agent message %u", type);
-            return -EINVAL;
         }
-        return refuse_agent(mp, mc, type);
-    case SPICE_MSGC_MAIN_AGENT_DATA:
-        return refuse_agent(mp, mc, type);
+        return rc;
+    }
     case SPICE_MSGC_MAIN_MIGRATE_CONNECTED:
     case SPICE_MSGC_MAIN_MIGRATE_CONNECT_ERROR:
     case SPICE_MSGC_MAIN_MIGRATE_END:
@@ -372,6 +368,43 @@ static void on_mm_latency(SpicePlugin *plugin, const char *topic, uint32_t key, 
     }
 }
 
+/* ---- the "char_device" interface, subtype "vdagent" -------------------------------- */
+
+static void e_agent_wakeup(void *data)
+{
+    agent_device_wakeup(data);
+}
+
+static const SpiceCharDeviceEntries agent_entries = {
+    .size = sizeof(SpiceCharDeviceEntries),
+    .wakeup = e_agent_wakeup,
+};
+
+static int vdagent_add(SpicePlugin *plugin, SpiceBaseInstance *sin, void **data)
+{
+    MainPlugin *mp = host->get_data(plugin);
+    int rc = agent_device_add(mp->agent, (SpiceCharDeviceInstance *)sin);
+    *data = mp->agent;
+    return rc;
+}
+
+static void vdagent_remove(SpicePlugin *plugin, SpiceBaseInstance *sin, void *data)
+{
+    (void)plugin, (void)sin;
+    agent_device_remove(data);
+}
+
+static const SpiceInterfaceClass vdagent_iface = {
+    .size = sizeof(SpiceInterfaceClass),
+    .type = SPICE_INTERFACE_CHAR_DEVICE,
+    .subtype = "vdagent",
+    .major = SPICE_INTERFACE_CHAR_DEVICE_MAJOR,
+    .minor = SPICE_INTERFACE_CHAR_DEVICE_MINOR,
+    .add = vdagent_add,
+    .remove = vdagent_remove,
+    .entries = &agent_entries,
+};
+
 static int main_init(SpicePlugin *plugin, const SpiceHostServices *services)
 {
     host = services;
@@ -385,9 +418,16 @@ static int main_init(SpicePlugin *plugin, const SpiceHostServices *services)
         return -ENOMEM;
     }
     mp->plugin = plugin;
+    mp->agent = agent_new(plugin, host);
+    if (!mp->agent) {
+        host->set_error(plugin, "out of memory");
+        free(mp);
+        return -ENOMEM;
+    }
     mp->channel = host->channel_register(plugin, &main_class, 0, mp);
     if (!mp->channel) {
         host->set_error(plugin, "cannot register the main channel");
+        agent_free(mp->agent);
         free(mp);
         return -EEXIST;
     }
@@ -407,13 +447,15 @@ static void main_deinit(SpicePlugin *plugin)
     host->topic_unsubscribe(mp->mouse_mode_sub);
     host->topic_unsubscribe(mp->mm_time_sub);
     host->topic_unsubscribe(mp->mm_latency_sub);
+    agent_free(mp->agent);
     free(mp);
     host->set_data(plugin, NULL);
 }
 
 static const SpiceChannelClass *const main_channels[] = { &main_class, NULL };
+static const SpiceInterfaceClass *const main_interfaces[] = { &vdagent_iface, NULL };
 
 SPICE_PLUGIN_DEFINE(main, .version = "0.1.0", .license = "LGPL-2.1-or-later",
-                    .description = "Main channel: session, channel list, mouse modes",
-                    .origin = "spicecore", .channels = main_channels, .init = main_init,
-                    .deinit = main_deinit, .server_event = main_server_event)
+                    .description = "Main channel: session, channel list, mouse modes, guest agent",
+                    .origin = "spicecore", .channels = main_channels, .interfaces = main_interfaces,
+                    .init = main_init, .deinit = main_deinit, .server_event = main_server_event)

@@ -15,175 +15,22 @@
 #include <spice/enums.h>
 #include <spice/protocol.h>
 
+#include "common/test-chardev.h"
 #include "common/test-client.h"
 #include "common/test-server.h"
 #include "spice-plugin-wire.h"
 
-/* The host's side of one port. Everything below runs on the server
- * thread (test_server_call), like QEMU's main loop. */
-typedef struct Dev {
-    SpiceCharDeviceInstance sin; /* first */
-    GMutex lock;
-    int state;      /* last state() */
-    int states;     /* state() calls */
-    int last_event; /* last event() from the client, -1: none */
-    bool accept;    /* write() takes everything, else nothing */
-    GByteArray *written;
-    GByteArray *to_read;
-    int add_result;
-} Dev;
-
-static Dev *dev_of(SpiceCharDeviceInstance *sin)
-{
-    return (Dev *)sin;
-}
-
-static void d_state(SpiceCharDeviceInstance *sin, int connected)
-{
-    Dev *d = dev_of(sin);
-    g_mutex_lock(&d->lock);
-    d->state = connected;
-    d->states++;
-    g_mutex_unlock(&d->lock);
-}
-
-static int d_write(SpiceCharDeviceInstance *sin, const uint8_t *buf, int len)
-{
-    Dev *d = dev_of(sin);
-    g_mutex_lock(&d->lock);
-    int n = d->accept ? len : 0;
-    g_byte_array_append(d->written, buf, (guint)n);
-    g_mutex_unlock(&d->lock);
-    return n;
-}
-
-static int d_read(SpiceCharDeviceInstance *sin, uint8_t *buf, int len)
-{
-    Dev *d = dev_of(sin);
-    g_mutex_lock(&d->lock);
-    int n = MIN(len, (int)d->to_read->len);
-    if (n > 0) {
-        memcpy(buf, d->to_read->data, (size_t)n);
-        g_byte_array_remove_range(d->to_read, 0, (guint)n);
-    }
-    g_mutex_unlock(&d->lock);
-    return n;
-}
-
-static void d_event(SpiceCharDeviceInstance *sin, uint8_t event)
-{
-    Dev *d = dev_of(sin);
-    g_mutex_lock(&d->lock);
-    d->last_event = event;
-    g_mutex_unlock(&d->lock);
-}
-
-static const SpiceCharDeviceInterface dev_iface = {
-    .base = { SPICE_INTERFACE_CHAR_DEVICE, "test port", SPICE_INTERFACE_CHAR_DEVICE_MAJOR,
-              SPICE_INTERFACE_CHAR_DEVICE_MINOR },
-    .state = d_state,
-    .write = d_write,
-    .read = d_read,
-    .event = d_event,
-    .flags = SPICE_CHAR_DEVICE_NOTIFY_WRITABLE,
-};
-
-static Dev *dev_new(const char *name)
-{
-    Dev *d = g_new0(Dev, 1);
-    g_mutex_init(&d->lock);
-    d->sin.base.sif = &dev_iface.base;
-    d->sin.subtype = "port";
-    d->sin.portname = name;
-    d->last_event = -1;
-    d->accept = true;
-    d->written = g_byte_array_new();
-    d->to_read = g_byte_array_new();
-    return d;
-}
-
-static void dev_free(Dev *d)
-{
-    g_byte_array_unref(d->written);
-    g_byte_array_unref(d->to_read);
-    g_mutex_clear(&d->lock);
-    g_free(d);
-}
-
-static void add_dev(TestServer *ts, void *opaque)
-{
-    Dev *d = opaque;
-    d->add_result = spice_server_add_interface(test_server_get(ts), &d->sin.base);
-}
-
-static void remove_dev(TestServer *ts, void *opaque)
-{
-    (void)ts;
-    Dev *d = opaque;
-    g_assert_cmpint(spice_server_remove_interface(&d->sin.base), ==, 0);
-}
-
 static void guest_opens(TestServer *ts, void *opaque)
 {
     (void)ts;
-    spice_server_port_event(&((Dev *)opaque)->sin, SPICE_PORT_EVENT_OPENED);
+    spice_server_port_event(&((TestDev *)opaque)->sin, SPICE_PORT_EVENT_OPENED);
 }
 
 static void guest_closes(TestServer *ts, void *opaque)
 {
     (void)ts;
-    spice_server_port_event(&((Dev *)opaque)->sin, SPICE_PORT_EVENT_CLOSED);
+    spice_server_port_event(&((TestDev *)opaque)->sin, SPICE_PORT_EVENT_CLOSED);
 }
-
-static void wakeup(TestServer *ts, void *opaque)
-{
-    (void)ts;
-    spice_server_char_device_wakeup(&((Dev *)opaque)->sin);
-}
-
-/* The guest wrote (under the lock, then the wakeup QEMU sends). */
-static void guest_writes(TestServer *ts, Dev *d, const void *data, size_t size)
-{
-    g_mutex_lock(&d->lock);
-    g_byte_array_append(d->to_read, data, (guint)size);
-    g_mutex_unlock(&d->lock);
-    test_server_call(ts, wakeup, d);
-}
-
-static void device_takes(TestServer *ts, Dev *d, bool accept)
-{
-    g_mutex_lock(&d->lock);
-    d->accept = accept;
-    g_mutex_unlock(&d->lock);
-    if (accept) {
-        test_server_call(ts, wakeup, d); /* NOTIFY_WRITABLE */
-    }
-}
-
-static int dev_get(Dev *d, const int *field)
-{
-    g_mutex_lock(&d->lock);
-    int v = *field;
-    g_mutex_unlock(&d->lock);
-    return v;
-}
-
-static guint written_len(Dev *d)
-{
-    g_mutex_lock(&d->lock);
-    guint n = d->written->len;
-    g_mutex_unlock(&d->lock);
-    return n;
-}
-
-#define WAIT_FOR(cond)                                              \
-    do {                                                            \
-        gint64 end_ = g_get_monotonic_time() + 10 * G_USEC_PER_SEC; \
-        while (!(cond) && g_get_monotonic_time() < end_) {          \
-            g_usleep(2000);                                         \
-        }                                                           \
-        g_assert_true(cond);                                        \
-    } while (0)
 
 static TestClient *link_port(TestServer *ts, uint32_t session, uint8_t type, uint8_t id)
 {
@@ -228,26 +75,26 @@ static TestServer *start(void)
 static void test_init_events_data(void)
 {
     TestServer *ts = start();
-    Dev *d = dev_new("org.test.0");
-    test_server_call(ts, add_dev, d);
+    TestDev *d = test_dev_new("port", "org.test.0");
+    test_dev_add(ts, d);
     g_assert_cmpint(d->add_result, ==, 0);
     uint32_t session;
     TestClient *main_cc = test_client_main(test_server_port(ts), NULL, &session);
     TestClient *c = link_port(ts, session, SPICE_CHANNEL_PORT, 0);
     expect_init(c, "org.test.0", false);
-    WAIT_FOR(dev_get(d, &d->state) == 1);
+    TEST_WAIT_FOR(test_dev_state(d) == 1);
 
     test_server_call(ts, guest_opens, d);
     expect_event(c, SPICE_PORT_EVENT_OPENED);
     uint8_t brk = SPICE_PORT_EVENT_BREAK;
     g_assert_true(test_client_send(c, SPICE_MSGC_PORT_EVENT, &brk, 1));
-    WAIT_FOR(dev_get(d, &d->last_event) == SPICE_PORT_EVENT_BREAK);
+    TEST_WAIT_FOR(test_dev_last_event(d) == SPICE_PORT_EVENT_BREAK);
 
     /* Client to guest, guest to client. */
     g_assert_true(test_client_send(c, SPICE_MSGC_SPICEVMC_DATA, "to-guest", 8));
-    WAIT_FOR(written_len(d) == 8);
+    TEST_WAIT_FOR(test_dev_written_len(d) == 8);
     g_assert_cmpmem(d->written->data, 8, "to-guest", 8);
-    guest_writes(ts, d, "from-guest", 10);
+    test_dev_guest_writes(ts, d, "from-guest", 10);
     uint8_t *body;
     uint32_t size;
     g_assert_true(test_client_wait_for(c, SPICE_MSG_SPICEVMC_DATA, &body, &size));
@@ -264,23 +111,23 @@ static void test_init_events_data(void)
     g_assert_true(test_client_wait_closed(second, 5000));
     test_client_free(second);
     g_assert_true(test_client_send(c, SPICE_MSGC_SPICEVMC_DATA, "x", 1));
-    WAIT_FOR(written_len(d) == 9);
+    TEST_WAIT_FOR(test_dev_written_len(d) == 9);
 
     /* A reconnecting client starts clean: state 0, then 1 again, and the
      * port's opened state in its INIT. */
     test_server_call(ts, guest_opens, d);
     expect_event(c, SPICE_PORT_EVENT_OPENED);
     test_client_free(c);
-    WAIT_FOR(dev_get(d, &d->state) == 0);
+    TEST_WAIT_FOR(test_dev_state(d) == 0);
     c = link_port(ts, session, SPICE_CHANNEL_PORT, 0);
     expect_init(c, "org.test.0", true);
-    WAIT_FOR(dev_get(d, &d->state) == 1);
+    TEST_WAIT_FOR(test_dev_state(d) == 1);
 
     test_client_free(c);
     test_client_free(main_cc);
-    test_server_call(ts, remove_dev, d);
+    test_dev_remove(ts, d);
     test_server_stop(ts);
-    dev_free(d);
+    test_dev_free(d);
 }
 
 /* A device that takes nothing: the client's 3 MiB wait (at most 1 MiB in
@@ -311,19 +158,19 @@ static gpointer send_chunks(gpointer data)
 static void test_device_full(void)
 {
     TestServer *ts = start();
-    Dev *d = dev_new("org.test.0");
+    TestDev *d = test_dev_new("port", "org.test.0");
     d->accept = false;
-    test_server_call(ts, add_dev, d);
+    test_dev_add(ts, d);
     uint32_t session;
     TestClient *main_cc = test_client_main(test_server_port(ts), NULL, &session);
     TestClient *c = link_port(ts, session, SPICE_CHANNEL_PORT, 0);
     expect_init(c, "org.test.0", false);
     GThread *sender = g_thread_new("sender", send_chunks, c);
     g_usleep(500 * 1000);
-    g_assert_cmpuint(written_len(d), ==, 0);
-    device_takes(ts, d, true);
+    g_assert_cmpuint(test_dev_written_len(d), ==, 0);
+    test_dev_accept(ts, d, true);
     g_assert_true(GPOINTER_TO_INT(g_thread_join(sender)));
-    WAIT_FOR(written_len(d) == CHUNKS * CHUNK);
+    TEST_WAIT_FOR(test_dev_written_len(d) == CHUNKS * CHUNK);
     bool in_order = true;
     for (int i = 0; i < CHUNKS && in_order; i++) {
         for (int k = 0; k < CHUNK && in_order; k += 997) {
@@ -333,25 +180,25 @@ static void test_device_full(void)
     g_assert_true(in_order);
     test_client_free(c);
     test_client_free(main_cc);
-    test_server_call(ts, remove_dev, d);
+    test_dev_remove(ts, d);
     test_server_stop(ts);
-    dev_free(d);
+    test_dev_free(d);
 }
 
 static void test_webdav_and_stream(void)
 {
     TestServer *ts = start();
-    Dev *webdav = dev_new("org.spice-space.webdav.0");
-    Dev *stream = dev_new("org.spice-space.stream.0");
-    Dev *second = dev_new("org.test.1");
-    test_server_call(ts, add_dev, webdav);
+    TestDev *webdav = test_dev_new("port", "org.spice-space.webdav.0");
+    TestDev *stream = test_dev_new("port", "org.spice-space.stream.0");
+    TestDev *second = test_dev_new("port", "org.test.1");
+    test_dev_add(ts, webdav);
     g_test_expect_message("spicecore", G_LOG_LEVEL_WARNING,
                           "*org.spice-space.stream.0: the streaming device*not supported");
     g_test_expect_message("spicecore", G_LOG_LEVEL_WARNING,
                           "*plugin 'port' refused the 'char_device:port' instance*");
-    test_server_call(ts, add_dev, stream);
+    test_dev_add(ts, stream);
     g_test_assert_expected_messages();
-    test_server_call(ts, add_dev, second);
+    test_dev_add(ts, second);
     g_assert_cmpint(webdav->add_result, ==, 0);
     g_assert_cmpint(stream->add_result, ==, -1);
     g_assert_cmpint(second->add_result, ==, 0);
@@ -365,20 +212,20 @@ static void test_webdav_and_stream(void)
     test_client_free(w);
     test_client_free(p);
     test_client_free(main_cc);
-    test_server_call(ts, remove_dev, webdav);
-    test_server_call(ts, remove_dev, second);
+    test_dev_remove(ts, webdav);
+    test_dev_remove(ts, second);
     test_server_stop(ts);
-    dev_free(webdav);
-    dev_free(stream);
-    dev_free(second);
+    test_dev_free(webdav);
+    test_dev_free(stream);
+    test_dev_free(second);
 }
 
 /* Hostile messages: each disconnects, the device stays usable. */
 static void test_hostile(void)
 {
     TestServer *ts = start();
-    Dev *d = dev_new("org.test.0");
-    test_server_call(ts, add_dev, d);
+    TestDev *d = test_dev_new("port", "org.test.0");
+    test_dev_add(ts, d);
     uint32_t session;
     TestClient *main_cc = test_client_main(test_server_port(ts), NULL, &session);
     static const struct {
@@ -406,14 +253,14 @@ static void test_hostile(void)
         test_client_write(c, zeros, MIN(sizeof(zeros), bad[i].size));
         g_assert_true(test_client_wait_closed(c, 5000));
         test_client_free(c);
-        WAIT_FOR(dev_get(d, &d->state) == 0);
+        TEST_WAIT_FOR(test_dev_state(d) == 0);
         g_test_assert_expected_messages();
     }
-    g_assert_cmpuint(written_len(d), ==, 0);
+    g_assert_cmpuint(test_dev_written_len(d), ==, 0);
     test_client_free(main_cc);
-    test_server_call(ts, remove_dev, d);
+    test_dev_remove(ts, d);
     test_server_stop(ts);
-    dev_free(d);
+    test_dev_free(d);
 }
 
 /* QEMU removes the device (the guest closed a spicevmc port, or a hot
@@ -421,32 +268,32 @@ static void test_hostile(void)
 static void test_removed_under_client(void)
 {
     TestServer *ts = start();
-    Dev *d = dev_new("org.test.0");
-    test_server_call(ts, add_dev, d);
+    TestDev *d = test_dev_new("port", "org.test.0");
+    test_dev_add(ts, d);
     uint32_t session;
     TestClient *main_cc = test_client_main(test_server_port(ts), NULL, &session);
     TestClient *c = link_port(ts, session, SPICE_CHANNEL_PORT, 0);
     expect_init(c, "org.test.0", false);
-    device_takes(ts, d, false);
+    test_dev_accept(ts, d, false);
     g_assert_true(test_client_send(c, SPICE_MSGC_SPICEVMC_DATA, "pending", 7));
     g_usleep(100 * 1000);
-    test_server_call(ts, remove_dev, d);
+    test_dev_remove(ts, d);
     g_assert_true(test_client_wait_closed(c, 5000));
     test_client_free(c);
     /* Added again: a new channel, a new client, a clean start. */
     d->accept = true; /* not added: nothing to wake */
-    test_server_call(ts, add_dev, d);
+    test_dev_add(ts, d);
     g_assert_cmpint(d->add_result, ==, 0);
     c = link_port(ts, session, SPICE_CHANNEL_PORT, 0);
     expect_init(c, "org.test.0", false);
     g_assert_true(test_client_send(c, SPICE_MSGC_SPICEVMC_DATA, "fresh", 5));
-    WAIT_FOR(written_len(d) == 5);
+    TEST_WAIT_FOR(test_dev_written_len(d) == 5);
     g_assert_cmpmem(d->written->data, 5, "fresh", 5);
     test_client_free(c);
     test_client_free(main_cc);
-    test_server_call(ts, remove_dev, d);
+    test_dev_remove(ts, d);
     test_server_stop(ts);
-    dev_free(d);
+    test_dev_free(d);
 }
 
 /* A plugin that names its port gets that port; the others stay with the
@@ -455,10 +302,10 @@ static void test_named_routing(void)
 {
     TestServerConfig cfg = { .plugin_path = FIXTURE_DIR, .plugin_enable = "inputs,port,named" };
     TestServer *ts = test_server_start(&cfg);
-    Dev *mine = dev_new("org.test.named.0");
-    Dev *other = dev_new("org.test.0");
-    test_server_call(ts, add_dev, mine);
-    test_server_call(ts, add_dev, other);
+    TestDev *mine = test_dev_new("port", "org.test.named.0");
+    TestDev *other = test_dev_new("port", "org.test.0");
+    test_dev_add(ts, mine);
+    test_dev_add(ts, other);
     g_assert_cmpint(mine->add_result, ==, 0);
     g_assert_cmpint(other->add_result, ==, 0);
     uint32_t session;
@@ -470,18 +317,18 @@ static void test_named_routing(void)
     g_assert_cmpstr((const char *)body, ==, "org.test.named.0");
     g_free(body);
     g_assert_true(test_client_send(n, 101, "named", 5));
-    WAIT_FOR(written_len(mine) == 5);
+    TEST_WAIT_FOR(test_dev_written_len(mine) == 5);
     /* The port plugin has exactly the other one, as PORT 0. */
     TestClient *p = link_port(ts, session, SPICE_CHANNEL_PORT, 0);
     expect_init(p, "org.test.0", false);
     test_client_free(n);
     test_client_free(p);
     test_client_free(main_cc);
-    test_server_call(ts, remove_dev, mine);
-    test_server_call(ts, remove_dev, other);
+    test_dev_remove(ts, mine);
+    test_dev_remove(ts, other);
     test_server_stop(ts);
-    dev_free(mine);
-    dev_free(other);
+    test_dev_free(mine);
+    test_dev_free(other);
 }
 
 int main(int argc, char **argv)

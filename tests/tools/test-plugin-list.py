@@ -429,16 +429,19 @@ class Serves(unittest.TestCase):
         self.assertEqual(plugins["chardev"]["interface"].split()[0], "char_device:webdav")
         # Without a subtype: every subtype (the ABI 1.0 fixture "old"
         # serves char_device:fixture-old, our port plugin char_device:port,
-        # the "named" fixture one named port: both load, 1.4 routing).
+        # the "named" fixture one named port: both load, 1.4 routing;
+        # main serves char_device:vdagent).
         _, out, _ = run("--serves", "char_device", path=path)
         plugins, totals = parse_serves(out)
-        self.assertEqual(set(plugins), {"chardev", "chardev-two", "old", "port", "named"}, out)
+        self.assertEqual(set(plugins),
+                         {"chardev", "chardev-two", "old", "port", "named", "main"}, out)
+        self.assertEqual(plugins["main"]["interface"].split()[0], "char_device:vdagent")
         self.assertEqual(plugins["port"]["interface"].split()[0], "char_device:port")
         self.assertEqual(plugins["port"]["status"], "ok", out)
         self.assertEqual(plugins["named"]["interface"].split()[0],
                          "char_device:port[org.test.named.0]")
         self.assertEqual(plugins["named"]["status"], "ok", out)
-        self.assertIn("5 plugins serve the 'char_device' interface", totals)
+        self.assertIn("6 plugins serve the 'char_device' interface", totals)
 
     def test_interface_conflict(self):
         path = self.serving_path()

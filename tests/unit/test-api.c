@@ -153,10 +153,10 @@ static void check_unserved(TestServer *ts, void *opaque)
         .base = { SPICE_INTERFACE_CHAR_DEVICE, "char", SPICE_INTERFACE_CHAR_DEVICE_MAJOR,
                   SPICE_INTERFACE_CHAR_DEVICE_MINOR },
     };
-    SpiceCharDeviceInstance vdagent = { { &char_iface.base }, "vdagent", NULL, NULL };
+    SpiceCharDeviceInstance card = { { &char_iface.base }, "smartcard", NULL, NULL };
     g_test_expect_message(DOMAIN, G_LOG_LEVEL_WARNING,
-                          "*no enabled plugin serves the 'char_device:vdagent' interface*");
-    g_assert_cmpint(spice_server_add_interface(s, &vdagent.base), ==, -1);
+                          "*no enabled plugin serves the 'char_device:smartcard' interface*");
+    g_assert_cmpint(spice_server_add_interface(s, &card.base), ==, -1);
     g_test_assert_expected_messages();
     SpiceCharDeviceInstance nosub = { { &char_iface.base }, NULL, NULL, NULL };
     g_test_expect_message(DOMAIN, G_LOG_LEVEL_WARNING,
