@@ -15,6 +15,7 @@ test_pkgs=(
     python3 python3-gi gir1.2-spiceclientglib-2.0
     libspice-server-dev
     qemu-system-x86 libdrm-dev
+    spice-vdagent xvfb xclip
 )
 
 pkgs=("${build_pkgs[@]}")

@@ -238,6 +238,7 @@ int main(int argc, char **argv)
     g_auto(GStrv) chardev_specs = NULL;
     g_autofree char *echo_port = NULL;
     gboolean no_echo_port = FALSE;
+    gboolean disable_copy_paste = FALSE, disable_file_xfer = FALSE;
 
     GOptionEntry entries[] = {
         { "port", 'p', 0, G_OPTION_ARG_INT, &port, "TCP port (0: any free port)", "PORT" },
@@ -287,6 +288,10 @@ int main(int argc, char **argv)
         { "echo-port", 0, 0, G_OPTION_ARG_STRING, &echo_port,
           "Name of the port that echoes what the client writes (org.spicecore.echo.0)", "NAME" },
         { "no-echo-port", 0, 0, G_OPTION_ARG_NONE, &no_echo_port, "Offer no echo port", NULL },
+        { "disable-copy-paste", 0, 0, G_OPTION_ARG_NONE, &disable_copy_paste,
+          "No clipboard through the guest agent (QEMU's disable-copy-paste)", NULL },
+        { "disable-file-xfer", 0, 0, G_OPTION_ARG_NONE, &disable_file_xfer,
+          "No file transfer through the guest agent (QEMU's disable-agent-file-xfer)", NULL },
         { "frame-stamp", 0, 0, G_OPTION_ARG_NONE, &frame_stamp,
           "Draw the frame number at the top-left corner of every frame (for spice-bench)", NULL },
         { NULL },
@@ -369,6 +374,8 @@ int main(int argc, char **argv)
         spice_server_set_name(host.server, name);
     }
     spice_server_set_exit_on_disconnect(host.server, exit_on_disconnect);
+    spice_server_set_agent_copypaste(host.server, !disable_copy_paste);
+    spice_server_set_agent_file_xfer(host.server, !disable_file_xfer);
     if (want_display) {
         /* Lossless pictures only: the client's screen must equal the
          * reference frame. */

@@ -27,6 +27,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "tools", "python"))
+from gi.repository import Gio, GLib  # noqa: E402
 from spiceclient import (AUDIO_RATE, CURSOR, DISPLAY, INPUTS, MAIN, TIMEOUT,  # noqa: E402
                          Client, RecordTone, Spice, cursor_signature, gspice_problems,
                          gspice_problems_since, left_channel, read_ppm, signal_connect)
@@ -138,6 +139,8 @@ class DemoHost:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.proc.returncode != 0:
+            self.drain()  # everything it printed, for the report
         assert self.proc.returncode == 0, "demo host exit status %r\n%s" % (
             self.proc.returncode, "\n".join(self.log))
 
@@ -848,6 +851,180 @@ def case_webdav():
         assert not extra, "spice-gtk complained with our library only: %r" % extra
 
 
+# GSpice warnings a case saw with both libraries in the same scenario (the
+# case compared them); main() does not count these against it.
+SHARED_WITH_REFERENCE = []
+
+
+class AgentGuest:
+    """Debian's spice-vdagentd and spice-vdagent on the demo host's
+    vdagent socket, with Xvfb as their X server (the way Xspice runs
+    them; ../shared/design/TEST-PEERS.md section 6). Only the processes
+    started here are stopped, by PID."""
+
+    def __init__(self, tmp, sock_path):
+        self.procs = []
+        self.tmp = tmp
+        self.xfer = os.path.join(tmp, "xfer")
+        os.makedirs(self.xfer, exist_ok=True)
+        uinput = os.path.join(tmp, "uinput")
+        open(uinput, "w").close()  # the fake uinput target must exist
+        self.display = ":%d" % (90 + os.getpid() % 100)
+        # The peers run as they would in a guest, without this suite's
+        # G_DEBUG and MALLOC_PERTURB_ (with them the file transfer fails
+        # on both libraries).
+        self.env = {k: v for k, v in os.environ.items() if k not in ("G_DEBUG", "MALLOC_PERTURB_")}
+        self.env["DISPLAY"] = self.display
+        null = subprocess.DEVNULL
+        self._start(["Xvfb", self.display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+                     null)
+        deadline = time.monotonic() + TIMEOUT
+        while not os.path.exists("/tmp/.X11-unix/X" + self.display[1:]):
+            assert time.monotonic() < deadline, "Xvfb did not start"
+            time.sleep(0.05)
+        daemon_sock = os.path.join(tmp, "vdagentd.sock")
+        self.log = open(os.path.join(tmp, "agent.log"), "w")
+        self._start(["spice-vdagentd", "-x", "-X", "-f", "-d", "-s", sock_path, "-S",
+                     daemon_sock, "-u", uinput], self.log)
+        deadline = time.monotonic() + TIMEOUT
+        while not os.path.exists(daemon_sock):
+            assert time.monotonic() < deadline, "spice-vdagentd did not start"
+            time.sleep(0.05)
+        self._start(["spice-vdagent", "-x", "-d", "-s", sock_path, "-S", daemon_sock, "-f",
+                     self.xfer, "-o", "0"], self.log)
+
+    def _start(self, argv, out):
+        self.procs.append(subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                                           env=getattr(self, "env", None)))
+
+    def xclip(self, *args, stdin=None):
+        return subprocess.Popen(["xclip", "-selection", "clipboard", *args], env=self.env,
+                                stdin=subprocess.PIPE if stdin is not None else None,
+                                stdout=subprocess.PIPE)
+
+    def stop(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        self.log.close()
+
+
+def agent_session(library_dir, tmp, *host_args):
+    """Clipboard both ways and a file transfer between spice-gtk and the
+    real guest agent on the demo host."""
+    sock_path = os.path.join(tmp, "virtio.sock")
+    host = DemoHost("--display", "none", "--no-audio", "--no-echo-port", "--chardev",
+                    "vdagent=" + sock_path, *host_args, library_dir=library_dir)
+    guest = None
+    seen = {}
+    try:
+        guest = AgentGuest(tmp, sock_path)
+        c = Client(host.port)
+        c.run_until(lambda: (MAIN, 0) in c.channels, what="main")
+        main = c.channels[(MAIN, 0)]
+        c.run_until(lambda: main.props.agent_connected, timeout=20, what="the agent")
+        # The agent's capabilities arrive after the first update.
+        c.pump(1.0)
+        seen["caps"] = [i for i in range(32) if main.agent_test_capability(i)]
+
+        grabs, data, requests = [], [], []
+        signal_connect(main, "main-clipboard-selection-grab",
+                       lambda ch, sel, types, n: grabs.append((sel, list(types))) or True)
+        signal_connect(main, "main-clipboard-selection",
+                       lambda ch, sel, t, ptr, n: data.append(ctypes.string_at(ptr, n)))
+        signal_connect(main, "main-clipboard-selection-request",
+                       lambda ch, sel, t: requests.append((sel, t)) or True)
+        # Guest to client.
+        x = guest.xclip("-i", stdin=True)
+        x.stdin.write(b"text-from-guest")
+        x.stdin.close()
+        if host_args:
+            c.pump(2.0)  # switched off: nothing may come
+        else:
+            c.run_until(lambda: grabs, what="the guest's clipboard grab")
+        seen["grab"] = list(grabs)
+        if grabs:
+            main.clipboard_selection_request(0, 1)
+            c.run_until(lambda: data, what="the guest's clipboard")
+        seen["from guest"] = data[0] if data else None
+        x.wait()
+        if not host_args:
+            # Client to guest (xclip asks while the loop runs).
+            main.clipboard_selection_grab(0, [1])
+            c.pump(0.5)
+            out = guest.xclip("-o")
+            c.run_until(lambda: requests, what="the guest's clipboard request")
+            main.clipboard_selection_notify(0, 1, list(b"text-from-client"))
+            c.run_until(lambda: out.poll() is not None, what="xclip -o")
+            seen["to guest"] = out.stdout.read()
+
+        # A file from the client, byte for byte (or refused).
+        src = os.path.join(tmp, "payload.bin")
+        with open(src, "wb") as f:
+            f.write(bytes((i * 13) & 0xff for i in range(300000)))
+        result = []
+
+        def done(ch, res, _data):
+            try:
+                result.append(("ok", ch.file_copy_finish(res)))
+            except GLib.Error as e:
+                result.append(("error", e.message))
+        main.file_copy_async([Gio.File.new_for_path(src)], 0, None, None, None, done, None)
+        c.run_until(lambda: result, timeout=30, what="the file transfer")
+        seen["transfer"] = result[0]
+        dest = os.path.join(guest.xfer, "payload.bin")
+        with open(src, "rb") as f:
+            want = f.read()
+        seen["file intact"] = os.path.exists(dest) and open(dest, "rb").read() == want
+        c.close()
+    finally:
+        if guest:
+            guest.stop()
+        host.stop()
+    return seen
+
+
+def case_agent():
+    runs = [("ours", None)]
+    if os.path.exists(REFERENCE_LIB):
+        runs.append(("reference", REFERENCE_DIR))
+    results, problems = {}, {}
+    for tag, lib in runs:
+        for variant, args in (("on", ()), ("off", ("--disable-copy-paste", "--disable-file-xfer"))):
+            with tempfile.TemporaryDirectory() as tmp:
+                mark = len(gspice_problems)
+                key = tag + "/" + variant
+                results[key] = agent_session(lib, tmp, *args)
+                problems[key] = gspice_problems_since(mark)
+            print("# %s: %r" % (key, results[key]))
+    on, off = results["ours/on"], results["ours/off"]
+    assert on["from guest"] == b"text-from-guest", on
+    assert on["to guest"] == b"text-from-client", on
+    assert on["transfer"] == ("ok", True) and on["file intact"], on
+    # Switched off: no clipboard capability, no grab reaches the client,
+    # the transfer is refused and nothing is written in the guest.
+    assert 5 not in off["caps"] and 13 in off["caps"], off  # CLIPBOARD_BY_DEMAND, XFER_DISABLED
+    assert off["grab"] == [] and off["from guest"] is None, off
+    assert off["transfer"][0] == "error" and not off["file intact"], off
+    if "reference/on" in results:
+        for variant in ("on", "off"):
+            ours, ref = results["ours/" + variant], results["reference/" + variant]
+            assert ours == ref, (variant, ours, ref)
+            extra = [p for p in problems["ours/" + variant]
+                     if p not in problems["reference/" + variant]]
+            assert not extra, "spice-gtk complained with our library only: %r" % extra
+        # An agent with AUDIO_VOLUME_SYNC makes spice-gtk build its own
+        # GStreamer audio, which this machine's GStreamer cannot: both
+        # libraries cause the same warnings.
+        SHARED_WITH_REFERENCE.extend(p for k in problems for p in problems[k]
+                                     if k.startswith("reference/"))
+
+
 def speaks_websocket(port):
     """Whether the server on port answers an HTTP Upgrade to WebSocket
     (as spice-html5 sends it) with 101 Switching Protocols."""
@@ -918,6 +1095,7 @@ CASES = {
     "html5-playback-opus": case_html5_playback_opus,
     "port": case_port,
     "webdav": case_webdav,
+    "agent": case_agent,
     "stop-with-clients": case_stop_with_clients,
 }
 
@@ -931,10 +1109,12 @@ def main():
     for i, name in enumerate(names, 1):
         mark = len(gspice_problems)
         try:
+            del SHARED_WITH_REFERENCE[:]
             skipped = CASES[name]()
             # A GSpice critical or warning is a failure, whatever else the
-            # case checked.
-            problems = gspice_problems_since(mark)
+            # case checked, unless the case saw the reference cause the
+            # same one in the same run.
+            problems = [p for p in gspice_problems_since(mark) if p not in SHARED_WITH_REFERENCE]
             assert not problems, "spice-gtk complained: %r" % problems
             print("ok %d %s%s" % (i, name, " # " + skipped if skipped else ""), flush=True)
         except Exception as e:  # report every case, then fail
