@@ -8,6 +8,10 @@
  *   FUZZ_MSG_TYPE  if defined, the input is the body of one message of
  *                  this type; otherwise it is the raw byte stream the
  *                  client sends (mini headers, several messages, junk)
+ *   FUZZ_AGENT     main channel: AGENT_START is sent first, so AGENT_DATA
+ *                  bodies reach the agent relay's checks
+ *   FUZZ_AGENT_DEVICE  the input is what the guest agent writes on the
+ *                  vdagent char device (chunks), to a started client
  *   FUZZ_RECORD_MODE  for the record channel: MODE (this audio mode) and
  *                  START_MARK are sent first, so DATA bodies reach the
  *                  decoder (SPICE_AUDIO_DATA_MODE_OPUS: the Opus path)
@@ -214,6 +218,40 @@ static const SpiceCharDeviceInterface port_iface = {
 
 static SpiceCharDeviceInstance port = { { &port_iface.base }, "port", NULL, "org.fuzz.0" };
 
+/* The vdagent device: it takes everything; what it reads is agent_in. */
+static const uint8_t *agent_in;
+static size_t agent_in_len;
+
+static int agent_write(SpiceCharDeviceInstance *sin, const uint8_t *buf, int len)
+{
+    (void)sin, (void)buf;
+    return len;
+}
+
+static int agent_read(SpiceCharDeviceInstance *sin, uint8_t *buf, int len)
+{
+    (void)sin;
+    size_t n = agent_in_len < (size_t)len ? agent_in_len : (size_t)len;
+    if (n == 0) {
+        return 0;
+    }
+    memcpy(buf, agent_in, n);
+    agent_in += n;
+    agent_in_len -= n;
+    return (int)n;
+}
+
+static const SpiceCharDeviceInterface agent_iface = {
+    .base = { SPICE_INTERFACE_CHAR_DEVICE, "fuzz", SPICE_INTERFACE_CHAR_DEVICE_MAJOR,
+              SPICE_INTERFACE_CHAR_DEVICE_MINOR },
+    .state = port_state,
+    .write = agent_write,
+    .read = agent_read,
+    .flags = SPICE_CHAR_DEVICE_NOTIFY_WRITABLE,
+};
+
+static SpiceCharDeviceInstance agent = { { &agent_iface.base }, "vdagent", NULL, NULL };
+
 static SpiceServer *server;
 static SpiceRecordInstance record = { { &record_iface.base }, NULL };
 static SpiceKbdInstance kbd = { { &kbd_iface.base }, NULL };
@@ -242,6 +280,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     spice_server_record_start(&record);
     spice_server_add_interface(server, &port.base);
     spice_server_port_event(&port, SPICE_PORT_EVENT_OPENED);
+    spice_server_add_interface(server, &agent.base);
     return 0;
 }
 
@@ -285,7 +324,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         spice_wire_put_u32(prefix + 18, 0);
         channel_client_feed(cc, prefix, sizeof(prefix));
 #endif
-#ifdef FUZZ_MSG_TYPE
+#if defined(FUZZ_AGENT) || defined(FUZZ_AGENT_DEVICE)
+        /* A fresh agent each time: one that broke the rules stays ignored. */
+        spice_server_remove_interface(&agent.base);
+        spice_server_add_interface(server, &agent.base);
+        uint8_t start[6 + 4];
+        spice_wire_put_u16(start, SPICE_MSGC_MAIN_AGENT_START);
+        spice_wire_put_u32(start + 2, 4);
+        spice_wire_put_u32(start + 6, 0xffffffffu);
+        channel_client_feed(cc, start, sizeof(start));
+#endif
+#ifdef FUZZ_AGENT_DEVICE
+        agent_in = data;
+        agent_in_len = size;
+        spice_server_char_device_wakeup(&agent);
+        drain(sv[1]);
+        agent_in_len = 0;
+#elif defined(FUZZ_MSG_TYPE)
         uint8_t *msg = g_malloc(6 + size);
         spice_wire_put_u16(msg, FUZZ_MSG_TYPE);
         spice_wire_put_u32(msg + 2, (uint32_t)size);
