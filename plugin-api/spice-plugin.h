@@ -351,6 +351,10 @@ typedef struct SpicePluginEvent {
 typedef struct SpiceDisplayInfo {
     uint32_t size;
     uint32_t ram_size; /* the device's RAM size (MAIN_INIT hint), bytes */
+    /* since 1.4: 1 when the device takes the client's monitors config
+     * (QXLInterface.client_monitors_config said so); see
+     * "spice.client-monitors-config" */
+    uint32_t client_monitors_config;
 } SpiceDisplayInfo;
 
 typedef struct SpicePrimaryInfo {
@@ -524,6 +528,24 @@ typedef struct SpiceMmTimeInfo {
     uint32_t size;
     uint32_t audio; /* 1: a playback stream runs the clients' clocks */
 } SpiceMmTimeInfo;
+
+/*
+ * "spice.client-monitors-config" (events; key 0; SpiceClientMonitorsConfig,
+ *   then the VDAgentMonitorsConfig) The monitor layout the client asked
+ *   for (its agent's VD_AGENT_MONITORS_CONFIG, already checked: the
+ *   monitors fit in config_size). Published by the main plugin instead
+ *   of forwarding the message to the guest agent, as the reference does,
+ *   when every display says in "spice.display" that its device takes
+ *   it. Read by the display plugin, which hands it to each device's
+ *   client_monitors_config. Nobody (or a display that does not take it):
+ *   the message goes to the guest agent.
+ */
+#define SPICE_TOPIC_CLIENT_MONITORS_CONFIG "spice.client-monitors-config"
+
+typedef struct SpiceClientMonitorsConfig {
+    uint32_t size;
+    uint32_t config_size; /* bytes of VDAgentMonitorsConfig after the struct */
+} SpiceClientMonitorsConfig;
 
 /*
  * "spice.mm-latency" (events; key: the client's session id;

@@ -18,7 +18,25 @@ const SpiceHostServices *display_host;
 typedef struct DisplayPlugin {
     SpicePlugin *plugin;
     GList *workers; /* QxlWorker*, host thread */
+    SpiceTopicSubscription *monitors_sub;
 } DisplayPlugin;
+
+/* The client's monitors config, from the main plugin: to every device. */
+static void on_client_monitors_config(SpicePlugin *plugin, const char *topic, uint32_t key,
+                                      const void *payload, uint32_t size, void *opaque)
+{
+    (void)plugin, (void)topic, (void)key;
+    DisplayPlugin *dp = opaque;
+    const SpiceClientMonitorsConfig *mc = payload;
+    if (!mc || !SPICE_PAYLOAD_HAS(mc, SpiceClientMonitorsConfig, config_size) || mc->size > size ||
+        mc->config_size > size - mc->size) {
+        return;
+    }
+    const uint8_t *config = (const uint8_t *)payload + mc->size;
+    for (GList *l = dp->workers; l; l = l->next) {
+        qxl_worker_client_monitors_config(l->data, config, mc->config_size);
+    }
+}
 
 static int qxl_add(SpicePlugin *plugin, SpiceBaseInstance *sin, void **data)
 {
@@ -78,6 +96,8 @@ static int display_init(SpicePlugin *plugin, const SpiceHostServices *host)
     }
     DisplayPlugin *dp = g_new0(DisplayPlugin, 1);
     dp->plugin = plugin;
+    dp->monitors_sub = host->topic_subscribe(plugin, SPICE_TOPIC_CLIENT_MONITORS_CONFIG, NULL,
+                                             on_client_monitors_config, dp);
     host->set_data(plugin, dp);
     return 0;
 }
@@ -85,6 +105,7 @@ static int display_init(SpicePlugin *plugin, const SpiceHostServices *host)
 static void display_deinit(SpicePlugin *plugin)
 {
     DisplayPlugin *dp = display_host->get_data(plugin);
+    display_host->topic_unsubscribe(dp->monitors_sub);
     /* The core removed every QXL instance (and so every worker) first. */
     while (dp->workers) {
         qxl_worker_free(dp->workers->data);

@@ -54,6 +54,7 @@ struct QxlWorker {
     const QXLInterface *qif;
     uint32_t id;
     uint32_t ram_size;
+    bool client_monitors_config; /* the device takes the client's layout */
     SpicePluginLoop *loop;
     const DisplayOutputOps *output;
     DisplayOutput *out; /* created and freed on the host thread */
@@ -1256,7 +1257,13 @@ QxlWorker *qxl_worker_new(SpicePlugin *plugin, QXLInstance *qxl, const DisplayOu
 void qxl_worker_attach(QxlWorker *w)
 {
     const QXLInterface *qif = w->qif;
-    SpiceDisplayInfo dinfo = { .size = sizeof(dinfo), .ram_size = w->ram_size };
+    /* Asked with NULL: whether the device takes the client's monitors
+     * config (QEMU's qxl does when the guest driver supports it). */
+    w->client_monitors_config = qif->base.minor_version >= 3 && qif->client_monitors_config &&
+                                qif->client_monitors_config(w->qxl, NULL) != 0;
+    SpiceDisplayInfo dinfo = { .size = sizeof(dinfo),
+                               .ram_size = w->ram_size,
+                               .client_monitors_config = w->client_monitors_config };
     publish(w, SPICE_TOPIC_DISPLAY, &dinfo, sizeof(dinfo), SPICE_TOPIC_RETAIN);
     /* Hosts of the 0.8 era keep this pointer; today they ignore it. Some
      * (the reference's test hosts) add memory slots and create the
@@ -1272,6 +1279,18 @@ void qxl_worker_attach(QxlWorker *w)
          * this server does not decode. */
         qif->set_compression_level(w->qxl, 0);
     }
+}
+
+void qxl_worker_client_monitors_config(QxlWorker *w, const uint8_t *config, uint32_t size)
+{
+    if (!w->client_monitors_config) {
+        return;
+    }
+    /* An aligned copy the device may keep reading during the call. */
+    VDAgentMonitorsConfig *copy = g_malloc(size);
+    memcpy(copy, config, size);
+    w->qif->client_monitors_config(w->qxl, copy);
+    g_free(copy);
 }
 
 void qxl_worker_free(QxlWorker *w)

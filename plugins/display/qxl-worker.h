@@ -22,6 +22,9 @@ QxlWorker *qxl_worker_new(SpicePlugin *plugin, QXLInstance *qxl, const DisplayOu
  * the host's attache_worker (which may call spice_qxl_* entry points right
  * away). */
 void qxl_worker_attach(QxlWorker *w);
+/* Host thread. The client's monitors config (a checked
+ * VDAgentMonitorsConfig of size bytes) to the device, if it takes it. */
+void qxl_worker_client_monitors_config(QxlWorker *w, const uint8_t *config, uint32_t size);
 void qxl_worker_free(QxlWorker *w);
 /* The "qxl" interface's SpiceQxlEntries. */
 extern const SpiceQxlEntries qxl_worker_entries;

@@ -55,7 +55,7 @@
 #define MON_CONFIG   20 /* sizeof(VDAgentMonConfig) */
 #define MON_PHYSICAL 4  /* sizeof(VDAgentMonitorMM) */
 
-typedef enum { PASS, DROP, BAD } Verdict;
+typedef enum { PASS, DROP, BAD, TO_DISPLAYS } Verdict;
 
 /* Where one direction's stream stands between messages. */
 typedef struct Filter {
@@ -87,6 +87,12 @@ struct Agent {
 
     GQueue to_device; /* Chunk* */
     SpicePluginTimer *retry;
+
+    /* the displays ("spice.display"): id -> takes the client's monitors
+     * config; and a MONITORS_CONFIG being gathered for them */
+    GHashTable *displays;
+    SpiceTopicSubscription *displays_sub;
+    GByteArray *monitors;
 
     /* the chunk being read from the device */
     uint8_t header[CHUNK_HEADER];
@@ -219,6 +225,39 @@ static void device_send_message(Agent *a, uint32_t type)
 
 /* A MONITORS_CONFIG whose first piece is `data` (header included) and
  * whose message is `size` bytes: its monitors must fit (CVE-2017-7506). */
+/* Whether there are displays and every one's device takes the client's
+ * monitors config (then the agent does not get it, as in the reference). */
+static bool displays_take_config(const Agent *a)
+{
+    if (g_hash_table_size(a->displays) == 0) {
+        return false;
+    }
+    GHashTableIter it;
+    gpointer key, value;
+    g_hash_table_iter_init(&it, a->displays);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        if (!GPOINTER_TO_INT(value)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void on_display(SpicePlugin *plugin, const char *topic, uint32_t key, const void *payload,
+                       uint32_t size, void *opaque)
+{
+    (void)plugin, (void)topic, (void)size;
+    Agent *a = opaque;
+    const SpiceDisplayInfo *info = payload;
+    if (!info) {
+        g_hash_table_remove(a->displays, GUINT_TO_POINTER(key));
+        return;
+    }
+    bool takes = SPICE_PAYLOAD_HAS(info, SpiceDisplayInfo, client_monitors_config) &&
+                 info->client_monitors_config;
+    g_hash_table_insert(a->displays, GUINT_TO_POINTER(key), GINT_TO_POINTER(takes));
+}
+
 static bool monitors_config_fits(const uint8_t *data, uint32_t len, uint32_t size)
 {
     if (size < 8 || len < MSG_HEADER + 8) {
@@ -228,7 +267,8 @@ static bool monitors_config_fits(const uint8_t *data, uint32_t len, uint32_t siz
     uint32_t flags = spice_wire_get_u32(data + MSG_HEADER + 4);
     uint64_t per =
         MON_CONFIG + (flags & VD_AGENT_CONFIG_MONITORS_FLAG_PHYSICAL_SIZE ? MON_PHYSICAL : 0);
-    return n <= MAX_MONITORS && 8 + (uint64_t)n * per <= size;
+    return n <= MAX_MONITORS && 8 + (uint64_t)n * per <= size &&
+           size <= 8 + MAX_MONITORS * (MON_CONFIG + MON_PHYSICAL);
 }
 
 /* The verdict on one piece of a stream; *type gets the type of a message
@@ -269,6 +309,9 @@ static Verdict filter_piece(Agent *a, Filter *f, const uint8_t *data, uint32_t l
     f->verdict = PASS;
     if ((is_clipboard(*type) && !copypaste(a)) || (is_file_xfer(*type) && !file_xfer(a))) {
         f->verdict = DROP;
+    }
+    if (from_client && *type == VD_AGENT_MONITORS_CONFIG && displays_take_config(a)) {
+        f->verdict = TO_DISPLAYS;
     }
     return f->verdict;
 }
@@ -425,6 +468,9 @@ Agent *agent_new(SpicePlugin *plugin, const SpiceHostServices *host)
     a->host = host;
     g_queue_init(&a->to_device);
     a->retry = host->timer_new(plugin, NULL, retry_flush, a);
+    a->displays = g_hash_table_new(NULL, NULL);
+    a->monitors = g_byte_array_new();
+    a->displays_sub = host->topic_subscribe(plugin, SPICE_TOPIC_DISPLAY, NULL, on_display, a);
     return a;
 }
 
@@ -435,6 +481,9 @@ void agent_free(Agent *a)
     }
     drop_to_device(a);
     a->host->timer_free(a->retry);
+    a->host->topic_unsubscribe(a->displays_sub);
+    g_hash_table_destroy(a->displays);
+    g_byte_array_unref(a->monitors);
     free(a);
 }
 
@@ -531,6 +580,18 @@ void agent_client_disconnected(Agent *a)
     device_read(a); /* what the agent sends now is dropped */
 }
 
+static void send_monitors_config(Agent *a)
+{
+    uint32_t size = (uint32_t)(sizeof(SpiceClientMonitorsConfig) + a->monitors->len);
+    uint8_t *payload = g_malloc(size);
+    SpiceClientMonitorsConfig mc = { .size = sizeof(mc), .config_size = a->monitors->len };
+    memcpy(payload, &mc, sizeof(mc));
+    memcpy(payload + sizeof(mc), a->monitors->data, a->monitors->len);
+    a->host->topic_publish(a->plugin, SPICE_TOPIC_CLIENT_MONITORS_CONFIG, 0, payload, size, 0);
+    g_free(payload);
+    g_byte_array_set_size(a->monitors, 0);
+}
+
 static int client_data(Agent *a, const uint8_t *body, uint32_t size)
 {
     if (size == 0 || size > PIECE_MAX) {
@@ -555,6 +616,21 @@ static int client_data(Agent *a, const uint8_t *body, uint32_t size)
     if (v == BAD) {
         a->host->log(a->plugin, SPICE_PLUGIN_LOG_MESSAGE, "agent: client sent %s", why);
         return -EPROTO;
+    }
+    if (v == TO_DISPLAYS) {
+        /* Gathered whole (at most 6 KiB, checked), then to the displays. */
+        if (type) {
+            g_byte_array_set_size(a->monitors, 0);
+            g_byte_array_append(a->monitors, body + MSG_HEADER, size - MSG_HEADER);
+        } else {
+            g_byte_array_append(a->monitors, body, size);
+        }
+        if (a->from_client.left == 0) {
+            send_monitors_config(a);
+        }
+        a->owed++;
+        return_tokens(a, true);
+        return 0;
     }
     if (v == DROP) {
         if (type == VD_AGENT_FILE_XFER_START && !file_xfer(a)) {

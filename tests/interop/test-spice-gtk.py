@@ -989,6 +989,47 @@ def agent_session(library_dir, tmp, *host_args):
     return seen
 
 
+def monitors_config_session(library_dir, tmp):
+    """A client asks for an 800x600 monitor through its agent: with a QXL
+    device that takes it, the device gets it, not the guest agent."""
+    sock_path = os.path.join(tmp, "virtio.sock")
+    host = DemoHost("--no-audio", "--no-echo-port", "--chardev", "vdagent=" + sock_path,
+                    library_dir=library_dir)
+    guest = None
+    try:
+        guest = AgentGuest(tmp, sock_path)
+        c = Client(host.port)
+        c.run_until(lambda: c.picture_ready(), what="the first picture")
+        main = c.channels[(MAIN, 0)]
+        c.run_until(lambda: main.props.agent_connected, timeout=20, what="the agent")
+        c.pump(1.0)
+        main.update_display_enabled(0, True, False)
+        main.update_display(0, 0, 0, 800, 600, False)
+        main.send_monitor_config()
+        want = "display: client monitors config"
+        got = []
+        c.run_until(lambda: got.extend(line for line in host.drain() if line.startswith(want))
+                    or got, what=want)
+        c.close()
+    finally:
+        if guest:
+            guest.stop()
+        host.stop()
+    return got[0]
+
+
+def case_agent_monitors_config():
+    with tempfile.TemporaryDirectory() as tmp:
+        ours = monitors_config_session(None, tmp)
+    assert ours.startswith("display: client monitors config: 800x600+0+0 ("), ours
+    if os.path.exists(REFERENCE_LIB):
+        mark = len(gspice_problems)
+        with tempfile.TemporaryDirectory() as tmp:
+            ref = monitors_config_session(REFERENCE_DIR, tmp)
+        SHARED_WITH_REFERENCE.extend(gspice_problems_since(mark))
+        assert ours == ref, (ours, ref)
+
+
 def case_agent():
     runs = [("ours", None)]
     if os.path.exists(REFERENCE_LIB):
@@ -1096,6 +1137,7 @@ CASES = {
     "port": case_port,
     "webdav": case_webdav,
     "agent": case_agent,
+    "agent-monitors-config": case_agent_monitors_config,
     "stop-with-clients": case_stop_with_clients,
 }
 

@@ -614,9 +614,29 @@ static void qxl_set_client_capabilities(QXLInstance *qin, uint8_t client_present
 {
 }
 
+static void emit(DemoDisplay *dd, const char *format, ...) G_GNUC_PRINTF(2, 3);
+
+/* The layout a client asks for (through its agent), printed as a guest
+ * driver would take it; the demo's own size stays. */
 static int qxl_client_monitors_config(QXLInstance *qin, VDAgentMonitorsConfig *monitors_config)
 {
-    return 0; /* the size is fixed */
+    DemoDisplay *dd = from_qxl(qin);
+    if (!monitors_config) {
+        return 1; /* yes, this device takes it */
+    }
+    /* Clients send every monitor they could show; the disabled ones are
+     * 0x0. */
+    GString *line = g_string_new("display: client monitors config:");
+    for (uint32_t i = 0; i < monitors_config->num_of_monitors && i < 16; i++) {
+        const VDAgentMonConfig *m = &monitors_config->monitors[i];
+        if (m->width && m->height) {
+            g_string_append_printf(line, " %ux%u+%d+%d", m->width, m->height, m->x, m->y);
+        }
+    }
+    g_string_append_printf(line, " (%u entries)", monitors_config->num_of_monitors);
+    emit(dd, "%s", line->str);
+    g_string_free(line, TRUE);
+    return 1;
 }
 
 /* set_mm_time is deprecated, but older servers call it unconditionally. */
@@ -663,8 +683,6 @@ static void draw_stamp(DemoDisplay *dd)
     }
     demo_draw_image(dd, 0, 0, &dd->stamp, IMG_COPY, 0, 0, 0);
 }
-
-static void emit(DemoDisplay *dd, const char *format, ...) G_GNUC_PRINTF(2, 3);
 
 static void emit(DemoDisplay *dd, const char *format, ...)
 {
