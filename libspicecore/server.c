@@ -74,6 +74,17 @@ static void on_primary_topic(SpiceServer *s, const char *topic, uint32_t key, co
     server_update_mouse_mode(s);
 }
 
+/* With agent-mouse on, an attached agent allows client mouse mode. */
+static void on_agent_topic(SpiceServer *s, const char *topic, uint32_t key, const void *payload,
+                           uint32_t size)
+{
+    (void)topic, (void)key, (void)size;
+    const SpiceAgentInfo *info = payload;
+    s->agent_connected =
+        info && SPICE_PAYLOAD_HAS(info, SpiceAgentInfo, connected) && info->connected;
+    server_update_mouse_mode(s);
+}
+
 SPICE_EXPORT int spice_server_init(SpiceServer *s, SpiceCoreInterface *core)
 {
     g_return_val_if_fail(s != NULL, -1);
@@ -106,6 +117,7 @@ SPICE_EXPORT int spice_server_init(SpiceServer *s, SpiceCoreInterface *core)
      * plugin, so it sees them first. */
     topic_subscribe_core(s->topics, SPICE_TOPIC_DISPLAY, on_display_topic);
     topic_subscribe_core(s->topics, SPICE_TOPIC_PRIMARY, on_primary_topic);
+    topic_subscribe_core(s->topics, SPICE_TOPIC_AGENT, on_agent_topic);
     publish_mouse_mode(s);
 
     g_autoptr(GError) error = NULL;
@@ -213,11 +225,9 @@ uint32_t server_supported_mouse_modes(SpiceServer *s)
     unsigned displays = registry_count_type(s, SPICE_CHANNEL_DISPLAY);
     unsigned qxls = interfaces_count(s, SPICE_INTERFACE_QXL);
     bool tablet = interfaces_count(s, SPICE_INTERFACE_TABLET) > 0;
-    /* The agent's mouse (positions sent to the guest agent as
-     * VD_AGENT_MOUSE_STATE) is not implemented yet: an attached agent
-     * does not allow client mode by itself, or the pointer would go
-     * nowhere. */
-    bool agent = false;
+    /* The main plugin says on "spice.agent" when a guest agent is there
+     * to take positions (VD_AGENT_MOUSE_STATE). */
+    bool agent = s->config.agent_mouse && s->agent_connected;
     bool one_display = displays <= 1 && qxls <= 1;
     bool primary_ok = qxls == 0 || s->display_allows_client_mouse;
     if (agent || (tablet && one_display && primary_ok)) {

@@ -101,6 +101,7 @@ struct SpiceServer {
     uint32_t mouse_mode;              /* SPICE_MOUSE_MODE_* current */
     uint32_t mouse_supported_last;    /* supported modes last announced */
     bool display_allows_client_mouse; /* set by the display owner */
+    bool agent_connected;             /* "spice.agent" */
     uint32_t qxl_ram_size;
 
     bool vm_running;

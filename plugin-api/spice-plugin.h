@@ -530,6 +530,37 @@ typedef struct SpiceMmTimeInfo {
 } SpiceMmTimeInfo;
 
 /*
+ * "spice.agent" (retained; key 0; SpiceAgentInfo)
+ *   Published by the main plugin while a guest agent (the "vdagent" char
+ *   device) is attached and keeps to the protocol; withdrawn when it goes.
+ *   Read by the core (with agent-mouse on, an agent allows client mouse
+ *   mode) and the inputs plugin (in client mode the pointer then goes to
+ *   the agent). Nobody: no agent.
+ */
+#define SPICE_TOPIC_AGENT "spice.agent"
+
+typedef struct SpiceAgentInfo {
+    uint32_t size;
+    uint32_t connected; /* 1 */
+} SpiceAgentInfo;
+
+/*
+ * "spice.agent-mouse" (events; key 0; SpiceAgentMouseState) The client's
+ *   pointer for the guest agent (client mouse mode with agent-mouse on):
+ *   published by the inputs plugin, sent to the agent as
+ *   VD_AGENT_MOUSE_STATE by the main plugin (only the newest one waits if
+ *   the agent is slow). Nobody: the pointer goes nowhere.
+ */
+#define SPICE_TOPIC_AGENT_MOUSE "spice.agent-mouse"
+
+typedef struct SpiceAgentMouseState {
+    uint32_t size;
+    uint32_t x, y;
+    uint32_t buttons; /* VD_AGENT_LBUTTON_MASK ... (spice/vd_agent.h) */
+    uint32_t display_id;
+} SpiceAgentMouseState;
+
+/*
  * "spice.client-monitors-config" (events; key 0; SpiceClientMonitorsConfig,
  *   then the VDAgentMonitorsConfig) The monitor layout the client asked
  *   for (its agent's VD_AGENT_MONITORS_CONFIG, already checked: the

@@ -22,6 +22,7 @@
 
 #include <spice/enums.h>
 #include <spice/protocol.h>
+#include <spice/vd_agent.h>
 
 #include "spice-plugin-wire.h"
 #include "spice-plugin.h"
@@ -49,6 +50,10 @@ typedef struct InputsPlugin {
     bool key_ext[0x80];        /* 0xE0-prefixed keys held */
     SpicePrimaryInfo primary;  /* last primary surface announced */
     SpiceTopicSubscription *primary_sub;
+    SpiceTopicSubscription *agent_sub;
+    bool agent;                /* "spice.agent": a guest agent takes the pointer */
+    uint32_t agent_x, agent_y; /* last position given to it */
+    uint32_t agent_display;
 } InputsPlugin;
 
 typedef struct InputsClient {
@@ -206,6 +211,31 @@ static bool client_mode(InputsPlugin *ip)
     return host->mouse_mode_get(ip->plugin, NULL) == SPICE_MOUSE_MODE_CLIENT;
 }
 
+/* Client mode with agent-mouse on and an agent attached: the pointer
+ * goes to the agent (VD_AGENT_MOUSE_STATE), not to the tablet. */
+static bool agent_mouse(InputsPlugin *ip)
+{
+    return ip->agent && host->server_get_int(ip->plugin, SPICE_SERVER_INT_AGENT_MOUSE);
+}
+
+/* SPICE button masks to the agent's (VD_AGENT_LBUTTON_MASK is bit 1). */
+static uint32_t buttons_to_agent(uint32_t state)
+{
+    return ((state & SPICE_MOUSE_BUTTON_MASK_LEFT) ? VD_AGENT_LBUTTON_MASK : 0) |
+           ((state & SPICE_MOUSE_BUTTON_MASK_MIDDLE) ? VD_AGENT_MBUTTON_MASK : 0) |
+           ((state & SPICE_MOUSE_BUTTON_MASK_RIGHT) ? VD_AGENT_RBUTTON_MASK : 0);
+}
+
+static void send_agent_mouse(InputsPlugin *ip, uint32_t buttons)
+{
+    SpiceAgentMouseState m = { .size = sizeof(m),
+                               .x = ip->agent_x,
+                               .y = ip->agent_y,
+                               .buttons = buttons,
+                               .display_id = ip->agent_display };
+    host->topic_publish(ip->plugin, SPICE_TOPIC_AGENT_MOUSE, 0, &m, sizeof(m), 0);
+}
+
 static void motion_seen(InputsPlugin *ip, InputsClient *ic, SpiceChannelClient *cc)
 {
     (void)ip;
@@ -268,12 +298,17 @@ static int inputs_handle_message(SpiceChannelClient *cc, uint16_t type, const ui
         uint32_t x = spice_wire_u32(&r);
         uint32_t y = spice_wire_u32(&r);
         uint16_t buttons = spice_wire_u16(&r);
-        (void)spice_wire_u8(&r); /* display id: one display per tablet */
+        uint8_t display = spice_wire_u8(&r); /* one display per tablet */
         if (r.error) {
             return malformed(ip, "MOUSE_POSITION", size);
         }
         motion_seen(ip, ic, cc);
-        if (ip->tablet && client_mode(ip)) {
+        if (client_mode(ip) && agent_mouse(ip)) {
+            ip->agent_x = x;
+            ip->agent_y = y;
+            ip->agent_display = display;
+            send_agent_mouse(ip, buttons_to_agent(buttons));
+        } else if (ip->tablet && client_mode(ip)) {
             const SpiceTabletInterface *sif = (const SpiceTabletInterface *)ip->tablet->base.sif;
             sif->position(ip->tablet, (int)x, (int)y, buttons_to_local(buttons));
         }
@@ -294,7 +329,10 @@ static int inputs_handle_message(SpiceChannelClient *cc, uint16_t type, const ui
             dz = 1;
         }
         uint32_t local = buttons_to_local(buttons);
-        if (client_mode(ip)) {
+        if (client_mode(ip) && agent_mouse(ip)) {
+            uint32_t wheel = dz < 0 ? VD_AGENT_UBUTTON_MASK : dz > 0 ? VD_AGENT_DBUTTON_MASK : 0;
+            send_agent_mouse(ip, buttons_to_agent(buttons) | wheel);
+        } else if (client_mode(ip)) {
             if (ip->tablet) {
                 const SpiceTabletInterface *sif =
                     (const SpiceTabletInterface *)ip->tablet->base.sif;
@@ -517,6 +555,15 @@ static void on_primary(SpicePlugin *plugin, const char *topic, uint32_t key, con
 
 /* ---- plugin ---------------------------------------------------------------------------------- */
 
+static void on_agent(SpicePlugin *plugin, const char *topic, uint32_t key, const void *payload,
+                     uint32_t size, void *opaque)
+{
+    (void)plugin, (void)topic, (void)key, (void)size;
+    InputsPlugin *ip = opaque;
+    const SpiceAgentInfo *info = payload;
+    ip->agent = info && SPICE_PAYLOAD_HAS(info, SpiceAgentInfo, connected) && info->connected;
+}
+
 static int inputs_init(SpicePlugin *plugin, const SpiceHostServices *services)
 {
     host = services;
@@ -544,6 +591,7 @@ static int inputs_init(SpicePlugin *plugin, const SpiceHostServices *services)
         return -EEXIST;
     }
     ip->primary_sub = host->topic_subscribe(plugin, SPICE_TOPIC_PRIMARY, NULL, on_primary, ip);
+    ip->agent_sub = host->topic_subscribe(plugin, SPICE_TOPIC_AGENT, NULL, on_agent, ip);
     host->set_data(plugin, ip);
     return 0;
 }
@@ -552,6 +600,7 @@ static void inputs_deinit(SpicePlugin *plugin)
 {
     InputsPlugin *ip = host->get_data(plugin);
     host->topic_unsubscribe(ip->primary_sub);
+    host->topic_unsubscribe(ip->agent_sub);
     host->timer_free(ip->modifiers_timer);
     free(ip);
     host->set_data(plugin, NULL);

@@ -67,6 +67,7 @@ typedef struct Chunk {
     uint32_t size; /* header + payload */
     uint32_t done;
     bool client_token; /* returns a client token once written */
+    bool mouse;        /* a VD_AGENT_MOUSE_STATE: a newer one replaces it */
     uint8_t data[];
 } Chunk;
 
@@ -93,6 +94,8 @@ struct Agent {
     GHashTable *displays;
     SpiceTopicSubscription *displays_sub;
     GByteArray *monitors;
+    SpiceTopicSubscription *mouse_sub; /* "spice.agent-mouse" */
+    bool published;                    /* "spice.agent" holds a value */
 
     /* the chunk being read from the device */
     uint8_t header[CHUNK_HEADER];
@@ -204,6 +207,7 @@ static bool device_queue(Agent *a, uint32_t port, const uint8_t *payload, uint32
     c->size = CHUNK_HEADER + size;
     c->done = 0;
     c->client_token = client_token;
+    c->mouse = false;
     spice_wire_put_u32(c->data, port);
     spice_wire_put_u32(c->data + 4, size);
     memcpy(c->data + CHUNK_HEADER, payload, size);
@@ -218,6 +222,50 @@ static void device_send_message(Agent *a, uint32_t type)
     spice_wire_put_u32(msg, VD_AGENT_PROTOCOL);
     spice_wire_put_u32(msg + 4, type);
     device_queue(a, VDP_SERVER_PORT, msg, sizeof(msg), false);
+    device_flush(a);
+}
+
+/* Say on "spice.agent" whether an agent is there to take the pointer. */
+static void publish_agent(Agent *a)
+{
+    bool connected = a->sin && !a->broken;
+    if (connected == a->published) {
+        return;
+    }
+    a->published = connected;
+    SpiceAgentInfo info = { .size = sizeof(info), .connected = 1 };
+    a->host->topic_publish(a->plugin, SPICE_TOPIC_AGENT, 0, connected ? &info : NULL,
+                           connected ? sizeof(info) : 0, SPICE_TOPIC_RETAIN);
+}
+
+/* The client's pointer (client mouse mode): VD_AGENT_MOUSE_STATE on the
+ * server's port. A state the agent has not started reading yet is
+ * replaced by the newer one, so a slow agent costs one chunk. */
+static void on_agent_mouse(SpicePlugin *plugin, const char *topic, uint32_t key,
+                           const void *payload, uint32_t size, void *opaque)
+{
+    (void)plugin, (void)topic, (void)key, (void)size;
+    Agent *a = opaque;
+    const SpiceAgentMouseState *m = payload;
+    if (!a->sin || a->broken || !m || !SPICE_PAYLOAD_HAS(m, SpiceAgentMouseState, display_id)) {
+        return;
+    }
+    uint8_t msg[MSG_HEADER + 13] = { 0 };
+    spice_wire_put_u32(msg, VD_AGENT_PROTOCOL);
+    spice_wire_put_u32(msg + 4, VD_AGENT_MOUSE_STATE);
+    spice_wire_put_u32(msg + 16, 13);
+    spice_wire_put_u32(msg + MSG_HEADER, m->x);
+    spice_wire_put_u32(msg + MSG_HEADER + 4, m->y);
+    spice_wire_put_u32(msg + MSG_HEADER + 8, m->buttons);
+    msg[MSG_HEADER + 12] = (uint8_t)m->display_id;
+    Chunk *last = g_queue_peek_tail(&a->to_device);
+    if (last && last->mouse && last->done == 0) {
+        memcpy(last->data + CHUNK_HEADER, msg, sizeof(msg));
+        return;
+    }
+    if (device_queue(a, VDP_SERVER_PORT, msg, sizeof(msg), false)) {
+        ((Chunk *)g_queue_peek_tail(&a->to_device))->mouse = true;
+    }
     device_flush(a);
 }
 
@@ -380,6 +428,7 @@ static void agent_broken(Agent *a, const char *why)
                  "agent: %s; the guest agent is ignored until it reconnects", why);
     a->broken = true;
     drop_to_device(a);
+    publish_agent(a);
     if (a->cc) {
         uint8_t body[4] = { 0 };
         a->host->channel_client_send(a->cc, SPICE_MSG_MAIN_AGENT_DISCONNECTED, body, 4);
@@ -471,6 +520,7 @@ Agent *agent_new(SpicePlugin *plugin, const SpiceHostServices *host)
     a->displays = g_hash_table_new(NULL, NULL);
     a->monitors = g_byte_array_new();
     a->displays_sub = host->topic_subscribe(plugin, SPICE_TOPIC_DISPLAY, NULL, on_display, a);
+    a->mouse_sub = host->topic_subscribe(plugin, SPICE_TOPIC_AGENT_MOUSE, NULL, on_agent_mouse, a);
     return a;
 }
 
@@ -482,6 +532,7 @@ void agent_free(Agent *a)
     drop_to_device(a);
     a->host->timer_free(a->retry);
     a->host->topic_unsubscribe(a->displays_sub);
+    a->host->topic_unsubscribe(a->mouse_sub);
     g_hash_table_destroy(a->displays);
     g_byte_array_unref(a->monitors);
     free(a);
@@ -517,6 +568,7 @@ int agent_device_add(Agent *a, SpiceCharDeviceInstance *sin)
     a->sin = sin;
     a->sif = sif;
     sif->state(sin, 1);
+    publish_agent(a);
     if (a->cc) {
         a->started = false;
         send_connected(a);
@@ -532,6 +584,7 @@ void agent_device_remove(Agent *a)
     }
     a->sin = NULL;
     reset_device_side(a);
+    publish_agent(a);
     if (a->cc) {
         uint8_t body[4] = { 0 };
         a->host->channel_client_send(a->cc, SPICE_MSG_MAIN_AGENT_DISCONNECTED, body, 4);

@@ -152,6 +152,15 @@ static const FrozenRow frozen[] = {
     { 3, ABI_NOW, { "SpiceMmTimeInfo", NULL, 8, 4, false } },
     { 3, ABI_NOW, { "SpiceMmTimeInfo", "size", 0, 4, false } },
     { 3, ABI_NOW, { "SpiceMmTimeInfo", "audio", 4, 4, false } },
+    { 4, ABI_NOW, { "SpiceAgentInfo", NULL, 8, 4, false } },
+    { 4, ABI_NOW, { "SpiceAgentInfo", "size", 0, 4, false } },
+    { 4, ABI_NOW, { "SpiceAgentInfo", "connected", 4, 4, false } },
+    { 4, ABI_NOW, { "SpiceAgentMouseState", NULL, 20, 4, false } },
+    { 4, ABI_NOW, { "SpiceAgentMouseState", "size", 0, 4, false } },
+    { 4, ABI_NOW, { "SpiceAgentMouseState", "x", 4, 4, false } },
+    { 4, ABI_NOW, { "SpiceAgentMouseState", "y", 8, 4, false } },
+    { 4, ABI_NOW, { "SpiceAgentMouseState", "buttons", 12, 4, false } },
+    { 4, ABI_NOW, { "SpiceAgentMouseState", "display_id", 16, 4, false } },
     { 4, ABI_NOW, { "SpiceClientMonitorsConfig", NULL, 8, 4, false } },
     { 4, ABI_NOW, { "SpiceClientMonitorsConfig", "size", 0, 4, false } },
     { 4, ABI_NOW, { "SpiceClientMonitorsConfig", "config_size", 4, 4, false } },
@@ -285,5 +294,7 @@ static const AbiString frozen_strings[] = {
     { "SPICE_TOPIC_MM_TIME", "spice.mm-time" },
     { "SPICE_TOPIC_MM_LATENCY", "spice.mm-latency" },
     { "SPICE_TOPIC_CLIENT_MONITORS_CONFIG", "spice.client-monitors-config" },
+    { "SPICE_TOPIC_AGENT", "spice.agent" },
+    { "SPICE_TOPIC_AGENT_MOUSE", "spice.agent-mouse" },
 };
 /* clang-format on */

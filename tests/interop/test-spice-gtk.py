@@ -1018,6 +1018,52 @@ def monitors_config_session(library_dir, tmp):
     return got[0]
 
 
+def agent_mouse_session(library_dir, tmp):
+    """No tablet: the agent gives the client mouse mode, and a position
+    the client sends comes out of spice-vdagentd's (fake) uinput device
+    as EV_ABS events."""
+    sock_path = os.path.join(tmp, "virtio.sock")
+    host = DemoHost("--no-audio", "--no-echo-port", "--no-tablet", "--chardev",
+                    "vdagent=" + sock_path, library_dir=library_dir)
+    guest = None
+    try:
+        guest = AgentGuest(tmp, sock_path)
+        c = Client(host.port)
+        c.run_until(lambda: c.picture_ready(), what="the first picture")
+        main = c.channels[(MAIN, 0)]
+        c.run_until(lambda: main.props.agent_connected, timeout=20, what="the agent")
+        main.request_mouse_mode(2)  # SPICE_MOUSE_MODE_CLIENT
+        c.run_until(lambda: main.props.mouse_mode == 2, what="client mouse mode")
+        inputs = c.channels[(INPUTS, 0)]
+        uinput = os.path.join(tmp, "uinput")
+        events = []
+
+        def read_events():
+            with open(uinput, "rb") as f:
+                data = f.read()
+            events[:] = [struct.unpack("<HHi", data[o + 16:o + 24])
+                         for o in range(0, len(data) - len(data) % 24, 24)]
+            return (3, 0, 300) in events and (3, 1, 200) in events
+        inputs.position(300, 200, 0, 0)
+        c.run_until(read_events, what="EV_ABS 300, 200 from spice-vdagentd")
+        c.close()
+    finally:
+        if guest:
+            guest.stop()
+        host.stop()
+    return (3, 0, 300) in events and (3, 1, 200) in events
+
+
+def case_agent_mouse():
+    with tempfile.TemporaryDirectory() as tmp:
+        assert agent_mouse_session(None, tmp)
+    if os.path.exists(REFERENCE_LIB):
+        mark = len(gspice_problems)
+        with tempfile.TemporaryDirectory() as tmp:
+            assert agent_mouse_session(REFERENCE_DIR, tmp)
+        SHARED_WITH_REFERENCE.extend(gspice_problems_since(mark))
+
+
 def case_agent_monitors_config():
     with tempfile.TemporaryDirectory() as tmp:
         ours = monitors_config_session(None, tmp)
@@ -1138,6 +1184,7 @@ CASES = {
     "webdav": case_webdav,
     "agent": case_agent,
     "agent-monitors-config": case_agent_monitors_config,
+    "agent-mouse": case_agent_mouse,
     "stop-with-clients": case_stop_with_clients,
 }
 

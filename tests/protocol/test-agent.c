@@ -64,10 +64,10 @@ static void link_main(Ctx *c)
     g_free(body);
 }
 
-static void open_ctx(Ctx *c, bool device_first)
+static void open_ctx_cfg(Ctx *c, bool device_first, bool no_tablet)
 {
     memset(c, 0, sizeof(*c));
-    TestServerConfig cfg = { .plugin_enable = "inputs" };
+    TestServerConfig cfg = { .plugin_enable = "inputs", .no_tablet = no_tablet };
     c->ts = test_server_start(&cfg);
     c->dev = test_dev_new("vdagent", NULL);
     if (device_first) {
@@ -75,6 +75,11 @@ static void open_ctx(Ctx *c, bool device_first)
         g_assert_cmpint(c->dev->add_result, ==, 0);
     }
     link_main(c);
+}
+
+static void open_ctx(Ctx *c, bool device_first)
+{
+    open_ctx_cfg(c, device_first, false);
 }
 
 static void close_ctx(Ctx *c, bool remove)
@@ -388,6 +393,60 @@ static void test_hostile_agent(void)
     close_ctx(&c, true);
 }
 
+/* The next MOUSE_MODE: current mode. */
+static uint16_t expect_mouse_mode(TestClient *t, uint16_t *supported)
+{
+    uint8_t *body;
+    uint32_t size;
+    g_assert_true(test_client_wait_for(t, SPICE_MSG_MAIN_MOUSE_MODE, &body, &size));
+    *supported = spice_wire_get_u16(body);
+    uint16_t current = spice_wire_get_u16(body + 2);
+    g_free(body);
+    return current;
+}
+
+/* No tablet: the agent makes client mouse mode possible, and the
+ * client's positions reach it as VD_AGENT_MOUSE_STATE (port 2). */
+static void test_agent_mouse(void)
+{
+    Ctx c;
+    open_ctx_cfg(&c, false, true);
+    uint16_t supported;
+    test_dev_add(c.ts, c.dev);
+    while (expect_mouse_mode(c.main, &supported), !(supported & SPICE_MOUSE_MODE_CLIENT)) {
+    }
+    uint8_t req[2];
+    spice_wire_put_u16(req, SPICE_MOUSE_MODE_CLIENT);
+    g_assert_true(test_client_send(c.main, SPICE_MSGC_MAIN_MOUSE_MODE_REQUEST, req, 2));
+    while (expect_mouse_mode(c.main, &supported) != SPICE_MOUSE_MODE_CLIENT) {
+    }
+    TestClient *in = test_client_connect(test_server_port(c.ts));
+    TestLinkParams p = { .connection_id = c.session, .channel_type = SPICE_CHANNEL_INPUTS };
+    g_assert_true(test_client_link(in, &p));
+    uint8_t pos[11];
+    spice_wire_put_u32(pos, 300);
+    spice_wire_put_u32(pos + 4, 200);
+    spice_wire_put_u16(pos + 8, SPICE_MOUSE_BUTTON_MASK_LEFT);
+    pos[10] = 0;
+    g_assert_true(test_client_send(in, SPICE_MSGC_INPUTS_MOUSE_POSITION, pos, sizeof(pos)));
+    uint32_t port, size;
+    g_autofree uint8_t *m = take_chunk(&c, &port, &size);
+    g_assert_cmpuint(port, ==, VDP_SERVER_PORT);
+    g_assert_cmpuint(size, ==, MSG_HEADER + 13);
+    g_assert_cmpuint(spice_wire_get_u32(m + 4), ==, VD_AGENT_MOUSE_STATE);
+    g_assert_cmpuint(spice_wire_get_u32(m + MSG_HEADER), ==, 300);
+    g_assert_cmpuint(spice_wire_get_u32(m + MSG_HEADER + 4), ==, 200);
+    g_assert_cmpuint(spice_wire_get_u32(m + MSG_HEADER + 8), ==, VD_AGENT_LBUTTON_MASK);
+
+    /* The agent goes: client mode is no longer possible. */
+    test_dev_remove(c.ts, c.dev);
+    while (expect_mouse_mode(c.main, &supported) != SPICE_MOUSE_MODE_SERVER) {
+    }
+    g_assert_false(supported & SPICE_MOUSE_MODE_CLIENT);
+    test_client_free(in);
+    close_ctx(&c, false);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -396,5 +455,6 @@ int main(int argc, char **argv)
     g_test_add_func("/agent/switches-off", test_switches_off);
     g_test_add_func("/agent/hostile-client", test_hostile_client);
     g_test_add_func("/agent/hostile-agent", test_hostile_agent);
+    g_test_add_func("/agent/mouse", test_agent_mouse);
     return g_test_run();
 }
