@@ -28,6 +28,8 @@ CURSOR_SIZE, CURSOR_HOT = 64, (5, 7)
 # The guest's sound: Intel HDA with the generic codec, played and recorded
 # through the kernel's OSS emulation (U8 mono 8 kHz by default).
 SOUND_MODULES = ["snd_hda_codec_generic", "snd_pcm_oss", "snd_hda_intel"]
+# virtio-serial ports (/dev/vportNpM): the agent's com.redhat.spice.0.
+PORT_MODULES = ["virtio_pci", "virtio_console"]
 TONE_HZ, TONE_SECONDS = 1000, 3
 KMS_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "guest-kms.c")
 
@@ -235,7 +237,7 @@ def prepare(cache):
     with tempfile.TemporaryDirectory(dir=cache) as tmp:
         root = os.path.join(tmp, "pkg")
         modules_root = os.path.join(cache, "kernel-modules")
-        wanted = " ".join(["qxl"] + SOUND_MODULES)
+        wanted = " ".join(["qxl"] + SOUND_MODULES + PORT_MODULES)
         wanted_file = os.path.join(modules_root, "wanted")
         have = open(wanted_file).read() if os.path.exists(wanted_file) else ""
         need_kernel = not (os.path.exists(kernel) and
@@ -251,7 +253,7 @@ def prepare(cache):
             modules = _modules_for(root, "qxl")
             # Sound through the kernel's OSS emulation (/dev/dsp), which
             # busybox can feed and read without alsa-utils.
-            for extra in SOUND_MODULES:
+            for extra in SOUND_MODULES + PORT_MODULES:
                 for n, d in _modules_for(root, extra):
                     if n not in [m for m, _ in modules]:
                         modules.append((n, d))

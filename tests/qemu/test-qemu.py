@@ -478,6 +478,72 @@ def sound_devices(controller):
             "-device", "hda-duplex,audiodev=snd0"]
 
 
+AGENT_DEVICES = ("-device", "virtio-serial", "-chardev", "spicevmc,id=vda,name=vdagent",
+                 "-device", "virtserialport,chardev=vda,name=com.redhat.spice.0")
+
+
+def octal(data):
+    return "".join("\\%03o" % b for b in data)
+
+
+def guest_agent(libdir, tag):
+    """The libvirt default agent channel with a Linux guest that opens
+    com.redhat.spice.0 and announces capabilities as spice-vdagentd
+    would: the client sees the agent come, its caps, and go when the
+    guest closes the port."""
+    import struct
+    from spiceclient import MAIN
+    kernel, initrd = guest.prepare(os.path.join(CACHE, "guest"))
+    q = Qemu(libdir, "qxl", extra=[
+        "-kernel", kernel, "-initrd", initrd,
+        "-append", "console=ttyS0 vt.global_cursor_default=0 loglevel=3", *AGENT_DEVICES])
+    seen = {}
+    try:
+        c = Client(q.port)
+        q.wait_serial("guest-kms: ready", timeout=120, client=c)
+        main = c.channels[(MAIN, 0)]
+        seen["before"] = main.props.agent_connected
+        caps = (1 << 1) | (1 << 2)  # MONITORS_CONFIG, REPLY
+        msg = struct.pack("<IIQI", 1, 6, 0, 8) + struct.pack("<II", 0, caps)  # ANNOUNCE
+        chunk = struct.pack("<II", 1, len(msg)) + msg
+        # Announced once a second, as an agent answers the client's own
+        # announcement: what the agent says before the client started
+        # talking to it is dropped (by both libraries).
+        command = ("sh for p in /sys/class/virtio-ports/*; do [ \"$(cat $p/name)\" = "
+                   "com.redhat.spice.0 ] && d=/dev/${p##*/}; done; [ -c \"$d\" ] && "
+                   "(exec 3<>$d; for i in 1 2 3 4 5; do printf '%s' >&3; sleep 1; done) &"
+                   % octal(chunk))
+        guest_command(q, command, c)
+        c.run_until(lambda: main.props.agent_connected, timeout=30, what="the guest agent")
+        c.run_until(lambda: main.agent_test_capability(1), timeout=30,
+                    what="the agent's capabilities")
+        seen["caps"] = [i for i in range(8) if main.agent_test_capability(i)]
+        c.run_until(lambda: not main.props.agent_connected, timeout=30,
+                    what="the agent to go with the port")
+        seen["after"] = main.props.agent_connected
+        c.close()
+    finally:
+        out = q.stop()
+        assert "guest: insmod" not in out, out
+    print("# %s: %r" % (tag, seen), flush=True)
+    return seen
+
+
+def case_guest_agent():
+    mark = len(gspice_problems)
+    ours = guest_agent(OUR_LIBDIR, "ours")
+    our_problems = gspice_problems_since(mark)
+    assert ours == {"before": False, "caps": [1, 2], "after": False}, ours
+    if not os.path.exists(REFERENCE_LIB):
+        assert not our_problems, "spice-gtk complained: %r" % our_problems
+        return
+    mark = len(gspice_problems)
+    ref = guest_agent(os.path.dirname(REFERENCE_LIB), "reference")
+    extra = [p for p in our_problems if p not in gspice_problems_since(mark)]
+    assert not extra, "spice-gtk complained with our library only: %r" % extra
+    assert ours == ref, (ours, ref)
+
+
 def guest_sound(libdir, tag, controller):
     """A Linux guest with the libvirt default sound devices: the tone it
     plays through /dev/dsp reaches the client; the tone the client sends
@@ -572,6 +638,7 @@ CASES = {
     "qxl-native": case_qxl_native,
     "sound-devices": case_sound_devices,
     "qmp-port": case_qmp_port,
+    "guest-agent": case_guest_agent,
     "guest-sound": case_guest_sound,
     "guest-sound-intel-hda": case_guest_sound_intel_hda,
 }
