@@ -864,6 +864,17 @@ GSTREAMER_AUDIO_WARNINGS = ('Failed to create pipeline: no element "appsrc"',
                             'Failed to create pipeline: no element "autoaudiosink"')
 
 
+def wait_agent_settled(c, main):
+    """The agent attached and its capabilities in; then a pause for the
+    volume sync spice-gtk starts on AUDIO_VOLUME_SYNC (11): closing the
+    session while it is pending makes spice-gtk assert, whatever the
+    server."""
+    c.run_until(lambda: main.props.agent_connected, timeout=20, what="the agent")
+    c.run_until(lambda: main.agent_test_capability(11), timeout=20,
+                what="the agent's capabilities")
+    c.pump(1.5)
+
+
 def accept_gstreamer_audio_warnings(mark):
     SHARED_WITH_REFERENCE.extend(p for p in gspice_problems_since(mark)
                                  if p[0] == "WARNING" and p[1] in GSTREAMER_AUDIO_WARNINGS)
@@ -940,9 +951,7 @@ def agent_session(library_dir, tmp, *host_args):
         c = Client(host.port)
         c.run_until(lambda: (MAIN, 0) in c.channels, what="main")
         main = c.channels[(MAIN, 0)]
-        c.run_until(lambda: main.props.agent_connected, timeout=20, what="the agent")
-        # The agent's capabilities arrive after the first update.
-        c.pump(1.0)
+        wait_agent_settled(c, main)
         seen["caps"] = [i for i in range(32) if main.agent_test_capability(i)]
 
         grabs, data, requests = [], [], []
@@ -1014,8 +1023,7 @@ def monitors_config_session(library_dir, tmp):
         c = Client(host.port)
         c.run_until(lambda: c.picture_ready(), what="the first picture")
         main = c.channels[(MAIN, 0)]
-        c.run_until(lambda: main.props.agent_connected, timeout=20, what="the agent")
-        c.pump(1.0)
+        wait_agent_settled(c, main)
         main.update_display_enabled(0, True, False)
         main.update_display(0, 0, 0, 800, 600, False)
         main.send_monitor_config()
@@ -1044,7 +1052,7 @@ def agent_mouse_session(library_dir, tmp):
         c = Client(host.port)
         c.run_until(lambda: c.picture_ready(), what="the first picture")
         main = c.channels[(MAIN, 0)]
-        c.run_until(lambda: main.props.agent_connected, timeout=20, what="the agent")
+        wait_agent_settled(c, main)
         main.request_mouse_mode(2)  # SPICE_MOUSE_MODE_CLIENT
         c.run_until(lambda: main.props.mouse_mode == 2, what="client mouse mode")
         inputs = c.channels[(INPUTS, 0)]
@@ -1059,6 +1067,7 @@ def agent_mouse_session(library_dir, tmp):
             return (3, 0, 300) in events and (3, 1, 200) in events
         inputs.position(300, 200, 0, 0)
         c.run_until(read_events, what="EV_ABS 300, 200 from spice-vdagentd")
+        c.pump(0.5)
         c.close()
     finally:
         if guest:
