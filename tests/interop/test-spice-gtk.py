@@ -1039,6 +1039,115 @@ def monitors_config_session(library_dir, tmp):
     return got[0]
 
 
+TOOLS_PYTHON = os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", "tools",
+                            "python")
+FIRST_CLIENT = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from spiceclient import Client
+from gi.repository import Gio
+c = Client(int(sys.argv[2]))
+c.run_until(lambda: (1, 0) in c.channels, what="main")
+main = c.channels[(1, 0)]
+c.run_until(lambda: main.props.agent_connected, timeout=20, what="the agent")
+c.run_until(lambda: main.agent_test_capability(11), timeout=20, what="caps")
+c.pump(1.5)
+main.file_copy_async([Gio.File.new_for_path(sys.argv[3])], 0, None, None, None,
+                     lambda ch, res, _d: None, None)
+print("started", flush=True)
+c.pump(120)
+"""
+
+
+def agent_reconnect_session(library_dir, tmp):
+    """A client leaves in the middle of a 100 MiB file transfer; the next
+    client transfers a file and uses the clipboard with the same agent:
+    nothing of the first is left in the server or the agent's stream."""
+    sock_path = os.path.join(tmp, "virtio.sock")
+    host = DemoHost("--display", "none", "--no-audio", "--no-echo-port", "--chardev",
+                    "vdagent=" + sock_path, library_dir=library_dir)
+    guest = None
+    seen = {}
+    try:
+        guest = AgentGuest(tmp, sock_path)
+        big = os.path.join(tmp, "big.bin")
+        with open(big, "wb") as f:
+            f.write(bytes(range(256)) * (100 * 4096))
+        # The first client is a process of its own, killed in the middle
+        # of its transfer: the way a client really goes away (closing a
+        # session in-process while a transfer runs crashes spice-gtk).
+        first = subprocess.Popen([sys.executable, "-c", FIRST_CLIENT, TOOLS_PYTHON,
+                                  str(host.port), big], stdout=subprocess.PIPE, text=True)
+        try:
+            line = first.stdout.readline()
+            assert line.startswith("started"), "the first client: %r" % line
+            # 100 MiB take seconds through the agent's 2 KiB chunks: a
+            # fifth of a second in, the transfer is under way.
+            time.sleep(0.2)
+            assert first.poll() is None, "the first client exited"
+        finally:
+            first.kill()
+            first.wait()
+        time.sleep(1.0)
+        # The agent, told the client went, dropped the partial file (it
+        # allocates the whole size at the start, so only the bytes tell).
+        done = os.path.join(guest.xfer, "big.bin")
+        with open(big, "rb") as f:
+            whole = os.path.exists(done) and open(done, "rb").read() == f.read()
+        seen["left at"] = "end" if whole else "mid-transfer"
+
+        c = Client(host.port)
+        c.run_until(lambda: (MAIN, 0) in c.channels, what="main again")
+        main = c.channels[(MAIN, 0)]
+        wait_agent_settled(c, main)
+        small = os.path.join(tmp, "small.bin")
+        with open(small, "wb") as f:
+            f.write(b"second client\n" * 1000)
+        result = []
+
+        def done(ch, res, _data):
+            try:
+                result.append(ch.file_copy_finish(res))
+            except GLib.Error as e:
+                result.append(e.message)
+        main.file_copy_async([Gio.File.new_for_path(small)], 0, None, None, None, done, None)
+        c.run_until(lambda: result, timeout=30, what="the second transfer")
+        seen["second transfer"] = result[0]
+        dest = os.path.join(guest.xfer, "small.bin")
+        seen["second intact"] = (os.path.exists(dest) and
+                                 open(dest, "rb").read() == open(small, "rb").read())
+        grabs = []
+        signal_connect(main, "main-clipboard-selection-grab",
+                       lambda ch, sel, types, n: grabs.append((sel, list(types))) or True)
+        x = guest.xclip("-i", stdin=True)
+        x.stdin.write(b"after-reconnect")
+        x.stdin.close()
+        c.run_until(lambda: grabs, what="a clipboard grab after the reconnect")
+        seen["clipboard"] = grabs[0]
+        x.wait()
+        c.close()
+    finally:
+        if guest:
+            guest.stop()
+        host.stop()
+    return seen
+
+
+def case_agent_reconnect():
+    mark = len(gspice_problems)
+    with tempfile.TemporaryDirectory() as tmp:
+        ours = agent_reconnect_session(None, tmp)
+    print("# ours: %r" % ours)
+    assert ours == {"left at": "mid-transfer", "second transfer": True, "second intact": True,
+                    "clipboard": (0, [1])}, ours
+    if os.path.exists(REFERENCE_LIB):
+        with tempfile.TemporaryDirectory() as tmp:
+            ref = agent_reconnect_session(REFERENCE_DIR, tmp)
+        print("# reference: %r" % ref)
+        assert ours == ref, (ours, ref)
+    accept_gstreamer_audio_warnings(mark)
+
+
 def agent_mouse_session(library_dir, tmp):
     """No tablet: the agent gives the client mouse mode, and a position
     the client sends comes out of spice-vdagentd's (fake) uinput device
@@ -1205,6 +1314,7 @@ CASES = {
     "agent": case_agent,
     "agent-monitors-config": case_agent_monitors_config,
     "agent-mouse": case_agent_mouse,
+    "agent-reconnect": case_agent_reconnect,
     "stop-with-clients": case_stop_with_clients,
 }
 
