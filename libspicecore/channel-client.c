@@ -200,6 +200,13 @@ static bool cc_leave(SpiceChannelClient *cc)
     if (--cc->busy > 0) {
         return !cc->dead;
     }
+    if (cc->input_resumed && !cc->pending_move && !cc->dead) {
+        /* Messages that waited in the buffer while input was paused. */
+        cc->input_resumed = false;
+        cc->busy++;
+        process_input(cc);
+        cc->busy--;
+    }
     if (cc->pending_move) {
         /* The client now belongs to its new loop: hand it over and touch
          * nothing more here (the new owner writes what is queued). */
@@ -209,21 +216,6 @@ static bool cc_leave(SpiceChannelClient *cc)
     if (cc->dead) {
         cc_teardown(cc);
         return false;
-    }
-    if (cc->input_resumed) {
-        /* Messages that waited in the buffer while input was paused. */
-        cc->input_resumed = false;
-        cc->busy++;
-        process_input(cc);
-        cc->busy--;
-        if (cc->pending_move) {
-            cc_dispatch_move(cc);
-            return false;
-        }
-        if (cc->dead) {
-            cc_teardown(cc);
-            return false;
-        }
     }
     cc_flush(cc);
     if (cc->dead) {

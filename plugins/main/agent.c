@@ -46,6 +46,8 @@
 
 #include "spice-plugin-wire.h"
 
+#include "../common/chardev.h"
+
 #define PIECE_MAX    VD_AGENT_MAX_DATA_SIZE
 #define MSG_HEADER   20 /* sizeof(VDAgentMessage) */
 #define CHUNK_HEADER 8  /* sizeof(VDIChunkHeader) */
@@ -181,9 +183,7 @@ static void device_flush(Agent *a)
         }
         c->done += (uint32_t)n;
         if (c->done < c->size) {
-            bool notifies = a->sif->base.minor_version >= 3 &&
-                            (a->sif->flags & SPICE_CHAR_DEVICE_NOTIFY_WRITABLE);
-            if (!notifies) {
+            if (!chardev_notifies_writable(a->sif)) {
                 a->host->timer_start(a->retry, RETRY_MS);
             }
             break;

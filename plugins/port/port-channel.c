@@ -40,6 +40,8 @@
 #include "spice-plugin-wire.h"
 #include "spice-plugin.h"
 
+#include "../common/chardev.h"
+
 #define PORT_QUEUE_MAX   (1024 * 1024)
 #define PORT_READ_CHUNK  (64 * 1024)
 #define PORT_RETRY_MS    100
@@ -78,11 +80,6 @@ typedef struct PortPlugin {
 
 /* ---- device side ------------------------------------------------------------------ */
 
-static bool notifies_writable(const Port *p)
-{
-    return p->sif->base.minor_version >= 3 && (p->sif->flags & SPICE_CHAR_DEVICE_NOTIFY_WRITABLE);
-}
-
 static void drop_to_device(Port *p)
 {
     PortBuf *b;
@@ -110,7 +107,7 @@ static void flush_to_device(Port *p)
         p->to_device_bytes -= (size_t)n;
         if (b->done < b->size) {
             /* The device is full: wait for its wakeup, or poll. */
-            if (!notifies_writable(p)) {
+            if (!chardev_notifies_writable(p->sif)) {
                 host->timer_start(p->retry, PORT_RETRY_MS);
             }
             break;
@@ -139,12 +136,8 @@ static void read_from_device(Port *p)
         if (n <= 0) {
             return;
         }
-        uint8_t *body = malloc((size_t)n);
-        if (!body) {
-            return;
-        }
-        memcpy(body, p->read_buf, (size_t)n);
-        host->channel_client_send_owned(p->cc, SPICE_MSG_SPICEVMC_DATA, body, (uint32_t)n, free);
+        host->channel_client_send(p->cc, SPICE_MSG_SPICEVMC_DATA, p->read_buf,
+                                  (uint32_t)MIN(n, PORT_READ_CHUNK));
     }
     if (p->cc) {
         /* Full: read again once it drained. */
