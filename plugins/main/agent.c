@@ -24,8 +24,10 @@
  * FILE_XFER_START gets FILE_XFER_STATUS DISABLED back).
  *
  * Flow: the client has AGENT_CLIENT_TOKENS tokens, one per AGENT_DATA; a
- * token goes back (AGENT_TOKEN, in batches) once its data is written to
- * the device, so at most that many chunks (20 KiB) wait for the guest.
+ * token goes back (AGENT_TOKEN, in batches of a quarter of them) once
+ * its data is written to the device, so at most that many chunks
+ * (128 KiB) wait for the guest. The reference grants 10: a file transfer
+ * then waits on token round trips, at about a quarter of the speed.
  * The server spends the tokens the client grants (AGENT_START,
  * AGENT_TOKEN) one per AGENT_DATA, and reads the device only while it
  * has one and the client's queue has room. With no client, what the agent
@@ -51,7 +53,7 @@
 #define PIECE_MAX    VD_AGENT_MAX_DATA_SIZE
 #define MSG_HEADER   20 /* sizeof(VDAgentMessage) */
 #define CHUNK_HEADER 8  /* sizeof(VDIChunkHeader) */
-#define TOKEN_BATCH  5
+#define TOKEN_BATCH  (AGENT_CLIENT_TOKENS / 4)
 #define RETRY_MS     100
 #define MAX_MONITORS 256
 #define MON_CONFIG   20 /* sizeof(VDAgentMonConfig) */
@@ -140,14 +142,15 @@ static void retry_flush(void *opaque)
     device_flush(opaque);
 }
 
-/* Tokens the client's data used, back to it: in batches, or now. */
-static void return_tokens(Agent *a, bool now)
+/* Tokens the client's data used, back to it in batches: the client
+ * still holds at least three quarters of them, so it never waits. */
+static void return_tokens(Agent *a)
 {
     if (!a->cc) {
         a->owed = 0;
         return;
     }
-    if (a->owed && (now || a->owed >= TOKEN_BATCH)) {
+    if (a->owed >= TOKEN_BATCH) {
         uint8_t body[4];
         spice_wire_put_u32(body, a->owed);
         a->host->channel_client_send(a->cc, SPICE_MSG_MAIN_AGENT_TOKEN, body, sizeof(body));
@@ -193,7 +196,7 @@ static void device_flush(Agent *a)
         }
         free(g_queue_pop_head(&a->to_device));
     }
-    return_tokens(a, g_queue_is_empty(&a->to_device));
+    return_tokens(a);
 }
 
 /* Queue one chunk for the device: header (port) then payload. */
@@ -660,7 +663,7 @@ static int client_data(Agent *a, const uint8_t *body, uint32_t size)
     if (!a->sin || a->broken) {
         /* No agent to hear it (as the reference: dropped, unread). */
         a->owed++;
-        return_tokens(a, true);
+        return_tokens(a);
         return 0;
     }
     uint32_t type;
@@ -682,7 +685,7 @@ static int client_data(Agent *a, const uint8_t *body, uint32_t size)
             send_monitors_config(a);
         }
         a->owed++;
-        return_tokens(a, true);
+        return_tokens(a);
         return 0;
     }
     if (v == DROP) {
@@ -690,7 +693,7 @@ static int client_data(Agent *a, const uint8_t *body, uint32_t size)
             refuse_file_xfer(a, body, size);
         }
         a->owed++;
-        return_tokens(a, true);
+        return_tokens(a);
         return 0;
     }
     a->in_flight++;

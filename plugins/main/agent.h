@@ -14,7 +14,7 @@
 
 /* Tokens the server grants a client: AGENT_DATA messages it may send
  * before the server returns tokens (MAIN_INIT, AGENT_CONNECTED_TOKENS). */
-#define AGENT_CLIENT_TOKENS 10
+#define AGENT_CLIENT_TOKENS 64
 
 typedef struct Agent Agent;
 

@@ -10,6 +10,11 @@
  *                  client sends (mini headers, several messages, junk)
  *   FUZZ_AGENT     main channel: AGENT_START is sent first, so AGENT_DATA
  *                  bodies reach the agent relay's checks
+ *   FUZZ_AGENT_MSG  with FUZZ_AGENT: the input is the body of one
+ *                  VDAgentMessage of this type (VD_AGENT_MONITORS_CONFIG:
+ *                  the server's own monitors config parser), sent under a
+ *                  header that tells its size, in AGENT_DATA chunks of at
+ *                  most VD_AGENT_MAX_DATA_SIZE
  *   FUZZ_AGENT_DEVICE  the input is what the guest agent writes on the
  *                  vdagent char device (chunks), to a started client
  *   FUZZ_RECORD_MODE  for the record channel: MODE (this audio mode) and
@@ -33,6 +38,7 @@
 #include <glib.h>
 #include <spice/enums.h>
 #include <spice/protocol.h>
+#include <spice/vd_agent.h>
 
 #include "channel-client.h"
 #include "client.h"
@@ -340,6 +346,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         spice_server_char_device_wakeup(&agent);
         drain(sv[1]);
         agent_in_len = 0;
+#elif defined(FUZZ_AGENT_MSG)
+        uint8_t *body = g_malloc(20 + size);
+        spice_wire_put_u32(body, VD_AGENT_PROTOCOL);
+        spice_wire_put_u32(body + 4, FUZZ_AGENT_MSG);
+        spice_wire_put_u32(body + 8, 0);
+        spice_wire_put_u32(body + 12, 0);
+        spice_wire_put_u32(body + 16, (uint32_t)size);
+        memcpy(body + 20, data, size);
+        for (size_t pos = 0; pos < 20 + size; pos += VD_AGENT_MAX_DATA_SIZE) {
+            size_t n = MIN(20 + size - pos, (size_t)VD_AGENT_MAX_DATA_SIZE);
+            uint8_t hdr[6];
+            spice_wire_put_u16(hdr, SPICE_MSGC_MAIN_AGENT_DATA);
+            spice_wire_put_u32(hdr + 2, (uint32_t)n);
+            channel_client_feed(cc, hdr, sizeof(hdr));
+            channel_client_feed(cc, body + pos, n);
+            drain(sv[1]);
+        }
+        g_free(body);
 #elif defined(FUZZ_MSG_TYPE)
         uint8_t *msg = g_malloc(6 + size);
         spice_wire_put_u16(msg, FUZZ_MSG_TYPE);

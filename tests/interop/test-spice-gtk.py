@@ -28,6 +28,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "tools", "python"))
 from gi.repository import Gio, GLib  # noqa: E402
+from agentguest import AgentGuest  # noqa: E402
 from spiceclient import (AUDIO_RATE, CURSOR, DISPLAY, INPUTS, MAIN, TIMEOUT,  # noqa: E402
                          Client, RecordTone, Spice, cursor_signature, gspice_problems,
                          gspice_problems_since, left_channel, read_ppm, signal_connect)
@@ -885,64 +886,6 @@ def accept_gstreamer_audio_warnings(mark):
                                  if p[0] == "WARNING" and p[1] in GSTREAMER_AUDIO_WARNINGS)
 
 
-class AgentGuest:
-    """Debian's spice-vdagentd and spice-vdagent on the demo host's
-    vdagent socket, with Xvfb as their X server (the way Xspice runs
-    them; ../shared/design/TEST-PEERS.md section 6). Only the processes
-    started here are stopped, by PID."""
-
-    def __init__(self, tmp, sock_path):
-        self.procs = []
-        self.tmp = tmp
-        self.xfer = os.path.join(tmp, "xfer")
-        os.makedirs(self.xfer, exist_ok=True)
-        uinput = os.path.join(tmp, "uinput")
-        open(uinput, "w").close()  # the fake uinput target must exist
-        self.display = ":%d" % (90 + os.getpid() % 100)
-        # The peers run as they would in a guest, without this suite's
-        # G_DEBUG and MALLOC_PERTURB_ (with them the file transfer fails
-        # on both libraries).
-        self.env = {k: v for k, v in os.environ.items() if k not in ("G_DEBUG", "MALLOC_PERTURB_")}
-        self.env["DISPLAY"] = self.display
-        null = subprocess.DEVNULL
-        self._start(["Xvfb", self.display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
-                     null)
-        deadline = time.monotonic() + TIMEOUT
-        while not os.path.exists("/tmp/.X11-unix/X" + self.display[1:]):
-            assert time.monotonic() < deadline, "Xvfb did not start"
-            time.sleep(0.05)
-        daemon_sock = os.path.join(tmp, "vdagentd.sock")
-        self.log = open(os.path.join(tmp, "agent.log"), "w")
-        self._start(["spice-vdagentd", "-x", "-X", "-f", "-d", "-s", sock_path, "-S",
-                     daemon_sock, "-u", uinput], self.log)
-        deadline = time.monotonic() + TIMEOUT
-        while not os.path.exists(daemon_sock):
-            assert time.monotonic() < deadline, "spice-vdagentd did not start"
-            time.sleep(0.05)
-        self._start(["spice-vdagent", "-x", "-d", "-s", sock_path, "-S", daemon_sock, "-f",
-                     self.xfer, "-o", "0"], self.log)
-
-    def _start(self, argv, out):
-        self.procs.append(subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
-                                           env=getattr(self, "env", None)))
-
-    def xclip(self, *args, stdin=None):
-        return subprocess.Popen(["xclip", "-selection", "clipboard", *args], env=self.env,
-                                stdin=subprocess.PIPE if stdin is not None else None,
-                                stdout=subprocess.PIPE)
-
-    def stop(self):
-        for p in reversed(self.procs):
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-        self.log.close()
-
-
 def agent_session(library_dir, tmp, *host_args):
     """Clipboard both ways and a file transfer between spice-gtk and the
     real guest agent on the demo host."""
@@ -1148,6 +1091,88 @@ def case_agent_reconnect():
         assert ours == results["reference"], (ours, results["reference"])
     accept_gstreamer_audio_warnings(mark)
 
+def agent_restart_session(library_dir, tmp):
+    """The guest agent dies in the middle of a 100 MiB file transfer (its
+    daemon closes the virtio port, as a crashing spice-vdagentd does) and
+    starts again: the client is told both times, the broken transfer ends
+    in an error, and a new transfer and the clipboard work through the
+    new agent with nothing of the old stream left."""
+    sock_path = os.path.join(tmp, "virtio.sock")
+    host = DemoHost("--display", "none", "--no-audio", "--no-echo-port", "--chardev",
+                    "vdagent=" + sock_path, library_dir=library_dir)
+    guest = None
+    seen = {}
+    try:
+        guest = AgentGuest(tmp, sock_path)
+        c = Client(host.port)
+        c.run_until(lambda: (MAIN, 0) in c.channels, what="main")
+        main = c.channels[(MAIN, 0)]
+        wait_agent_settled(c, main)
+        big = os.path.join(tmp, "big.bin")
+        with open(big, "wb") as f:
+            f.write(bytes(range(256)) * (100 * 4096))
+
+        def transfer(path):
+            result = []
+
+            def done(ch, res, _data):
+                try:
+                    result.append(("ok", ch.file_copy_finish(res)))
+                except GLib.Error as e:
+                    result.append(("error", e.domain, e.code))
+            main.file_copy_async([Gio.File.new_for_path(path)], 0, None, None, None, done,
+                                 None)
+            return result
+        first = transfer(big)
+        c.pump(0.3)  # 100 MiB take seconds in 2 KiB chunks: under way
+        seen["first done early"] = bool(first)
+        guest.stop_agents(sig_kill=True)
+        c.run_until(lambda: not main.props.agent_connected, what="the agent leaving")
+        c.run_until(lambda: first, what="the broken transfer's end")
+        seen["first"] = first[0][0]
+        guest.start_agents()
+        wait_agent_settled(c, main)
+        small = os.path.join(tmp, "small.bin")
+        with open(small, "wb") as f:
+            f.write(b"after the restart\n" * 5000)
+        second = transfer(small)
+        c.run_until(lambda: second, timeout=30, what="the second transfer")
+        seen["second"] = second[0]
+        dest = os.path.join(guest.xfer, "small.bin")
+        seen["second intact"] = (os.path.exists(dest) and
+                                 open(dest, "rb").read() == open(small, "rb").read())
+        grabs, data = [], []
+        signal_connect(main, "main-clipboard-selection-grab",
+                       lambda ch, sel, types, n: grabs.append((sel, list(types))) or True)
+        signal_connect(main, "main-clipboard-selection",
+                       lambda ch, sel, t, ptr, n: data.append(ctypes.string_at(ptr, n)))
+        x = guest.xclip("-i", stdin=True)
+        x.stdin.write(b"after-restart")
+        x.stdin.close()
+        c.run_until(lambda: grabs, what="a clipboard grab from the new agent")
+        main.clipboard_selection_request(0, 1)
+        c.run_until(lambda: data, what="the new agent's clipboard")
+        seen["clipboard"] = data[0]
+        x.wait()
+        c.close()
+    finally:
+        if guest:
+            guest.stop()
+        host.stop()
+    return seen
+
+
+def case_agent_restart():
+    mark = len(gspice_problems)
+    results, _ = on_both_libraries(agent_restart_session)
+    ours = results["ours"]
+    assert ours == {"first done early": False, "first": "error", "second": ("ok", True),
+                    "second intact": True, "clipboard": b"after-restart"}, ours
+    if "reference" in results:
+        assert ours == results["reference"], (ours, results["reference"])
+    accept_gstreamer_audio_warnings(mark)
+
+
 def agent_mouse_session(library_dir, tmp):
     """No tablet: the agent gives the client mouse mode, and a position
     the client sends comes out of spice-vdagentd's (fake) uinput device
@@ -1294,6 +1319,7 @@ CASES = {
     "agent-monitors-config": case_agent_monitors_config,
     "agent-mouse": case_agent_mouse,
     "agent-reconnect": case_agent_reconnect,
+    "agent-restart": case_agent_restart,
     "stop-with-clients": case_stop_with_clients,
 }
 

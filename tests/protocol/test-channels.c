@@ -103,12 +103,12 @@ static void test_main_init_and_pings(void)
     g_assert_true(test_client_recv(c, &type, &body, &size));
     g_assert_cmpuint(type, ==, SPICE_MSG_MAIN_INIT);
     g_assert_cmpuint(size, ==, 32);
-    g_assert_cmpuint(spice_wire_get_u32(body), !=, 0);      /* session */
-    g_assert_cmpuint(spice_wire_get_u32(body + 4), ==, 0);  /* no displays */
-    g_assert_cmpuint(spice_wire_get_u32(body + 8), ==, 3);  /* server|client */
-    g_assert_cmpuint(spice_wire_get_u32(body + 12), ==, 1); /* server mode */
-    g_assert_cmpuint(spice_wire_get_u32(body + 16), ==, 0); /* no agent */
-    g_assert_cmpuint(spice_wire_get_u32(body + 20), ==, 10);
+    g_assert_cmpuint(spice_wire_get_u32(body), !=, 0);       /* session */
+    g_assert_cmpuint(spice_wire_get_u32(body + 4), ==, 0);   /* no displays */
+    g_assert_cmpuint(spice_wire_get_u32(body + 8), ==, 3);   /* server|client */
+    g_assert_cmpuint(spice_wire_get_u32(body + 12), ==, 1);  /* server mode */
+    g_assert_cmpuint(spice_wire_get_u32(body + 16), ==, 0);  /* no agent */
+    g_assert_cmpuint(spice_wire_get_u32(body + 20), ==, 64); /* agent tokens */
     g_free(body);
     /* Network test: three pings, the last with a 250 KiB payload. */
     uint32_t payloads[3];

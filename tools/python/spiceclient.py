@@ -152,6 +152,23 @@ class Client:
                 raise AssertionError("timed out waiting for %s; events %r" % (what, self.events))
             ctx.iteration(False) or time.sleep(0.002)
 
+    def wait(self, predicate, timeout=TIMEOUT, what="condition"):
+        """run_until that sleeps in the main loop until the next event
+        instead of polling: no added delay, for measuring latencies."""
+        ctx = GLib.MainContext.default()
+        expired = []
+        source = GLib.timeout_add(max(1, int(timeout * 1000)),
+                                  lambda: expired.append(1) and False)
+        try:
+            while not predicate():
+                if expired:
+                    raise AssertionError("timed out waiting for %s; events %r" % (
+                        what, self.events))
+                ctx.iteration(True)
+        finally:
+            if not expired:
+                GLib.source_remove(source)
+
     def pump(self, seconds):
         ctx = GLib.MainContext.default()
         end = time.monotonic() + seconds

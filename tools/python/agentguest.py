@@ -1,0 +1,94 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""A real guest agent for tests and benchmarks: Debian's spice-vdagentd
+and spice-vdagent on a demo host's vdagent socket (spice-demo-host
+--chardev vdagent=PATH), with Xvfb as their X server, the way Xspice runs
+them (../shared/design/TEST-PEERS.md section 6).
+
+Only the processes started here are stopped, by PID."""
+import os
+import subprocess
+import time
+
+TIMEOUT = 10.0
+
+
+class AgentGuest:
+    def __init__(self, tmp, sock_path):
+        self.procs = []  # Xvfb first, then the agents
+        self.tmp = tmp
+        self.sock_path = sock_path
+        self.xfer = os.path.join(tmp, "xfer")
+        os.makedirs(self.xfer, exist_ok=True)
+        self.uinput = os.path.join(tmp, "uinput")
+        open(self.uinput, "w").close()  # the fake uinput target must exist
+        self.display = ":%d" % (90 + os.getpid() % 100)
+        # The peers run as they would in a guest, without a test suite's
+        # G_DEBUG and MALLOC_PERTURB_ (with them the file transfer fails
+        # on both libraries).
+        self.env = {k: v for k, v in os.environ.items() if k not in ("G_DEBUG", "MALLOC_PERTURB_")}
+        self.env["DISPLAY"] = self.display
+        self.log = open(os.path.join(tmp, "agent.log"), "w")
+        self.xvfb = self._start(["Xvfb", self.display, "-screen", "0", "1024x768x24",
+                                 "-nolisten", "tcp"], subprocess.DEVNULL)
+        deadline = time.monotonic() + TIMEOUT
+        while not os.path.exists("/tmp/.X11-unix/X" + self.display[1:]):
+            assert time.monotonic() < deadline, "Xvfb did not start"
+            assert self.xvfb.poll() is None, "Xvfb exited"
+            time.sleep(0.05)
+        self.agents = []
+        self.start_agents()
+
+    def _start(self, argv, out):
+        p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=self.env)
+        self.procs.append(p)
+        return p
+
+    def start_agents(self):
+        """spice-vdagentd opens the virtio port (the demo host attaches
+        the device), then the session agent connects to the daemon."""
+        daemon_sock = os.path.join(self.tmp, "vdagentd.sock")
+        if os.path.exists(daemon_sock):
+            os.unlink(daemon_sock)
+        daemon = self._start(["spice-vdagentd", "-x", "-X", "-f", "-d", "-s", self.sock_path,
+                              "-S", daemon_sock, "-u", self.uinput], self.log)
+        deadline = time.monotonic() + TIMEOUT
+        while not os.path.exists(daemon_sock):
+            assert time.monotonic() < deadline, "spice-vdagentd did not start"
+            assert daemon.poll() is None, "spice-vdagentd exited"
+            time.sleep(0.05)
+        session = self._start(["spice-vdagent", "-x", "-d", "-s", self.sock_path, "-S",
+                               daemon_sock, "-f", self.xfer, "-o", "0"], self.log)
+        self.agents = [daemon, session]
+
+    def stop_agents(self, sig_kill=False):
+        """The agents go away (SIGKILL: the way a crashing agent does, in
+        the middle of whatever it was doing); Xvfb stays."""
+        for p in reversed(self.agents):
+            _stop(p, sig_kill)
+        self.procs = [p for p in self.procs if p not in self.agents]
+        self.agents = []
+
+    def xclip(self, *args, stdin=None):
+        return subprocess.Popen(["xclip", "-selection", "clipboard", *args], env=self.env,
+                                stdin=subprocess.PIPE if stdin is not None else None,
+                                stdout=subprocess.PIPE)
+
+    def stop(self):
+        for p in reversed(self.procs):
+            _stop(p, False)
+        self.procs = []
+        self.agents = []
+        self.log.close()
+
+
+def _stop(p, sig_kill):
+    if p.poll() is None:
+        if sig_kill:
+            p.kill()
+        else:
+            p.terminate()
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
