@@ -9,7 +9,8 @@
  * the plugin rejects disconnects this channel only.
  *
  * Outgoing messages wait in a queue that is written with one sendmsg()
- * per wake-up, handling partial writes. Messages queued while the core is
+ * per wake-up (through the connection's stream: plain, TLS or WebSocket,
+ * stream.c), handling partial writes. Messages queued while the core is
  * inside a callback are written when the callback returns, so a burst
  * costs one system call. The queue has a hard limit: a client that stops
  * reading is disconnected instead of growing the server's memory.
@@ -37,6 +38,7 @@
 #include "net.h"
 #include "plugin-host.h"
 #include "registry.h"
+#include "stream.h"
 
 #define MINI_HEADER_SIZE  6
 #define FULL_HEADER_SIZE  18
@@ -66,7 +68,8 @@ struct SpiceChannelClient {
     SpiceClient *client;   /* referenced */
     const SpiceChannelClass *klass;
     EventLoop *loop;
-    int fd;
+    Stream *stream;
+    int fd; /* the stream's socket, for the watch */
     int family;
     EventLoopWatch *watch;
     int watch_events;
@@ -102,6 +105,7 @@ struct SpiceChannelClient {
     unsigned n_pings;
 
     bool want_produce;
+    bool read_scheduled;   /* a read of what the stream's layers hold is queued */
     bool input_paused;     /* the plugin cannot take more messages now */
     bool input_resumed;    /* resumed inside a callback: dispatch on leave */
     bool plugin_connected; /* connect() accepted */
@@ -118,6 +122,7 @@ static void cc_fail(SpiceChannelClient *cc, const char *reason);
 static void cc_dispatch_move(SpiceChannelClient *cc);
 static void cc_teardown(SpiceChannelClient *cc);
 static void cc_update_watch(SpiceChannelClient *cc);
+static void cc_schedule_read(SpiceChannelClient *cc);
 static void process_input(SpiceChannelClient *cc);
 
 SpiceChannelClient *channel_client_ref(SpiceChannelClient *cc)
@@ -140,9 +145,7 @@ void channel_client_unref(SpiceChannelClient *cc)
         return;
     }
     g_queue_clear_full(&cc->out, (GDestroyNotify)out_msg_free);
-    if (cc->fd >= 0) {
-        close(cc->fd);
-    }
+    stream_free(cc->stream);
     if (cc->common_caps) {
         g_array_unref(cc->common_caps);
     }
@@ -206,6 +209,9 @@ static bool cc_leave(SpiceChannelClient *cc)
         cc->busy++;
         process_input(cc);
         cc->busy--;
+        if (stream_readable(cc->stream)) {
+            cc_schedule_read(cc); /* the socket will not wake us for it */
+        }
     }
     if (cc->pending_move) {
         /* The client now belongs to its new loop: hand it over and touch
@@ -353,17 +359,14 @@ static void cc_flush(SpiceChannelClient *cc)
                 }
                 skip = 0;
             }
-            struct msghdr msg = { .msg_iov = iov, .msg_iovlen = n };
-            ssize_t written = sendmsg(cc->fd, &msg, MSG_NOSIGNAL);
+            ssize_t written = stream_writev(cc->stream, iov, n);
             if (written < 0) {
-                if (errno == EINTR) {
-                    continue;
-                }
                 if (errno == EAGAIN || errno == EWOULDBLOCK) {
                     cc_update_watch(cc);
                     return;
                 }
-                g_autofree char *why = g_strdup_printf("write failed: %s", g_strerror(errno));
+                g_autofree char *why =
+                    g_strdup_printf("write failed: %s", stream_error(cc->stream));
                 if (errno == EPIPE || errno == ECONNRESET) {
                     channel_client_disconnect(cc, why); /* the client went away */
                 } else {
@@ -409,6 +412,7 @@ static void cc_update_watch(SpiceChannelClient *cc)
     if (!g_queue_is_empty(&cc->out)) {
         events |= SPICE_WATCH_EVENT_WRITE;
     }
+    events |= stream_events(cc->stream);
     if (events != cc->watch_events) {
         cc->watch_events = events;
         event_loop_watch_update(cc->watch, events);
@@ -421,9 +425,14 @@ static void cc_attach_watch(SpiceChannelClient *cc)
     if (!g_queue_is_empty(&cc->out)) {
         cc->watch_events |= SPICE_WATCH_EVENT_WRITE;
     }
+    cc->watch_events |= stream_events(cc->stream);
     cc->watch = event_loop_watch_new(cc->loop, cc->fd, cc->watch_events, cc_io, cc);
     if (!cc->watch) {
         cc_fail(cc, "the event loop refused to watch the socket");
+        return;
+    }
+    if (stream_readable(cc->stream)) {
+        cc_schedule_read(cc); /* left in the stream by the link, or before a move */
     }
 }
 
@@ -556,7 +565,7 @@ static void cc_read(SpiceChannelClient *cc)
                 return;
             }
         }
-        ssize_t n = recv(cc->fd, cc->in_buf + cc->in_len, cc->in_cap - cc->in_len, 0);
+        ssize_t n = stream_read(cc->stream, cc->in_buf + cc->in_len, cc->in_cap - cc->in_len);
         if (n > 0) {
             cc->in_len += (size_t)n;
             process_input(cc);
@@ -566,17 +575,44 @@ static void cc_read(SpiceChannelClient *cc)
             channel_client_disconnect(cc, "client closed the connection");
             return;
         }
-        if (errno == EINTR) {
-            continue;
-        }
         if (errno == ECONNRESET) {
             /* A client closing with data unread: an ordinary goodbye. */
             channel_client_disconnect(cc, "client reset the connection");
         } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            g_autofree char *why = g_strdup_printf("read failed: %s", g_strerror(errno));
+            g_autofree char *why = g_strdup_printf("read failed: %s", stream_error(cc->stream));
             cc_fail(cc, why);
         }
         return;
+    }
+    if (!cc->dead && !cc->input_paused && stream_readable(cc->stream)) {
+        cc_schedule_read(cc); /* yielded with input left in the TLS or WebSocket layer */
+    }
+}
+
+static void read_cb(void *opaque)
+{
+    SpiceChannelClient *cc = opaque;
+    EventLoop *owner = g_atomic_pointer_get(&cc->loop);
+    if (!event_loop_is_current(owner)) {
+        /* It moved since: its new loop reads it when the watch is attached. */
+        event_loop_invoke(owner, read_cb, cc, false);
+        return;
+    }
+    cc->read_scheduled = false;
+    if (!cc->dead && !cc->moving && !cc->torn_down) {
+        cc_enter(cc);
+        cc_read(cc);
+        cc_leave(cc);
+    }
+    channel_client_unref(cc);
+}
+
+/* Read what the stream's layers already hold, from the loop, soon. */
+static void cc_schedule_read(SpiceChannelClient *cc)
+{
+    if (!cc->read_scheduled) {
+        cc->read_scheduled = true;
+        event_loop_invoke(g_atomic_pointer_get(&cc->loop), read_cb, channel_client_ref(cc), false);
     }
 }
 
@@ -586,7 +622,12 @@ static void cc_io(int fd, int events, void *opaque)
     (void)fd;
     channel_client_ref(cc);
     cc_enter(cc);
-    if (events & SPICE_WATCH_EVENT_READ) {
+    if ((events & SPICE_WATCH_EVENT_WRITE) && stream_flush(cc->stream) < 0) {
+        g_autofree char *why = g_strdup_printf("write failed: %s", stream_error(cc->stream));
+        cc_fail(cc, why);
+    }
+    /* TLS may want the socket writable to go on reading. */
+    if ((events & SPICE_WATCH_EVENT_READ) || stream_is_tls(cc->stream)) {
         cc_read(cc);
     }
     cc_leave(cc);
@@ -690,7 +731,8 @@ bool channel_client_create(SpiceServer *s, SpiceChannel *channel, SpiceClient *c
     cc->client = client_ref(client);
     cc->klass = channel->klass;
     cc->loop = s->loop;
-    cc->fd = params->fd;
+    cc->stream = params->stream;
+    cc->fd = stream_fd(cc->stream);
     cc->info = params->info;
     cc->common_caps = params->common_caps;
     cc->caps = params->caps;
@@ -891,7 +933,7 @@ static void cc_teardown(SpiceChannelClient *cc)
         cc->klass->ops->disconnect(cc->channel, cc);
         cc->busy--;
     }
-    shutdown(cc->fd, SHUT_RDWR);
+    stream_shutdown(cc->stream);
     g_queue_clear_full(&cc->out, (GDestroyNotify)out_msg_free);
     cc->out_bytes = 0;
     cc_channel_event(cc, SPICE_CHANNEL_EVENT_DISCONNECTED);

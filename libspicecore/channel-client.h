@@ -9,6 +9,7 @@
 #define SPICECORE_CHANNEL_CLIENT_H_
 
 #include "server.h"
+#include "stream.h"
 
 /* Hard limit of queued outgoing bytes: a client that lets this much pile
  * up is not reading and is disconnected. */
@@ -20,7 +21,7 @@
 
 /* Parameters the link hands over. */
 typedef struct ChannelClientParams {
-    int fd;
+    Stream *stream;              /* taken */
     SpiceChannelEventInfo *info; /* taken */
     GArray *common_caps;         /* taken: uint32_t words the client sent */
     GArray *caps;                /* taken */

@@ -11,10 +11,18 @@
  *             RSA-OAEP ticket
  *   server -> u32 link result
  *
- * then the socket is handed to a channel client. Every read takes exactly
+ * then the stream is handed to a channel client. Every read takes exactly
  * the bytes the current step needs, so nothing the client pipelines after
  * the handshake is consumed here. A handshake that does not finish within
- * LINK_TIMEOUT_MS is dropped.
+ * LINK_TIMEOUT_MS is dropped; when MAX_PENDING_LINKS are under way the
+ * oldest goes, so clients that stall their handshakes cannot keep others
+ * out.
+ *
+ * Before all that, on the TLS port, the TLS handshake. And on either
+ * port, a connection whose first four bytes are "GET " is a WebSocket:
+ * its HTTP Upgrade request is read (at most WS_MAX_REQUEST bytes), the
+ * 101 answer sent, and the link above then runs inside WebSocket frames
+ * (websocket.c, stream.c), for every channel.
  */
 #include <errno.h>
 #include <string.h>
@@ -35,23 +43,30 @@
 #include "registry.h"
 #include "server-config.h"
 #include "server.h"
+#include "stream.h"
+#include "websocket.h"
 
 #define LINK_TIMEOUT_MS   30000
 #define MAX_PENDING_LINKS 64
 
 typedef enum {
+    LINK_TLS_HANDSHAKE,
     LINK_READ_HEADER,
+    LINK_READ_HTTP, /* a WebSocket's Upgrade request */
     LINK_READ_MESSAGE,
     LINK_READ_AUTH_MECHANISM,
     LINK_READ_TICKET,
-    LINK_SEND_RESULT, /* result queued; hand off once written */
-    LINK_SEND_ERROR,  /* error queued; close once written */
+    LINK_SEND_UPGRADE, /* 101 queued; frames from then on */
+    LINK_SEND_RESULT,  /* result queued; hand off once written */
+    LINK_SEND_ERROR,   /* error queued; close once written */
 } LinkState;
 
 struct LinkConn {
     SpiceServer *server;
-    int fd;
+    Stream *stream;
     bool skip_auth;
+    bool websocket;
+    GByteArray *http; /* the Upgrade request so far */
     LinkState state;
     char *peer;
 
@@ -83,8 +98,9 @@ static void link_free(LinkConn *link)
     s->links = g_list_remove(s->links, link);
     event_loop_watch_free(link->watch);
     event_loop_timer_free(link->timer);
-    if (link->fd >= 0) {
-        close(link->fd);
+    stream_free(link->stream);
+    if (link->http) {
+        g_byte_array_unref(link->http);
     }
     if (link->info) {
         server_channel_event(s, SPICE_CHANNEL_EVENT_DISCONNECTED, link->info);
@@ -110,8 +126,8 @@ static void link_fail(LinkConn *link, const char *why)
 
 static void link_set_events(LinkConn *link)
 {
-    int events = 0;
-    if (link->state <= LINK_READ_TICKET) {
+    int events = stream_events(link->stream);
+    if (link->state >= LINK_READ_HEADER && link->state <= LINK_READ_TICKET) {
         events |= SPICE_WATCH_EVENT_READ;
     }
     if (link->out_pos < link->out->len) {
@@ -204,9 +220,16 @@ static void handle_link_message(LinkConn *link)
         link_send_error(link, SPICE_LINK_ERR_CHANNEL_NOT_AVAILABLE, msg);
         return;
     }
-    if (!(channel_security(s, m->channel_type) & SPICE_CHANNEL_SECURITY_NONE)) {
+    int security = channel_security(s, m->channel_type);
+    bool secure = stream_is_tls(link->stream);
+    if (!secure && !(security & SPICE_CHANNEL_SECURITY_NONE)) {
         link_send_error(link, SPICE_LINK_ERR_NEED_SECURED,
                         "the channel is configured to require TLS");
+        return;
+    }
+    if (secure && !(security & SPICE_CHANNEL_SECURITY_SSL)) {
+        link_send_error(link, SPICE_LINK_ERR_NEED_UNSECURED,
+                        "the channel is configured to refuse TLS");
         return;
     }
 
@@ -315,12 +338,12 @@ static void link_hand_off(LinkConn *link)
         }
     }
     ChannelClientParams params = {
-        .fd = link->fd,
+        .stream = link->stream,
         .info = link->info,
         .common_caps = link->common_caps,
         .caps = link->caps,
     };
-    link->fd = -1;
+    link->stream = NULL;
     link->info = NULL;
     link->common_caps = NULL;
     link->caps = NULL;
@@ -334,6 +357,13 @@ static void link_step(LinkConn *link)
     const char *why;
     switch (link->state) {
     case LINK_READ_HEADER: {
+        if (link->in_len == LINK_MAGIC_SIZE && !link->websocket &&
+            memcmp(link->in, "GET ", LINK_MAGIC_SIZE) == 0) {
+            link->state = LINK_READ_HTTP;
+            link->http = g_byte_array_sized_new(1024);
+            g_byte_array_append(link->http, link->in, LINK_MAGIC_SIZE);
+            return;
+        }
         if (link->in_len == LINK_MAGIC_SIZE) {
             uint32_t err = link_parse_magic(link->in, link->in_len, &why);
             if (err != SPICE_LINK_ERR_OK) {
@@ -371,16 +401,13 @@ static void link_step(LinkConn *link)
 static bool link_write(LinkConn *link)
 {
     while (link->out_pos < link->out->len) {
-        ssize_t n = send(link->fd, link->out->data + link->out_pos, link->out->len - link->out_pos,
-                         MSG_NOSIGNAL);
+        ssize_t n = stream_write(link->stream, link->out->data + link->out_pos,
+                                 link->out->len - link->out_pos);
         if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 return true;
             }
-            g_autofree char *why = g_strdup_printf("write failed: %s", g_strerror(errno));
+            g_autofree char *why = g_strdup_printf("write failed: %s", stream_error(link->stream));
             link_fail(link, why);
             return false;
         }
@@ -388,36 +415,85 @@ static bool link_write(LinkConn *link)
     }
     g_byte_array_set_size(link->out, 0);
     link->out_pos = 0;
-    if (link->state == LINK_SEND_ERROR) {
+    switch (link->state) {
+    case LINK_SEND_ERROR: {
+        /* What a TLS or WebSocket layer still holds goes out first. */
+        int r = stream_flush(link->stream);
+        if (r == 0) {
+            return true;
+        }
         link_free(link);
         return false;
     }
-    if (link->state == LINK_SEND_RESULT) {
+    case LINK_SEND_RESULT:
         link_hand_off(link);
         return false;
+    case LINK_SEND_UPGRADE:
+        stream_websocket_writes(link->stream);
+        link->state = LINK_READ_HEADER;
+        link->in_need = LINK_MAGIC_SIZE;
+        link->in_len = 0;
+        return true;
+    default:
+        return true;
     }
-    return true;
+}
+
+/* Bytes of the Upgrade request: answer it once it is whole. */
+static void http_read(LinkConn *link, const uint8_t *data, size_t n)
+{
+    g_byte_array_append(link->http, data, (guint)n);
+    WsUpgrade up;
+    const char *why = NULL;
+    switch (ws_parse_upgrade(link->http->data, link->http->len, &up, &why)) {
+    case WS_REQUEST_INCOMPLETE:
+        return;
+    case WS_REQUEST_BAD:
+        g_message("link from %s: bad WebSocket request: %s", link->peer, why);
+        ws_bad_request_reply(link->out);
+        link->state = LINK_SEND_ERROR;
+        return;
+    case WS_REQUEST_OK:
+        break;
+    }
+    ws_upgrade_reply(&up, link->out);
+    /* Frames the client sent at once go back to the stream, under the
+     * WebSocket reader. */
+    stream_unread(link->stream, link->http->data + up.request_len,
+                  link->http->len - up.request_len);
+    g_byte_array_unref(link->http);
+    link->http = NULL;
+    stream_websocket_reads(link->stream);
+    link->websocket = true;
+    link->state = LINK_SEND_UPGRADE;
+    g_debug("link from %s: WebSocket%s", link->peer, up.binary ? " (binary)" : "");
 }
 
 /* Returns false when the link was freed. */
 static bool link_read(LinkConn *link)
 {
-    while (link->state <= LINK_READ_TICKET) {
-        ssize_t n = recv(link->fd, link->in + link->in_len, link->in_need - link->in_len, 0);
+    while (link->state >= LINK_READ_HEADER && link->state <= LINK_READ_TICKET) {
+        uint8_t http[1024];
+        bool in_http = link->state == LINK_READ_HTTP;
+        uint8_t *dest = in_http ? http : link->in + link->in_len;
+        size_t want = in_http ? MIN(sizeof(http), WS_MAX_REQUEST - link->http->len)
+                              : link->in_need - link->in_len;
+        ssize_t n = stream_read(link->stream, dest, want);
         if (n == 0) {
             link_fail(link, "client closed the connection during the link");
             return false;
         }
         if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 return true;
             }
-            g_autofree char *why = g_strdup_printf("read failed: %s", g_strerror(errno));
+            g_autofree char *why = g_strdup_printf("read failed: %s", stream_error(link->stream));
             link_fail(link, why);
             return false;
+        }
+        if (in_http) {
+            http_read(link, http, (size_t)n);
+            continue;
         }
         link->in_len += (size_t)n;
         if (link->in_len == link->in_need) {
@@ -431,11 +507,38 @@ static void link_io(int fd, int events, void *opaque)
 {
     LinkConn *link = opaque;
     (void)fd;
-    if ((events & SPICE_WATCH_EVENT_READ) && !link_read(link)) {
+    if (link->state == LINK_TLS_HANDSHAKE) {
+        int r = stream_handshake(link->stream);
+        if (r < 0) {
+            link_fail(link, stream_error(link->stream));
+            return;
+        }
+        if (r == 0) {
+            link_set_events(link);
+            return;
+        }
+        link->state = LINK_READ_HEADER;
+        events |= SPICE_WATCH_EVENT_READ; /* the client may have sent its link already */
+    }
+    if ((events & SPICE_WATCH_EVENT_WRITE) && stream_flush(link->stream) < 0) {
+        g_autofree char *why = g_strdup_printf("write failed: %s", stream_error(link->stream));
+        link_fail(link, why);
         return;
     }
-    if (!link_write(link)) {
-        return;
+    for (;;) {
+        if ((events & SPICE_WATCH_EVENT_READ) && !link_read(link)) {
+            return;
+        }
+        LinkState before = link->state;
+        if (!link_write(link)) {
+            return;
+        }
+        /* Input the layers already hold, or the link's next step after
+         * the 101 answer: the socket will not say so again. */
+        if (link->state == before || !stream_readable(link->stream)) {
+            break;
+        }
+        events = SPICE_WATCH_EVENT_READ;
     }
     link_set_events(link);
 }
@@ -446,25 +549,30 @@ static void link_timeout(void *opaque)
     link_fail(link, "handshake did not finish in time");
 }
 
-void link_start(SpiceServer *s, int fd, bool skip_auth)
+void link_start(SpiceServer *s, int fd, bool skip_auth, bool tls)
 {
     if (g_list_length(s->links) >= MAX_PENDING_LINKS) {
-        g_autofree char *peer = net_describe_peer(fd);
-        g_message("link from %s dropped: %u handshakes already in progress", peer,
-                  MAX_PENDING_LINKS);
+        LinkConn *oldest = g_list_last(s->links)->data;
+        link_fail(oldest, "dropped: the oldest of too many handshakes in progress");
+    }
+    Stream *stream = tls ? stream_new_tls(fd, s->tls_ctx) : stream_new(fd);
+    if (!stream) {
         close(fd);
         return;
     }
     LinkConn *link = g_new0(LinkConn, 1);
     link->server = s;
-    link->fd = fd;
+    link->stream = stream;
     link->skip_auth = skip_auth;
-    link->state = LINK_READ_HEADER;
+    link->state = tls ? LINK_TLS_HANDSHAKE : LINK_READ_HEADER;
     link->in_need = LINK_MAGIC_SIZE;
     link->out = g_byte_array_new();
     link->peer = net_describe_peer(fd);
     link->info = g_new0(SpiceChannelEventInfo, 1);
     net_fill_event_info(fd, link->info);
+    if (tls) {
+        link->info->flags |= SPICE_CHANNEL_EVENT_FLAG_TLS;
+    }
     s->links = g_list_prepend(s->links, link);
     server_channel_event(s, SPICE_CHANNEL_EVENT_CONNECTED, link->info);
 

@@ -8,8 +8,9 @@
 
 #include "server.h"
 
-/* Start the link handshake on a connected socket (takes ownership). */
-void link_start(SpiceServer *s, int fd, bool skip_auth);
+/* Start the link handshake on a connected socket (takes ownership);
+ * tls: the TLS handshake comes first. */
+void link_start(SpiceServer *s, int fd, bool skip_auth, bool tls);
 /* Drop every handshake in progress. */
 void link_free_all(SpiceServer *s);
 

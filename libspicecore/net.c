@@ -30,6 +30,7 @@ struct Listener {
     SpiceServer *server;
     int fd;
     bool owned; /* false for the host's listen fd */
+    bool tls;   /* the TLS port */
     EventLoopWatch *watch;
     char *description;
 };
@@ -138,7 +139,7 @@ static void listener_accept(int fd, int events, void *opaque)
             close(client);
             continue;
         }
-        link_start(l->server, client, false);
+        link_start(l->server, client, false, l->tls);
     }
 }
 
@@ -272,11 +273,22 @@ bool net_start_listening(SpiceServer *s)
         if (fd < 0 || !listener_add(s, fd, true, g_strdup_printf("unix:%s", c->addr))) {
             return false;
         }
-    } else if (c->port >= 0) {
-        char *description = NULL;
-        int fd = listen_tcp(c->addr, c->port, c->addr_flags, &description);
-        if (fd < 0 || !listener_add(s, fd, true, description)) {
-            return false;
+    } else {
+        if (c->port >= 0) {
+            char *description = NULL;
+            int fd = listen_tcp(c->addr, c->port, c->addr_flags, &description);
+            if (fd < 0 || !listener_add(s, fd, true, description)) {
+                return false;
+            }
+        }
+        if (c->tls_port > 0 && s->tls_ctx) {
+            char *description = NULL;
+            int fd = listen_tcp(c->addr, c->tls_port, c->addr_flags, &description);
+            Listener *l = fd < 0 ? NULL : listener_add(s, fd, true, description);
+            if (!l) {
+                return false;
+            }
+            l->tls = true;
         }
     }
     if (c->listen_fd >= 0) {
@@ -286,7 +298,7 @@ bool net_start_listening(SpiceServer *s)
     }
     for (guint i = 0; i < s->listeners->len; i++) {
         Listener *l = g_ptr_array_index(s->listeners, i);
-        g_debug("listening on %s", l->description);
+        g_debug("listening on %s%s", l->description, l->tls ? " (TLS)" : "");
     }
     return true;
 }

@@ -147,21 +147,52 @@ const char *server_config_check_ticket(SpiceServer *s, const char *password, boo
     return NULL;
 }
 
+void server_config_clear_tls(ServerConfig *c)
+{
+    if (c->tls_key_password) {
+        memset(c->tls_key_password, 0, strlen(c->tls_key_password));
+    }
+    g_clear_pointer(&c->tls_ca_cert_file, g_free);
+    g_clear_pointer(&c->tls_certs_file, g_free);
+    g_clear_pointer(&c->tls_private_key_file, g_free);
+    g_clear_pointer(&c->tls_key_password, g_free);
+    g_clear_pointer(&c->tls_dh_key_file, g_free);
+    g_clear_pointer(&c->tls_ciphersuite, g_free);
+    c->tls = false;
+    c->tls_port = -1;
+}
+
+/* The files are read at spice_server_init (where a bad one fails it);
+ * here only what the reference checks: a port and the three files. */
 SPICE_EXPORT int spice_server_set_tls(SpiceServer *s, int port, const char *ca_cert_file,
                                       const char *certs_file, const char *private_key_file,
                                       const char *key_passwd, const char *dh_key_file,
                                       const char *ciphersuite)
 {
     g_return_val_if_fail(s != NULL, -1);
-    (void)port;
-    (void)ca_cert_file;
-    (void)certs_file;
-    (void)private_key_file;
-    (void)key_passwd;
-    (void)dh_key_file;
-    (void)ciphersuite;
-    g_warning("spice_server_set_tls: TLS is not supported by this build yet");
-    return -1;
+    if (port == 0 || !ca_cert_file || !certs_file || !private_key_file) {
+        g_warning("spice_server_set_tls: a port, a CA file, a certificate and a key are needed");
+        return -1;
+    }
+    if (port < 0 || port > 0xffff) {
+        g_warning("spice_server_set_tls: port %d out of range", port);
+        return -1;
+    }
+    if (s->initialized) {
+        g_warning("spice_server_set_tls: only before spice_server_init");
+        return -1;
+    }
+    ServerConfig *c = &s->config;
+    server_config_clear_tls(c);
+    c->tls = true;
+    c->tls_port = port;
+    c->tls_ca_cert_file = g_strdup(ca_cert_file);
+    c->tls_certs_file = g_strdup(certs_file);
+    c->tls_private_key_file = g_strdup(private_key_file);
+    c->tls_key_password = g_strdup(key_passwd ? key_passwd : "");
+    c->tls_dh_key_file = g_strdup(dh_key_file ? dh_key_file : "");
+    c->tls_ciphersuite = g_strdup(ciphersuite ? ciphersuite : "");
+    return 0;
 }
 
 SPICE_EXPORT int spice_server_set_image_compression(SpiceServer *s, SpiceImageCompression comp)

@@ -20,6 +20,8 @@
 #include "net.h"
 #include "plugin-host.h"
 #include "registry.h"
+#include "server-config.h"
+#include "tls.h"
 #include "topics.h"
 
 /* Keys kept ready per server: a full client links about six channels. */
@@ -31,6 +33,7 @@ SPICE_EXPORT SpiceServer *spice_server_new(void)
     ServerConfig *c = &s->config;
     c->port = -1;
     c->listen_fd = -1;
+    c->tls_port = -1;
     c->ticketing = true; /* with no password set every login is refused */
     c->ticket_expiry_us = INT64_MAX;
     c->image_compression = SPICE_IMAGE_COMPRESSION_AUTO_GLZ;
@@ -130,6 +133,10 @@ SPICE_EXPORT int spice_server_init(SpiceServer *s, SpiceCoreInterface *core)
                   "(is libspice-plugin-main.so installed and enabled?)");
         goto fail;
     }
+    if (s->config.tls && !(s->tls_ctx = tls_server_context(&s->config))) {
+        g_warning("spice_server_init failed: the TLS settings cannot be used");
+        goto fail;
+    }
     if (!net_start_listening(s)) {
         g_warning("spice_server_init failed: cannot listen as configured");
         goto fail;
@@ -140,6 +147,8 @@ SPICE_EXPORT int spice_server_init(SpiceServer *s, SpiceCoreInterface *core)
 
 fail:
     net_stop_listening(s);
+    SSL_CTX_free(s->tls_ctx);
+    s->tls_ctx = NULL;
     plugin_host_unload_all(s);
     topic_board_free(s->topics);
     s->topics = NULL;
@@ -170,8 +179,10 @@ SPICE_EXPORT void spice_server_destroy(SpiceServer *s)
         event_loop_free(s->loop);
     }
     auth_key_pool_free(s->keys);
+    SSL_CTX_free(s->tls_ctx);
     ServerConfig *c = &s->config;
     memset(c->password, 0, sizeof(c->password));
+    server_config_clear_tls(c);
     g_free(c->addr);
     g_free(c->name);
     g_hash_table_unref(c->channel_security);
@@ -344,15 +355,15 @@ static int add_client(SpiceServer *s, int socket, int skip_auth, bool tls)
         g_warning("spice_server_add_client: the server is not initialised");
         return -1;
     }
-    if (tls) {
-        g_warning("spice_server_add_ssl_client: this build has no TLS support yet");
+    if (tls && !s->tls_ctx) {
+        g_warning("spice_server_add_ssl_client: TLS is not configured (spice_server_set_tls)");
         return -1;
     }
     if (socket < 0 || !net_setup_client_socket(socket)) {
         g_warning("spice_server_add_client: unusable socket %d", socket);
         return -1;
     }
-    link_start(s, socket, skip_auth != 0);
+    link_start(s, socket, skip_auth != 0, tls);
     return 0;
 }
 

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include <glib.h>
+#include <openssl/ssl.h>
 
 #ifndef SPICE_SERVER_INTERNAL
 #define SPICE_SERVER_INTERNAL
@@ -56,6 +57,16 @@ typedef struct ServerConfig {
     char *addr;     /* NULL: any */
     int addr_flags; /* SPICE_ADDR_FLAG_* */
     int listen_fd;  /* -1: none; owned by the host */
+    int tls_port;   /* -1: none */
+
+    /* TLS (spice_server_set_tls): files, NULL when not set */
+    bool tls;
+    char *tls_ca_cert_file;
+    char *tls_certs_file;
+    char *tls_private_key_file;
+    char *tls_key_password;
+    char *tls_dh_key_file;
+    char *tls_ciphersuite;
 
     /* authentication */
     bool ticketing;
@@ -95,6 +106,7 @@ struct SpiceServer {
     GList *interfaces;             /* InterfaceRecord* */
     SpiceClient *client;           /* the one connected client, or NULL */
     AuthKeyPool *keys;             /* fresh RSA keys for links */
+    SSL_CTX *tls_ctx;              /* when TLS is configured */
     TopicBoard *topics;            /* facts and events between plugins (topics.c) */
 
     /* mouse */

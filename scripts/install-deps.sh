@@ -16,6 +16,7 @@ test_pkgs=(
     libspice-server-dev
     qemu-system-x86 libdrm-dev
     spice-vdagent xvfb xclip
+    openssl chromium spice-html5
 )
 
 pkgs=("${build_pkgs[@]}")

@@ -239,6 +239,12 @@ int main(int argc, char **argv)
     g_autofree char *echo_port = NULL;
     gboolean no_echo_port = FALSE;
     gboolean disable_copy_paste = FALSE, disable_file_xfer = FALSE;
+    int tls_port = 0;
+    g_autofree char *x509_dir = NULL;
+    g_autofree char *x509_key_password = NULL;
+    g_autofree char *tls_ciphers = NULL;
+    g_auto(GStrv) tls_channels = NULL;
+    g_auto(GStrv) plaintext_channels = NULL;
 
     GOptionEntry entries[] = {
         { "port", 'p', 0, G_OPTION_ARG_INT, &port, "TCP port (0: any free port)", "PORT" },
@@ -292,6 +298,18 @@ int main(int argc, char **argv)
           "No clipboard through the guest agent (QEMU's disable-copy-paste)", NULL },
         { "disable-file-xfer", 0, 0, G_OPTION_ARG_NONE, &disable_file_xfer,
           "No file transfer through the guest agent (QEMU's disable-agent-file-xfer)", NULL },
+        { "tls-port", 0, 0, G_OPTION_ARG_INT, &tls_port,
+          "Also serve TLS on this port (needs --x509-dir)", "PORT" },
+        { "x509-dir", 0, 0, G_OPTION_ARG_FILENAME, &x509_dir,
+          "ca-cert.pem, server-cert.pem and server-key.pem, as QEMU's x509-dir", "DIR" },
+        { "x509-key-password", 0, 0, G_OPTION_ARG_STRING, &x509_key_password,
+          "Password of server-key.pem", "PASSWORD" },
+        { "tls-ciphers", 0, 0, G_OPTION_ARG_STRING, &tls_ciphers, "OpenSSL cipher list", "LIST" },
+        { "tls-channel", 0, 0, G_OPTION_ARG_STRING_ARRAY, &tls_channels,
+          "Serve this channel (main, display, inputs, ..., or default) over TLS only; repeatable",
+          "NAME" },
+        { "plaintext-channel", 0, 0, G_OPTION_ARG_STRING_ARRAY, &plaintext_channels,
+          "Serve this channel without TLS only; repeatable", "NAME" },
         { "frame-stamp", 0, 0, G_OPTION_ARG_NONE, &frame_stamp,
           "Draw the frame number at the top-left corner of every frame (for spice-bench)", NULL },
         { NULL },
@@ -356,6 +374,7 @@ int main(int argc, char **argv)
         G_GNUC_BEGIN_IGNORE_DEPRECATIONS
         spice_server_set_listen_socket_fd(host.server, listen_fd);
         G_GNUC_END_IGNORE_DEPRECATIONS
+        spice_server_set_addr(host.server, addr, 0); /* where a TLS port listens */
     } else {
         spice_server_set_addr(host.server, addr, 0);
         if (spice_server_set_port(host.server, port) < 0) {
@@ -372,6 +391,35 @@ int main(int argc, char **argv)
     }
     if (name) {
         spice_server_set_name(host.server, name);
+    }
+    if (tls_port || x509_dir) {
+        if (!tls_port || !x509_dir || unix_path) {
+            g_printerr("spice-demo-host: --tls-port and --x509-dir go together, on TCP\n");
+            return 2;
+        }
+        g_autofree char *ca = g_build_filename(x509_dir, "ca-cert.pem", NULL);
+        g_autofree char *cert = g_build_filename(x509_dir, "server-cert.pem", NULL);
+        g_autofree char *key = g_build_filename(x509_dir, "server-key.pem", NULL);
+        if (spice_server_set_tls(host.server, tls_port, ca, cert, key, x509_key_password, NULL,
+                                 tls_ciphers) < 0) {
+            g_printerr("spice-demo-host: the TLS settings were refused\n");
+            return 1;
+        }
+    }
+    for (int i = 0; tls_channels && tls_channels[i]; i++) {
+        if (spice_server_set_channel_security(host.server, tls_channels[i],
+                                              SPICE_CHANNEL_SECURITY_SSL) < 0) {
+            g_printerr("spice-demo-host: --tls-channel %s: unknown channel\n", tls_channels[i]);
+            return 2;
+        }
+    }
+    for (int i = 0; plaintext_channels && plaintext_channels[i]; i++) {
+        if (spice_server_set_channel_security(host.server, plaintext_channels[i],
+                                              SPICE_CHANNEL_SECURITY_NONE) < 0) {
+            g_printerr("spice-demo-host: --plaintext-channel %s: unknown channel\n",
+                       plaintext_channels[i]);
+            return 2;
+        }
     }
     spice_server_set_exit_on_disconnect(host.server, exit_on_disconnect);
     spice_server_set_agent_copypaste(host.server, !disable_copy_paste);
@@ -481,8 +529,16 @@ int main(int argc, char **argv)
         bool v6 = strchr(addr, ':') != NULL;
         g_autofree char *shown = g_strconcat(v6 ? "[" : "", addr, v6 ? "]" : "", NULL);
         say("spice-demo-host: listening on %s:%d", shown, port);
-        say("connect with: remote-viewer spice://%s:%d%s", shown, port,
-            password ? "  (it will ask for the password)" : "");
+        if (tls_port) {
+            say("spice-demo-host: TLS on %s:%d", shown, tls_port);
+            say("connect with: remote-viewer --spice-ca-file=%s/ca-cert.pem "
+                "'spice://%s?port=%d&tls-port=%d'%s",
+                x509_dir, shown, port, tls_port,
+                password ? "  (it will ask for the password)" : "");
+        } else {
+            say("connect with: remote-viewer spice://%s:%d%s", shown, port,
+                password ? "  (it will ask for the password)" : "");
+        }
     }
 
     g_unix_signal_add(SIGINT, on_signal, NULL);

@@ -18,6 +18,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <spice/enums.h>
 #include <spice/protocol.h>
@@ -85,6 +86,10 @@ void test_client_free(TestClient *c)
     if (!c) {
         return;
     }
+    if (c->ssl) {
+        SSL_free(c->ssl);
+        SSL_CTX_free(c->ssl_ctx);
+    }
     close(c->fd);
     if (c->server_common_caps) {
         g_array_unref(c->server_common_caps);
@@ -95,14 +100,45 @@ void test_client_free(TestClient *c)
     g_free(c);
 }
 
-bool test_client_write(TestClient *c, const void *data, size_t len)
+/* The transport: the socket or TLS. */
+static ssize_t raw_send(TestClient *c, const void *p, size_t len)
 {
-    const uint8_t *p = data;
-    while (len > 0) {
+    if (c->ssl) {
+        int n = SSL_write(c->ssl, p, (int)len);
+        return n > 0 ? n : -1;
+    }
+    for (;;) {
         ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR) {
             continue;
         }
+        return n;
+    }
+}
+
+static ssize_t raw_recv(TestClient *c, void *p, size_t len)
+{
+    if (c->ssl) {
+        int n = SSL_read(c->ssl, p, (int)len);
+        if (n > 0) {
+            return n;
+        }
+        return SSL_get_error(c->ssl, n) == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+    }
+    for (;;) {
+        ssize_t n = recv(c->fd, p, len, 0);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        return n;
+    }
+}
+
+static bool raw_write_all(TestClient *c, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    while (len > 0) {
+        ssize_t n = raw_send(c, p, len);
         if (n <= 0) {
             return false;
         }
@@ -112,14 +148,11 @@ bool test_client_write(TestClient *c, const void *data, size_t len)
     return true;
 }
 
-bool test_client_read(TestClient *c, void *data, size_t len)
+static bool raw_read_all(TestClient *c, void *data, size_t len)
 {
     uint8_t *p = data;
     while (len > 0) {
-        ssize_t n = recv(c->fd, p, len, 0);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
+        ssize_t n = raw_recv(c, p, len);
         if (n <= 0) {
             return false;
         }
@@ -127,6 +160,183 @@ bool test_client_read(TestClient *c, void *data, size_t len)
         len -= (size_t)n;
     }
     return true;
+}
+
+bool test_client_write_frame(TestClient *c, uint8_t b0, const uint8_t *mask, uint64_t len,
+                             const void *payload, size_t payload_len)
+{
+    uint8_t h[14];
+    size_t hl = 2;
+    h[0] = b0;
+    if (len < 126) {
+        h[1] = (uint8_t)len;
+    } else if (len <= 0xffff) {
+        h[1] = 126;
+        h[2] = (uint8_t)(len >> 8);
+        h[3] = (uint8_t)len;
+        hl = 4;
+    } else {
+        h[1] = 127;
+        for (int i = 0; i < 8; i++) {
+            h[2 + i] = (uint8_t)(len >> (56 - 8 * i));
+        }
+        hl = 10;
+    }
+    if (mask) {
+        h[1] |= 0x80;
+        memcpy(h + hl, mask, 4);
+        hl += 4;
+    }
+    uint8_t *frame = g_malloc(hl + payload_len);
+    memcpy(frame, h, hl);
+    const uint8_t *in = payload;
+    for (size_t i = 0; i < payload_len; i++) {
+        frame[hl + i] = mask ? in[i] ^ mask[i & 3] : in[i];
+    }
+    bool ok = raw_write_all(c, frame, hl + payload_len);
+    g_free(frame);
+    return ok;
+}
+
+/* A server frame's header: its opcode and payload length. */
+static bool read_frame_header(TestClient *c, uint8_t *opcode, uint64_t *len)
+{
+    uint8_t h[10];
+    if (!raw_read_all(c, h, 2)) {
+        return false;
+    }
+    g_assert_cmphex(h[1] & 0x80, ==, 0); /* servers do not mask */
+    g_assert_cmphex(h[0] & 0x80, !=, 0); /* our server never fragments */
+    uint64_t n = h[1] & 0x7f;
+    size_t ext = n == 126 ? 2 : n == 127 ? 8 : 0;
+    if (ext) {
+        if (!raw_read_all(c, h + 2, ext)) {
+            return false;
+        }
+        n = 0;
+        for (size_t i = 0; i < ext; i++) {
+            n = n << 8 | h[2 + i];
+        }
+    }
+    g_assert_cmpuint(n, <=, 1u << 24);
+    *opcode = h[0] & 0x0f;
+    *len = n;
+    return true;
+}
+
+bool test_client_read_frame(TestClient *c, uint8_t *opcode, uint8_t **payload, size_t *len)
+{
+    uint64_t n;
+    if (!read_frame_header(c, opcode, &n)) {
+        return false;
+    }
+    *payload = g_malloc(n ? n : 1);
+    *len = (size_t)n;
+    return raw_read_all(c, *payload, (size_t)n);
+}
+
+bool test_client_write(TestClient *c, const void *data, size_t len)
+{
+    if (c->websocket) {
+        static const uint8_t mask[4] = { 0x37, 0xfa, 0x21, 0x3d };
+        return test_client_write_frame(c, 0x82, mask, len, data, len);
+    }
+    return raw_write_all(c, data, len);
+}
+
+bool test_client_read(TestClient *c, void *data, size_t len)
+{
+    if (!c->websocket) {
+        return raw_read_all(c, data, len);
+    }
+    uint8_t *p = data;
+    while (len > 0) {
+        if (c->ws_left == 0) {
+            uint8_t op;
+            uint64_t n;
+            if (!read_frame_header(c, &op, &n)) {
+                return false;
+            }
+            if (op == 0x8) {
+                return false; /* the server closed */
+            }
+            if (op != 0x2 && op != 0x0) {
+                /* pongs: skip them */
+                uint8_t skip[125];
+                if (n > sizeof(skip) || !raw_read_all(c, skip, (size_t)n)) {
+                    return false;
+                }
+                continue;
+            }
+            c->ws_left = n;
+            continue;
+        }
+        size_t take = (size_t)MIN((uint64_t)len, c->ws_left);
+        ssize_t n = raw_recv(c, p, take);
+        if (n <= 0) {
+            return false;
+        }
+        p += n;
+        len -= (size_t)n;
+        c->ws_left -= (uint64_t)n;
+    }
+    return true;
+}
+
+bool test_client_start_tls(TestClient *c, const char *ca_file, bool max_tls12, char **error)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    g_assert_nonnull(ctx);
+    if (max_tls12) {
+        SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
+    }
+    if (ca_file) {
+        g_assert_cmpint(SSL_CTX_load_verify_locations(ctx, ca_file, NULL), ==, 1);
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    }
+    SSL *ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, c->fd);
+    ERR_clear_error();
+    if (SSL_connect(ssl) != 1) {
+        unsigned long e = ERR_get_error();
+        *error = g_strdup(e ? ERR_error_string(e, NULL) : "handshake failed");
+        SSL_free(ssl);
+        SSL_CTX_free(ctx);
+        return false;
+    }
+    c->ssl = ssl;
+    c->ssl_ctx = ctx;
+    return true;
+}
+
+bool test_client_start_websocket(TestClient *c)
+{
+    /* The example of RFC 6455 section 1.3. */
+    static const char request[] = "GET /spice HTTP/1.1\r\n"
+                                  "Host: 127.0.0.1\r\n"
+                                  "Upgrade: websocket\r\n"
+                                  "Connection: keep-alive, Upgrade\r\n"
+                                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                  "Sec-WebSocket-Protocol: binary\r\n"
+                                  "Sec-WebSocket-Version: 13\r\n\r\n";
+    if (!raw_write_all(c, request, strlen(request))) {
+        return false;
+    }
+    GString *answer = g_string_new(NULL);
+    while (!g_str_has_suffix(answer->str, "\r\n\r\n") && answer->len < 4096) {
+        char ch;
+        if (!raw_read_all(c, &ch, 1)) {
+            g_string_free(answer, TRUE);
+            return false;
+        }
+        g_string_append_c(answer, ch);
+    }
+    bool ok = g_str_has_prefix(answer->str, "HTTP/1.1 101 ") &&
+              strstr(answer->str, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n") &&
+              strstr(answer->str, "Sec-WebSocket-Protocol: binary\r\n");
+    g_string_free(answer, TRUE);
+    c->websocket = ok;
+    return ok;
 }
 
 static bool encrypt_ticket(const uint8_t *der, size_t der_len, const char *password,
@@ -314,12 +524,15 @@ bool test_client_wait_closed(TestClient *c, int timeout_ms)
             return false;
         }
         struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-        int rc = poll(&pfd, 1, (int)left);
+        int rc = c->ssl && SSL_pending(c->ssl) ? 1 : poll(&pfd, 1, (int)left);
         if (rc <= 0) {
             continue;
         }
         uint8_t buf[4096];
-        ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+        ssize_t n = raw_recv(c, buf, sizeof(buf));
+        if (n < 0 && c->ssl) {
+            return true; /* a TLS alert or a reset: gone */
+        }
         if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
             return true;
         }

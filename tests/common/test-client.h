@@ -16,6 +16,11 @@
 
 typedef struct TestClient {
     int fd;
+    void *ssl;        /* SSL *, after test_client_start_tls() */
+    void *ssl_ctx;    /* SSL_CTX * */
+    bool websocket;   /* after test_client_start_websocket() */
+    uint64_t ws_left; /* payload left in the server frame being read */
+    bool ws_raw;      /* frames are written as given (test_client_write_frame) */
     bool mini_header;
     uint64_t serial;
     uint32_t link_error;        /* error field of the link reply */
@@ -41,6 +46,21 @@ TestClient *test_client_connect(int port);
  * (port ignored). NULL when the connection is refused. */
 TestClient *test_client_connect_to(const char *addr, int port);
 void test_client_free(TestClient *c);
+
+/* TLS from here on (blocking handshake), the server's certificate
+ * checked against ca_file (NULL: not checked). On failure *error says
+ * why (g_free it). max_tls12: offer TLS 1.2 at most. */
+bool test_client_start_tls(TestClient *c, const char *ca_file, bool max_tls12, char **error);
+/* Send an HTTP Upgrade and read the 101: from here on writes are masked
+ * binary frames (one per write) and reads take server frames apart. */
+bool test_client_start_websocket(TestClient *c);
+/* One frame exactly as given (header fields chosen by the caller): for
+ * hostile-input tests. mask NULL: unmasked. */
+bool test_client_write_frame(TestClient *c, uint8_t b0, const uint8_t *mask, uint64_t len,
+                             const void *payload, size_t payload_len);
+/* The next server frame whole (opcode, payload g_free'd by the caller):
+ * false on EOF. */
+bool test_client_read_frame(TestClient *c, uint8_t *opcode, uint8_t **payload, size_t *len);
 
 /* Raw I/O. Return false on EOF, error or timeout. */
 bool test_client_write(TestClient *c, const void *data, size_t len);

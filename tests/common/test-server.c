@@ -60,7 +60,8 @@ static void on_channel_event(int event, SpiceChannelEventInfo *info, void *opaqu
     g_assert_cmpuint(info->llen_ext, >, 0);
     g_assert_cmpuint(info->plen_ext, >, 0);
     g_assert_cmpint(info->laddr_ext.ss_family, ==, info->paddr_ext.ss_family);
-    record("channel %s %d %d", event >= 1 && event <= 3 ? names[event] : "?", info->type, info->id);
+    record("channel %s %d %d%s", event >= 1 && event <= 3 ? names[event] : "?", info->type,
+           info->id, info->flags & SPICE_CHANNEL_EVENT_FLAG_TLS ? " tls" : "");
 }
 
 static void set_env(const char *name, const char *value)

@@ -44,6 +44,7 @@
 #include "client.h"
 #include "registry.h"
 #include "server.h"
+#include "stream.h"
 #include "spice-plugin-wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -308,7 +309,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (FUZZ_CHANNEL == SPICE_CHANNEL_MAIN || !client) {
         client = client_new(server);
     }
-    ChannelClientParams params = { .fd = sv[0] };
+    ChannelClientParams params = { .stream = stream_new(sv[0]) };
     params.info = g_new0(SpiceChannelEventInfo, 1);
     params.common_caps = g_array_new(FALSE, TRUE, sizeof(uint32_t));
     uint32_t common = 1u << SPICE_COMMON_CAP_MINI_HEADER;

@@ -14,5 +14,6 @@ if [ -d "$seeds" ]; then
     cp -r "$seeds"/. "$corpus"/
 fi
 cd "$corpus"
-exec "$fuzzer" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=20 \
+# libFuzzer exits 77 on a crash by default, which meson reads as "skipped".
+exec "$fuzzer" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=20 -error_exitcode=1 \
     -print_final_stats=1 "$corpus"

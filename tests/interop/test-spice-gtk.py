@@ -31,7 +31,8 @@ from gi.repository import Gio, GLib  # noqa: E402
 from agentguest import AgentGuest  # noqa: E402
 from spiceclient import (AUDIO_RATE, CURSOR, DISPLAY, INPUTS, MAIN, TIMEOUT,  # noqa: E402
                          Client, RecordTone, Spice, cursor_signature, gspice_problems,
-                         gspice_problems_since, left_channel, read_ppm, signal_connect)
+                         describe_difference, gspice_problems_since, left_channel, read_ppm,
+                         signal_connect)
 
 DEMO_HOST = None
 PLAYBACK, RECORD, PORT = 5, 6, 10  # SPICE_CHANNEL_PLAYBACK, _RECORD, _PORT
@@ -752,6 +753,7 @@ def assert_no_problems_of_ours_only(problems, allowed=()):
         extra = [p for p in problems["ours"]
                  if p not in problems["reference"] and p[1] not in allowed]
         assert not extra, "spice-gtk complained with our library only: %r" % extra
+        SHARED_WITH_REFERENCE.extend(problems["ours"])
 
 
 def case_port():
@@ -1245,39 +1247,189 @@ def case_agent():
         assert_no_problems_of_ours_only(problems, GSTREAMER_AUDIO_WARNINGS)
     accept_gstreamer_audio_warnings(start)
 
-def speaks_websocket(port):
-    """Whether the server on port answers an HTTP Upgrade to WebSocket
-    (as spice-html5 sends it) with 101 Switching Protocols."""
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                  b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                  b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: binary\r\n\r\n")
-        reply = b""
-        try:
-            while len(reply) < 12:
-                chunk = s.recv(64)
-                if not chunk:
-                    break
-                reply += chunk
-        except socket.timeout:
-            pass
-    return reply.startswith(b"HTTP/1.1 101")
+MAKE_CERTS = os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "tls",
+                          "make-certs.sh")
+
+
+def make_certs(tmp):
+    """A fresh CA and server certificate (tests/tls/make-certs.sh)."""
+    d = os.path.join(tmp, "x509")
+    subprocess.run([MAKE_CERTS, d], check=True)
+    return d
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tls_session(library_dir, tmp, ca_name, host_args=(), client_port=False):
+    """spice-gtk on the TLS port with a CA file: which channels opened,
+    which failed and how, and whether keys arrive."""
+    x509 = make_certs(tmp)
+    tls_port = free_port()
+    host = DemoHost("--tls-port", str(tls_port), "--x509-dir", x509, "--no-audio",
+                    "--no-echo-port", *host_args, library_dir=library_dir)
+    try:
+        c = Client(host.port if client_port else None, tls_port=str(tls_port),
+                   ca_file=os.path.join(x509, ca_name))
+        c.run_until(lambda: c.opened(MAIN) or any(ev == Spice.ChannelEvent.ERROR_TLS
+                                                  for _, ev in c.events),
+                    what="main to open or fail")
+        seen = {}
+        if c.opened(MAIN):
+            c.run_until(lambda: all(c.opened(k) for k in (MAIN, INPUTS, DISPLAY, CURSOR)),
+                        what="main, inputs, display and cursor")
+            c.run_until(lambda: c.picture_ready(), what="the first picture")
+            c.channel(INPUTS).key_press_and_release(0x1e)
+            c.pump(0.5)  # spice-gtk writes from its main loop
+            seen["keys"] = host.input_lines(2)
+        seen["events"] = sorted({(kind, int(ev)) for kind, ev in c.events})
+        seen["tls connections"] = len([line for line in host.drain() + host.log
+                                       if line.startswith("channel: initialized") and
+                                       line.endswith(" tls")])
+        c.close()
+    finally:
+        host.stop()
+    return seen
+
+
+OPENED, ERROR_TLS = int(Spice.ChannelEvent.OPENED), int(Spice.ChannelEvent.ERROR_TLS)
+
+
+def case_tls_ca():
+    # The right CA opens every channel over TLS; another CA is error-tls.
+    results, problems = on_both_libraries(tls_session, "ca-cert.pem")
+    ours = results["ours"]
+    assert ours["keys"] == ["key 0x1e", "key 0x9e"], ours
+    assert (MAIN, OPENED) in ours["events"] and (DISPLAY, OPENED) in ours["events"], ours
+    assert ours["tls connections"] == 4, ours
+    if "reference" in results:
+        assert ours["events"] == results["reference"]["events"], results
+    results, problems = on_both_libraries(tls_session, "other-ca-cert.pem")
+    ours = results["ours"]
+    assert ours["events"] == [(MAIN, ERROR_TLS)], ours
+    if "reference" in results:
+        assert ours == results["reference"], results
+    assert_no_problems_of_ours_only(problems)
+
+
+def case_tls_secure_channel():
+    # main and display are TLS-only; the client is given both ports and
+    # switches those channels to TLS by itself (NEED_SECURED); inputs
+    # stays plain.
+    results, problems = on_both_libraries(
+        tls_session, "ca-cert.pem", ("--tls-channel", "main", "--tls-channel", "display"), True)
+    ours = results["ours"]
+    assert ours["keys"] == ["key 0x1e", "key 0x9e"], ours
+    assert ours["tls connections"] == 2, ours
+    if "reference" in results:
+        assert ours == results["reference"], results
+    assert_no_problems_of_ours_only(problems)
+
+
+def html5_display_session(library_dir, tmp, secure):
+    """spice-html5 in Chromium straight to the SPICE port (ws://, or wss://
+    on the TLS port): the canvas must equal the host's framebuffer, and a
+    key and a click must arrive."""
+    import html5client
+    path = os.path.join(tmp, "frame.ppm")
+    args = ["--frames", "30", "--dump-frame", path, "--no-audio"]
+    x509 = None
+    if secure:
+        x509 = make_certs(tmp)
+        tls_port = free_port()
+        args += ["--tls-port", str(tls_port), "--x509-dir", x509]
+    host = DemoHost(*args, library_dir=library_dir)
+    browser = None
+    seen = {}
+    try:
+        host.wait_line("frame: dumped ")
+        expected = read_ppm(path)
+        if secure:
+            browser = html5client.Html5Client(
+                tls_port, tls_cert=os.path.join(x509, "server-cert.pem"),
+                tls_key=os.path.join(x509, "server-key.pem"))
+        else:
+            browser = html5client.Html5Client(host.port)
+        deadline = time.monotonic() + 30
+        got = None
+        while time.monotonic() < deadline:
+            got = browser.canvas()
+            if got == expected:
+                break
+            time.sleep(0.2)
+        seen["canvas equals framebuffer"] = got == expected
+        if got != expected:
+            seen["difference"] = describe_difference(got, expected)
+        browser.key("KeyA", "a", 65)
+        browser.click(100, 200)
+        seen["input"] = [line for line in host.input_lines(5)
+                         if not line.startswith("tablet position")]
+        browser.pump()
+        seen["exceptions"] = browser.exceptions
+        seen["tls connections"] = len([line for line in host.drain() + host.log
+                                       if line.startswith("channel: initialized") and
+                                       " tls" in line]) > 0
+    finally:
+        if browser:
+            browser.close()
+        host.stop()
+    return seen
+
+
+def html5_available():
+    import html5client
+    return html5client.available()
+
+
+def check_html5_display(secure):
+    if not html5_available():
+        return "SKIP spice-html5 or chromium is not installed (scripts/install-deps.sh --tests)"
+    results, _ = on_both_libraries(html5_display_session, secure)
+    ours = results["ours"]
+    want = {"canvas equals framebuffer": True, "exceptions": [], "tls connections": secure,
+            "input": ["key 0x1e", "key 0x9e", "tablet wheel dz=0 buttons=0x1",
+                      "tablet buttons 0x0"]}
+    assert ours == want, ours
+    if "reference" in results:
+        assert results["reference"] == want, results["reference"]
+    return None
+
+
+def case_html5_display():
+    return check_html5_display(False)
+
+
+def case_html5_display_wss():
+    return check_html5_display(True)
+
+
+def html5_playback_session(library_dir, tmp):
+    """spice-html5 plays the host's tone: Opus data reaches MediaSource."""
+    import html5client
+    host = DemoHost("--display", "none", "--tone", "1000", library_dir=library_dir)
+    browser = None
+    try:
+        browser = html5client.Html5Client(host.port)
+        browser.wait("window.__spice && window.__spice.appended > 20000", timeout=30,
+                     what="Opus playback data in MediaSource")
+        appended = browser.evaluate("window.__spice.appended")
+        browser.pump()
+        return {"playing": appended > 20000, "exceptions": browser.exceptions}
+    finally:
+        if browser:
+            browser.close()
+        host.stop()
 
 
 def case_html5_playback_opus():
-    # spice-html5 in Chromium connects to the SPICE port over WebSocket
-    # only. Skipped while our server does not speak it; once it does,
-    # this fails until the real case (Opus playback data in the browser,
-    # issue 7 item 6) is written.
-    host = DemoHost("--display", "none")
-    try:
-        if not speaks_websocket(host.port):
-            return ("SKIP spice-html5 needs WebSocket on the SPICE port, which this server "
-                    "does not speak yet (issue 9)")
-    finally:
-        host.stop()
-    raise AssertionError("the server speaks WebSocket now: write the spice-html5 Opus "
-                         "playback case")
+    if not html5_available():
+        return "SKIP spice-html5 or chromium is not installed (scripts/install-deps.sh --tests)"
+    results, _ = on_both_libraries(html5_playback_session)
+    for tag, r in results.items():
+        assert r == {"playing": True, "exceptions": []}, (tag, r)
 
 
 def case_stop_with_clients():
@@ -1313,6 +1465,10 @@ CASES = {
     "record-raw": case_record_raw,
     "record-opus": case_record_opus,
     "html5-playback-opus": case_html5_playback_opus,
+    "html5-display": case_html5_display,
+    "html5-display-wss": case_html5_display_wss,
+    "tls-ca": case_tls_ca,
+    "tls-secure-channel": case_tls_secure_channel,
     "port": case_port,
     "webdav": case_webdav,
     "agent": case_agent,

@@ -86,7 +86,7 @@ static void test_link_bad_magic(void)
     TestServer *ts = test_server_start(NULL);
     uint8_t m[18];
     make_mess(m, SPICE_CHANNEL_MAIN, 0, 0, 18);
-    g_assert_cmpuint(raw_link(test_server_port(ts), 0x20544547 /* "GET " */, 2, 18, m, 18), ==,
+    g_assert_cmpuint(raw_link(test_server_port(ts), 0x54534f50 /* "POST" */, 2, 18, m, 18), ==,
                      SPICE_LINK_ERR_INVALID_MAGIC);
     test_server_stop(ts);
 }
@@ -98,7 +98,7 @@ static void test_link_bad_magic_early(void)
     TestServer *ts = test_server_start(NULL);
     TestClient *c = test_client_connect(test_server_port(ts));
     g_assert_nonnull(c);
-    g_assert_true(test_client_write(c, "GET ", 4));
+    g_assert_true(test_client_write(c, "POST", 4));
     uint8_t reply[16 + 178];
     g_assert_true(test_client_read(c, reply, sizeof(reply)));
     g_assert_cmphex(spice_wire_get_u32(reply), ==, SPICE_MAGIC);

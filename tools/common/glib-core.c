@@ -174,6 +174,7 @@ char *glib_core_describe_event(const SpiceChannelEventInfo *info)
     } else if (sa->sa_family == AF_UNIX) {
         g_strlcpy(host, "unix", sizeof(host));
     }
-    return g_strdup_printf("type=%d id=%d session=%08x peer=%s:%u", info->type, info->id,
-                           (unsigned)info->connection_id, host, port);
+    return g_strdup_printf("type=%d id=%d session=%08x peer=%s:%u%s", info->type, info->id,
+                           (unsigned)info->connection_id, host, port,
+                           info->flags & SPICE_CHANNEL_EVENT_FLAG_TLS ? " tls" : "");
 }

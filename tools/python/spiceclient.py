@@ -86,7 +86,8 @@ class Client:
         connects (shared_dir="/tmp/share", ...)."""
         self.session = Spice.Session()
         self.session.props.host = host
-        self.session.props.port = str(port)
+        if port is not None:
+            self.session.props.port = str(port)
         if password is not None:
             self.session.props.password = password
         for name, value in session_props.items():
