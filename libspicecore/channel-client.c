@@ -342,7 +342,9 @@ static void cc_flush(SpiceChannelClient *cc)
             struct iovec iov[MAX_IOV];
             int n = 0;
             size_t skip = cc->out_offset;
-            for (GList *l = cc->out.head; l && n < MAX_IOV - 1; l = l->next) {
+            /* Over TLS one message per write: records end with messages. */
+            int messages = stream_writes_per_message(cc->stream) ? 1 : MAX_IOV;
+            for (GList *l = cc->out.head; l && n < MAX_IOV - 1 && messages-- > 0; l = l->next) {
                 OutMsg *m = l->data;
                 if (skip < m->header_size) {
                     iov[n].iov_base = m->header + skip;

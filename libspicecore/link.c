@@ -30,6 +30,9 @@
 #include <unistd.h>
 
 #include <spice/protocol.h>
+#ifdef HAVE_SASL
+#include <sasl/sasl.h>
+#endif
 
 #include "spice-plugin-wire.h"
 
@@ -42,6 +45,7 @@
 #include "plugin-loader.h"
 #include "registry.h"
 #include "server-config.h"
+#include "sasl-auth.h"
 #include "server.h"
 #include "stream.h"
 #include "websocket.h"
@@ -56,7 +60,12 @@ typedef enum {
     LINK_READ_MESSAGE,
     LINK_READ_AUTH_MECHANISM,
     LINK_READ_TICKET,
+    LINK_READ_SASL_MECHNAME_LEN,
+    LINK_READ_SASL_MECHNAME,
+    LINK_READ_SASL_DATA_LEN,
+    LINK_READ_SASL_DATA,
     LINK_SEND_UPGRADE, /* 101 queued; frames from then on */
+    LINK_SEND_SASL_OK, /* SASL's own OK queued; then the link result */
     LINK_SEND_RESULT,  /* result queued; hand off once written */
     LINK_SEND_ERROR,   /* error queued; close once written */
 } LinkState;
@@ -88,6 +97,12 @@ struct LinkConn {
     GArray *caps;
     AuthKey *key;
     uint32_t session_id; /* for secondary channels: the session joined */
+#ifdef HAVE_SASL
+    SaslAuth *sasl;
+    char *sasl_mech;     /* chosen, until the first step */
+    GByteArray *sasl_in; /* a client step */
+    void *sasl_layer;    /* after the result is written */
+#endif
 };
 
 static void link_io(int fd, int events, void *opaque);
@@ -113,6 +128,16 @@ static void link_free(LinkConn *link)
         g_array_unref(link->caps);
     }
     auth_key_free(link->key);
+#ifdef HAVE_SASL
+    sasl_auth_free(link->sasl);
+    g_free(link->sasl_mech);
+    if (link->sasl_in) {
+        g_byte_array_unref(link->sasl_in);
+    }
+    if (link->sasl_layer) {
+        sasl_dispose((sasl_conn_t **)&link->sasl_layer);
+    }
+#endif
     g_byte_array_unref(link->out);
     g_free(link->peer);
     g_free(link);
@@ -127,7 +152,7 @@ static void link_fail(LinkConn *link, const char *why)
 static void link_set_events(LinkConn *link)
 {
     int events = stream_events(link->stream);
-    if (link->state >= LINK_READ_HEADER && link->state <= LINK_READ_TICKET) {
+    if (link->state >= LINK_READ_HEADER && link->state <= LINK_READ_SASL_DATA) {
         events |= SPICE_WATCH_EVENT_READ;
     }
     if (link->out_pos < link->out->len) {
@@ -183,10 +208,18 @@ static void link_send_result(LinkConn *link, uint32_t result, const char *why)
     }
 }
 
-static void common_caps_words(uint32_t *word0)
+/* With SASL on, SASL is the only mechanism offered (as the reference). */
+static bool sasl_required(const LinkConn *link)
+{
+    return link->server->config.sasl && !link->skip_auth;
+}
+
+static void common_caps_words(const LinkConn *link, uint32_t *word0)
 {
     *word0 = (1u << SPICE_COMMON_CAP_PROTOCOL_AUTH_SELECTION) |
-             (1u << SPICE_COMMON_CAP_AUTH_SPICE) | (1u << SPICE_COMMON_CAP_MINI_HEADER);
+             (1u << SPICE_COMMON_CAP_MINI_HEADER) |
+             (sasl_required(link) ? 1u << SPICE_COMMON_CAP_AUTH_SASL
+                                  : 1u << SPICE_COMMON_CAP_AUTH_SPICE);
 }
 
 /* Security policy of a channel type: SPICE_CHANNEL_SECURITY_* bits. */
@@ -233,10 +266,20 @@ static void handle_link_message(LinkConn *link)
         return;
     }
 
+    bool sasl = sasl_required(link);
+    if (sasl && !link_parse_has_cap(link->common_caps, SPICE_COMMON_CAP_PROTOCOL_AUTH_SELECTION)) {
+        link_send_error(link, SPICE_LINK_ERR_VERSION_MISMATCH,
+                        "SASL is required, the client only knows SPICE tickets");
+        return;
+    }
     g_autoptr(GError) error = NULL;
-    link->key = auth_key_pool_take(s->keys, &error);
     uint8_t reply[LINK_REPLY_SIZE] = { 0 };
-    if (!link->key || !auth_key_public_der(link->key, reply + 4)) {
+    /* A client that will authenticate with SASL needs no RSA key. */
+    bool want_key = !sasl || !link_parse_has_cap(link->common_caps, SPICE_COMMON_CAP_AUTH_SASL);
+    if (want_key) {
+        link->key = auth_key_pool_take(s->keys, &error);
+    }
+    if (want_key && (!link->key || !auth_key_public_der(link->key, reply + 4))) {
         g_warning("link from %s: %s", link->peer,
                   error ? error->message : "RSA public key has an unexpected size");
         link_send_error(link, SPICE_LINK_ERR_ERROR, "no RSA key for the ticket");
@@ -250,7 +293,7 @@ static void handle_link_message(LinkConn *link)
     queue_link_header(link, LINK_REPLY_SIZE + 4 * (ncommon + nchannel));
     link_queue(link, reply, sizeof(reply));
     uint32_t word0;
-    common_caps_words(&word0);
+    common_caps_words(link, &word0);
     queue_u32(link, word0);
     for (uint32_t i = 0; i < nchannel; i++) {
         queue_u32(link, g_array_index(channel->caps, uint32_t, i));
@@ -266,9 +309,185 @@ static void handle_link_message(LinkConn *link)
     link->in_len = 0;
 }
 
+#ifdef HAVE_SASL
+/* End the link from inside a step (the caller still holds it): what is
+ * queued goes out, then the connection closes. */
+static void link_end(LinkConn *link, const char *why)
+{
+    g_message("link from %s: %s", link->peer, why);
+    link->state = LINK_SEND_ERROR;
+}
+
+static void link_sasl_begin(LinkConn *link)
+{
+    const char *mechlist = NULL;
+    int bits = 0;
+    SSL *ssl = stream_ssl(link->stream);
+    if (ssl) {
+        bits = SSL_get_cipher_bits(ssl, NULL);
+    }
+    link->sasl = sasl_auth_new(link->info, bits, &mechlist);
+    if (!link->sasl) {
+        link_send_result(link, SPICE_LINK_ERR_ERROR, "SASL cannot serve this link");
+        return;
+    }
+    g_debug("link from %s: SASL mechanisms %s", link->peer, mechlist);
+    queue_u32(link, (uint32_t)strlen(mechlist));
+    link_queue(link, mechlist, strlen(mechlist));
+    link->state = LINK_READ_SASL_MECHNAME_LEN;
+    link->in_need = 4;
+    link->in_len = 0;
+}
+
+/* Authenticated: SASL's OK goes out plain; once it is written the
+ * security layer (if any) wraps the stream and the link result follows,
+ * through it (the reference's order, which spice-gtk reads). */
+static void link_sasl_done(LinkConn *link)
+{
+    const char *user = sasl_auth_username(link->sasl);
+    g_debug("link from %s: SASL authentication of %s complete", link->peer, user ? user : "?");
+    link->sasl_layer = sasl_auth_take_layer(link->sasl);
+    queue_u32(link, SPICE_LINK_ERR_OK);
+    link->state = LINK_SEND_SASL_OK;
+}
+
+/* The link result after SASL: the session check the ticket path makes. */
+static void link_sasl_result(LinkConn *link)
+{
+    SpiceServer *s = link->server;
+    LinkMessage *m = &link->message;
+    if (link->sasl_layer) {
+        stream_sasl_layer(link->stream, link->sasl_layer);
+        link->sasl_layer = NULL;
+    }
+    if (m->channel_type != SPICE_CHANNEL_MAIN) {
+        if (!s->client || s->client->session_id != m->connection_id) {
+            g_autofree char *why =
+                g_strdup_printf("connection id %08x matches no session", m->connection_id);
+            link_send_result(link, SPICE_LINK_ERR_BAD_CONNECTION_ID, why);
+            return;
+        }
+        link->session_id = s->client->session_id;
+    }
+    link_send_result(link, SPICE_LINK_ERR_OK, NULL);
+}
+
+static void link_sasl_step(LinkConn *link)
+{
+    const char *out = NULL, *why = NULL;
+    unsigned out_len = 0;
+    const uint8_t *data = link->sasl_in ? link->sasl_in->data : NULL;
+    uint32_t len = link->sasl_in ? link->sasl_in->len : 0;
+    SaslAuthResult r = sasl_auth_step(link->sasl, link->sasl_mech, data, len, &out, &out_len, &why);
+    g_clear_pointer(&link->sasl_mech, g_free);
+    if (link->sasl_in) {
+        g_byte_array_set_size(link->sasl_in, 0);
+    }
+    if (r == SASL_AUTH_FAILED) {
+        /* As the reference: the connection just ends. */
+        g_autofree char *msg = g_strdup_printf("SASL authentication failed: %s", why);
+        link_end(link, msg);
+        return;
+    }
+    /* The server's data with its NUL, then "complete". */
+    queue_u32(link, out_len ? out_len + 1 : 0);
+    if (out_len) {
+        link_queue(link, out, out_len);
+        link_queue(link, "", 1);
+    }
+    uint8_t complete = r == SASL_AUTH_CONTINUE ? 0 : 1;
+    link_queue(link, &complete, 1);
+    if (r == SASL_AUTH_CONTINUE) {
+        link->state = LINK_READ_SASL_DATA_LEN;
+        link->in_need = 4;
+        link->in_len = 0;
+        return;
+    }
+    if (r == SASL_AUTH_WEAK) {
+        static const char failed[] = "Authentication failed";
+        g_message("link from %s refused: %s", link->peer, why);
+        queue_u32(link, 1);
+        queue_u32(link, sizeof(failed));
+        link_queue(link, failed, sizeof(failed));
+        link->state = LINK_SEND_ERROR;
+        return;
+    }
+    link_sasl_done(link);
+}
+
+/* A SASL length or name or step is complete. */
+static void sasl_read_step(LinkConn *link)
+{
+    switch (link->state) {
+    case LINK_READ_SASL_MECHNAME_LEN: {
+        uint32_t n = spice_wire_get_u32(link->in);
+        if (n < 1 || n > SASL_AUTH_MAX_MECHNAME) {
+            link_end(link, "SASL mechanism name of a length no mechanism has");
+            return;
+        }
+        link->state = LINK_READ_SASL_MECHNAME;
+        link->in_need = n;
+        link->in_len = 0;
+        return;
+    }
+    case LINK_READ_SASL_MECHNAME: {
+        g_autofree char *mech = g_strndup((const char *)link->in, link->in_len);
+        if (strlen(mech) != link->in_len || !sasl_auth_offers(link->sasl, mech)) {
+            link_send_result(link, SPICE_LINK_ERR_INVALID_DATA,
+                             "the client chose a SASL mechanism that was not offered");
+            return;
+        }
+        link->sasl_mech = g_steal_pointer(&mech);
+        link->state = LINK_READ_SASL_DATA_LEN;
+        link->in_need = 4;
+        link->in_len = 0;
+        return;
+    }
+    case LINK_READ_SASL_DATA_LEN: {
+        uint32_t n = spice_wire_get_u32(link->in);
+        if (n > SASL_AUTH_MAX_DATA) {
+            if (link->sasl_mech) {
+                link_send_result(link, SPICE_LINK_ERR_INVALID_DATA, "SASL step over 1 MiB");
+            } else {
+                link_end(link, "SASL step over 1 MiB");
+            }
+            return;
+        }
+        if (n == 0) {
+            link_sasl_step(link);
+            return;
+        }
+        if (!link->sasl_in) {
+            link->sasl_in = g_byte_array_new();
+        }
+        link->state = LINK_READ_SASL_DATA;
+        link->in_need = n;
+        link->in_len = 0;
+        return;
+    }
+    case LINK_READ_SASL_DATA:
+        link_sasl_step(link);
+        return;
+    default:
+        return;
+    }
+}
+#endif
+
 static void handle_auth_mechanism(LinkConn *link)
 {
     uint32_t mechanism = spice_wire_get_u32(link->in);
+#ifdef HAVE_SASL
+    if (sasl_required(link)) {
+        if (mechanism == SPICE_COMMON_CAP_AUTH_SASL) {
+            link_sasl_begin(link);
+        } else {
+            link_send_result(link, SPICE_LINK_ERR_INVALID_DATA,
+                             "SASL is required, the client chose SPICE tickets");
+        }
+        return;
+    }
+#endif
     if (mechanism == SPICE_COMMON_CAP_AUTH_SPICE) {
         link->state = LINK_READ_TICKET;
         link->in_need = LINK_TICKET_SIZE;
@@ -392,6 +611,14 @@ static void link_step(LinkConn *link)
     case LINK_READ_TICKET:
         handle_ticket(link);
         return;
+#ifdef HAVE_SASL
+    case LINK_READ_SASL_MECHNAME_LEN:
+    case LINK_READ_SASL_MECHNAME:
+    case LINK_READ_SASL_DATA_LEN:
+    case LINK_READ_SASL_DATA:
+        sasl_read_step(link);
+        return;
+#endif
     default:
         return;
     }
@@ -428,6 +655,11 @@ static bool link_write(LinkConn *link)
     case LINK_SEND_RESULT:
         link_hand_off(link);
         return false;
+#ifdef HAVE_SASL
+    case LINK_SEND_SASL_OK:
+        link_sasl_result(link);
+        return link_write(link);
+#endif
     case LINK_SEND_UPGRADE:
         stream_websocket_writes(link->stream);
         link->state = LINK_READ_HEADER;
@@ -472,10 +704,17 @@ static void http_read(LinkConn *link, const uint8_t *data, size_t n)
 /* Returns false when the link was freed. */
 static bool link_read(LinkConn *link)
 {
-    while (link->state >= LINK_READ_HEADER && link->state <= LINK_READ_TICKET) {
+    while (link->state >= LINK_READ_HEADER && link->state <= LINK_READ_SASL_DATA) {
         uint8_t http[1024];
         bool in_http = link->state == LINK_READ_HTTP;
         uint8_t *dest = in_http ? http : link->in + link->in_len;
+#ifdef HAVE_SASL
+        if (link->state == LINK_READ_SASL_DATA) {
+            /* Steps may be larger than link->in: their own buffer. */
+            g_byte_array_set_size(link->sasl_in, (guint)link->in_need);
+            dest = link->sasl_in->data + link->in_len;
+        }
+#endif
         size_t want = in_http ? MIN(sizeof(http), WS_MAX_REQUEST - link->http->len)
                               : link->in_need - link->in_len;
         ssize_t n = stream_read(link->stream, dest, want);

@@ -76,20 +76,27 @@ SPICE_EXPORT int spice_server_set_noauth(SpiceServer *s)
 SPICE_EXPORT int spice_server_set_sasl(SpiceServer *s, int enabled)
 {
     g_return_val_if_fail(s != NULL, -1);
+#ifdef HAVE_SASL
+    s->config.sasl = enabled != 0;
+    return 0;
+#else
     if (enabled) {
-        g_warning("spice_server_set_sasl: SASL authentication is not supported by this build");
+        g_warning("spice_server_set_sasl: SASL authentication is not supported by this build "
+                  "(built without cyrus-sasl)");
         return -1;
     }
     return 0;
+#endif
 }
 
 SPICE_EXPORT int spice_server_set_sasl_appname(SpiceServer *s, const char *appname)
 {
     g_return_val_if_fail(s != NULL, -1);
     /* Hosts set the name whether or not they enable SASL (QEMU always
-     * does); only enabling SASL itself fails in this build, so the name
-     * has no use and is not kept. */
-    (void)appname;
+     * does): kept, and used (as cyrus-sasl's configuration name) only
+     * when SASL is on. */
+    g_free(s->config.sasl_appname);
+    s->config.sasl_appname = g_strdup(appname);
     return 0;
 }
 
@@ -242,11 +249,13 @@ SPICE_EXPORT int spice_server_set_zlib_glz_compression(SpiceServer *s, spice_wan
     return 0;
 }
 
+/* channel NULL sets the default (QEMU passes NULL for tls-channel=default);
+ * "default" itself is no channel name, as for the reference. */
 SPICE_EXPORT int spice_server_set_channel_security(SpiceServer *s, const char *channel,
                                                    int security)
 {
-    g_return_val_if_fail(s != NULL && channel != NULL, -1);
-    if (strcmp(channel, "default") != 0) {
+    g_return_val_if_fail(s != NULL, -1);
+    if (channel) {
         bool known = false;
         for (unsigned t = SPICE_CHANNEL_MAIN; t < SPICE_END_CHANNEL; t++) {
             known |= strcmp(channel, plugin_channel_type_name((uint8_t)t)) == 0;
@@ -256,7 +265,9 @@ SPICE_EXPORT int spice_server_set_channel_security(SpiceServer *s, const char *c
             return -1;
         }
     }
-    g_hash_table_replace(s->config.channel_security, g_strdup(channel), GINT_TO_POINTER(security));
+    /* The table's "default" key cannot clash: no channel has that name. */
+    g_hash_table_replace(s->config.channel_security, g_strdup(channel ? channel : "default"),
+                         GINT_TO_POINTER(security));
     return 0;
 }
 

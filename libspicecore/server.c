@@ -20,6 +20,7 @@
 #include "net.h"
 #include "plugin-host.h"
 #include "registry.h"
+#include "sasl-auth.h"
 #include "server-config.h"
 #include "tls.h"
 #include "topics.h"
@@ -133,6 +134,12 @@ SPICE_EXPORT int spice_server_init(SpiceServer *s, SpiceCoreInterface *core)
                   "(is libspice-plugin-main.so installed and enabled?)");
         goto fail;
     }
+#ifdef HAVE_SASL
+    if (s->config.sasl && !sasl_auth_global_init(s->config.sasl_appname)) {
+        g_warning("spice_server_init failed: SASL is enabled but cyrus-sasl cannot start");
+        goto fail;
+    }
+#endif
     if (s->config.tls && !(s->tls_ctx = tls_server_context(&s->config))) {
         g_warning("spice_server_init failed: the TLS settings cannot be used");
         goto fail;
@@ -185,6 +192,7 @@ SPICE_EXPORT void spice_server_destroy(SpiceServer *s)
     server_config_clear_tls(c);
     g_free(c->addr);
     g_free(c->name);
+    g_free(c->sasl_appname);
     g_hash_table_unref(c->channel_security);
     g_ptr_array_unref(s->listeners);
     g_ptr_array_unref(s->plugins);

@@ -69,6 +69,8 @@ typedef struct ServerConfig {
     char *tls_ciphersuite;
 
     /* authentication */
+    bool sasl;          /* spice_server_set_sasl(1), in a HAVE_SASL build */
+    char *sasl_appname; /* NULL: "spice" */
     bool ticketing;
     char password[SPICE_TICKET_MAX_LEN + 1];
     int64_t ticket_expiry_us; /* monotonic; INT64_MAX: never */

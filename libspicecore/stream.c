@@ -9,6 +9,10 @@
  *              TLS_STAGE bytes): the caller's iovec is gathered into
  *              it, reported written, and drained record by record, so a
  *              retried SSL_write always sees the same bytes.
+ *   SASL       (on top, after a SASL mechanism with a security layer,
+ *              e.g. DIGEST-MD5 on plain TCP) sasl_decode of what the
+ *              layers below give, sasl_encode of at most the
+ *              negotiated buffer size at a time into a stage of its own
  *   websocket  client frames decoded (websocket.c) from a read-ahead
  *              buffer; server data sent as binary frames of at most
  *              WS_OUT_FRAME bytes, pongs and the close frame only
@@ -23,6 +27,9 @@
 
 #include <glib.h>
 #include <openssl/err.h>
+#ifdef HAVE_SASL
+#include <sasl/sasl.h>
+#endif
 
 #include "spice-server/spice.h"
 
@@ -65,6 +72,15 @@ struct Stream {
     uint8_t out_header[10];
     size_t out_header_len, out_header_pos;
     uint64_t out_left;
+
+#ifdef HAVE_SASL
+    sasl_conn_t *sasl;
+    unsigned sasl_max_out; /* SASL_MAXOUTBUF */
+    GByteArray *sasl_in;   /* decoded, not yet read */
+    size_t sasl_in_pos;
+    GByteArray *sasl_out; /* encoded, not yet written */
+    size_t sasl_out_pos;
+#endif
 };
 
 static void set_error(Stream *st, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
@@ -154,6 +170,11 @@ int stream_fd(const Stream *st)
 bool stream_is_tls(const Stream *st)
 {
     return st->ssl != NULL;
+}
+
+SSL *stream_ssl(const Stream *st)
+{
+    return st->ssl;
 }
 
 bool stream_is_websocket(const Stream *st)
@@ -472,6 +493,116 @@ static ssize_t ws_writev(Stream *st, const struct iovec *iov, int iovcnt)
     return (ssize_t)payload;
 }
 
+/* ---- below SASL: WebSocket or the transport ------------------------------------------ */
+
+static ssize_t lower_read(Stream *st, void *buf, size_t len)
+{
+    return st->ws_reads ? ws_read(st, buf, len) : transport_read(st, buf, len);
+}
+
+static ssize_t lower_writev(Stream *st, const struct iovec *iov, int iovcnt)
+{
+    return st->ws_writes ? ws_writev(st, iov, iovcnt) : transport_writev(st, iov, iovcnt);
+}
+
+/* ---- SASL ------------------------------------------------------------------------------ */
+
+#ifdef HAVE_SASL
+void stream_sasl_layer(Stream *st, void *sasl_conn)
+{
+    st->sasl = sasl_conn;
+    const void *v = NULL;
+    st->sasl_max_out = 4096;
+    if (sasl_getprop(st->sasl, SASL_MAXOUTBUF, &v) == SASL_OK && v && *(const unsigned *)v > 0) {
+        st->sasl_max_out = MIN(*(const unsigned *)v, 65536u);
+    }
+    st->sasl_in = g_byte_array_new();
+    st->sasl_out = g_byte_array_new();
+}
+
+/* Write the encoded stage: 1 done, 0 not now, -1 error. */
+static int sasl_drain(Stream *st)
+{
+    while (st->sasl_out_pos < st->sasl_out->len) {
+        struct iovec iov = { st->sasl_out->data + st->sasl_out_pos,
+                             st->sasl_out->len - st->sasl_out_pos };
+        ssize_t n = lower_writev(st, &iov, 1);
+        if (n < 0) {
+            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+        }
+        st->sasl_out_pos += (size_t)n;
+    }
+    g_byte_array_set_size(st->sasl_out, 0);
+    st->sasl_out_pos = 0;
+    return 1;
+}
+
+static ssize_t sasl_writev(Stream *st, const struct iovec *iov, int iovcnt)
+{
+    int r = sasl_drain(st);
+    if (r <= 0) {
+        if (r == 0) {
+            errno = EAGAIN;
+        }
+        return -1;
+    }
+    uint8_t plain[65536];
+    size_t k = 0;
+    for (int i = 0; i < iovcnt && k < st->sasl_max_out; i++) {
+        size_t n = MIN(iov[i].iov_len, st->sasl_max_out - k);
+        memcpy(plain + k, iov[i].iov_base, n);
+        k += n;
+    }
+    if (k == 0) {
+        return 0;
+    }
+    const char *enc = NULL;
+    unsigned enc_len = 0;
+    int err = sasl_encode(st->sasl, (const char *)plain, (unsigned)k, &enc, &enc_len);
+    if (err != SASL_OK) {
+        set_error(st, "SASL encode failed: %s", sasl_errstring(err, NULL, NULL));
+        errno = EPROTO;
+        return -1;
+    }
+    g_byte_array_append(st->sasl_out, (const guint8 *)enc, enc_len);
+    if (sasl_drain(st) < 0) {
+        return -1;
+    }
+    return (ssize_t)k; /* taken: the rest drains from the stage */
+}
+
+static ssize_t sasl_read(Stream *st, void *buf, size_t len)
+{
+    for (;;) {
+        if (st->sasl_in_pos < st->sasl_in->len) {
+            size_t n = MIN(len, st->sasl_in->len - st->sasl_in_pos);
+            memcpy(buf, st->sasl_in->data + st->sasl_in_pos, n);
+            st->sasl_in_pos += n;
+            if (st->sasl_in_pos == st->sasl_in->len) {
+                g_byte_array_set_size(st->sasl_in, 0);
+                st->sasl_in_pos = 0;
+            }
+            return (ssize_t)n;
+        }
+        uint8_t raw[8192];
+        ssize_t n = lower_read(st, raw, sizeof(raw));
+        if (n <= 0) {
+            return n;
+        }
+        const char *dec = NULL;
+        unsigned dec_len = 0;
+        int err = sasl_decode(st->sasl, (const char *)raw, (unsigned)n, &dec, &dec_len);
+        if (err != SASL_OK) {
+            set_error(st, "SASL decode failed: %s", sasl_errstring(err, NULL, NULL));
+            errno = EPROTO;
+            return -1;
+        }
+        g_byte_array_append(st->sasl_in, (const guint8 *)dec, dec_len);
+        /* A partial packet decodes to nothing yet: read on. */
+    }
+}
+#endif
+
 /* ---- the interface ----------------------------------------------------------------- */
 
 ssize_t stream_read(Stream *st, void *buf, size_t len)
@@ -480,13 +611,28 @@ ssize_t stream_read(Stream *st, void *buf, size_t len)
     if (len == 0) {
         return 0;
     }
-    return st->ws_reads ? ws_read(st, buf, len) : transport_read(st, buf, len);
+#ifdef HAVE_SASL
+    if (st->sasl) {
+        return sasl_read(st, buf, len);
+    }
+#endif
+    return lower_read(st, buf, len);
 }
 
 ssize_t stream_writev(Stream *st, const struct iovec *iov, int iovcnt)
 {
     st->error[0] = '\0';
-    return st->ws_writes ? ws_writev(st, iov, iovcnt) : transport_writev(st, iov, iovcnt);
+#ifdef HAVE_SASL
+    if (st->sasl) {
+        return sasl_writev(st, iov, iovcnt);
+    }
+#endif
+    return lower_writev(st, iov, iovcnt);
+}
+
+bool stream_writes_per_message(const Stream *st)
+{
+    return st->ssl != NULL;
 }
 
 ssize_t stream_write(Stream *st, const void *buf, size_t len)
@@ -497,6 +643,14 @@ ssize_t stream_write(Stream *st, const void *buf, size_t len)
 
 int stream_flush(Stream *st)
 {
+#ifdef HAVE_SASL
+    if (st->sasl && st->sasl_out->len) {
+        int r = sasl_drain(st);
+        if (r <= 0) {
+            return r;
+        }
+    }
+#endif
     if (st->ssl && st->stage_len) {
         int r = tls_drain(st);
         if (r <= 0) {
@@ -524,6 +678,11 @@ int stream_events(const Stream *st)
     if (st->control_len && st->ws_writes) {
         events |= SPICE_WATCH_EVENT_WRITE;
     }
+#ifdef HAVE_SASL
+    if (st->sasl && st->sasl_out->len) {
+        events |= SPICE_WATCH_EVENT_WRITE;
+    }
+#endif
     return events;
 }
 
@@ -532,6 +691,11 @@ bool stream_readable(const Stream *st)
     if (st->prefix) {
         return true;
     }
+#ifdef HAVE_SASL
+    if (st->sasl && st->sasl_in_pos < st->sasl_in->len) {
+        return true;
+    }
+#endif
     if (st->ws_reads && st->ws_in_pos < st->ws_in_len && !st->peer_closed) {
         return true;
     }
@@ -595,5 +759,12 @@ void stream_free(Stream *st)
     }
     g_free(st->stage);
     g_free(st->ws_in);
+#ifdef HAVE_SASL
+    if (st->sasl) {
+        sasl_dispose(&st->sasl);
+        g_byte_array_unref(st->sasl_in);
+        g_byte_array_unref(st->sasl_out);
+    }
+#endif
     g_free(st);
 }

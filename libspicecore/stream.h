@@ -41,6 +41,8 @@ int stream_handshake(Stream *st);
 
 int stream_fd(const Stream *st);
 bool stream_is_tls(const Stream *st);
+/* The TLS connection (for its cipher's strength), or NULL. */
+SSL *stream_ssl(const Stream *st);
 bool stream_is_websocket(const Stream *st);
 /* The last error, for a log line. */
 const char *stream_error(const Stream *st);
@@ -48,6 +50,12 @@ const char *stream_error(const Stream *st);
 ssize_t stream_read(Stream *st, void *buf, size_t len);
 ssize_t stream_writev(Stream *st, const struct iovec *iov, int iovcnt);
 ssize_t stream_write(Stream *st, const void *buf, size_t len);
+/* Whether writes should carry one protocol message each: over TLS a
+ * record must end where a message ends, because spice-gtk reads a
+ * message, then waits for the socket, not for what OpenSSL already
+ * decrypted (a record holding the start of the next message would stall
+ * it until more data comes). */
+bool stream_writes_per_message(const Stream *st);
 /* Write what the layers hold: 1 all written, 0 not yet, -1 error. */
 int stream_flush(Stream *st);
 /* SPICE_WATCH_EVENT_* the layers need now, besides the owner's. */
@@ -62,6 +70,10 @@ void stream_unread(Stream *st, const void *data, size_t len);
  * unframed). */
 void stream_websocket_reads(Stream *st);
 void stream_websocket_writes(Stream *st);
+
+/* From now on every byte is encoded with this SASL connection's
+ * security layer (a sasl_conn_t, taken; HAVE_SASL builds only). */
+void stream_sasl_layer(Stream *st, void *sasl_conn);
 
 /* A last try at the layers' output (a WebSocket close, TLS close_notify)
  * without blocking, then both directions shut. */

@@ -8,7 +8,7 @@ set -euo pipefail
 build_pkgs=(
     meson ninja-build pkg-config gcc
     libglib2.0-dev libpixman-1-dev libssl-dev libjpeg-dev liblz4-dev libopus-dev
-    libusbredirparser-dev libspice-protocol-dev
+    libusbredirparser-dev libspice-protocol-dev libsasl2-dev
 )
 test_pkgs=(
     git make binutils clang libclang-rt-14-dev clang-format
@@ -17,6 +17,7 @@ test_pkgs=(
     qemu-system-x86 libdrm-dev
     spice-vdagent xvfb xclip
     openssl chromium spice-html5
+    sasl2-bin libsasl2-modules libsasl2-modules-db virt-viewer
 )
 
 pkgs=("${build_pkgs[@]}")

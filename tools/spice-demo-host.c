@@ -240,6 +240,8 @@ int main(int argc, char **argv)
     gboolean no_echo_port = FALSE;
     gboolean disable_copy_paste = FALSE, disable_file_xfer = FALSE;
     int tls_port = 0;
+    gboolean sasl = FALSE;
+    g_autofree char *sasl_appname = NULL;
     g_autofree char *x509_dir = NULL;
     g_autofree char *x509_key_password = NULL;
     g_autofree char *tls_ciphers = NULL;
@@ -298,6 +300,10 @@ int main(int argc, char **argv)
           "No clipboard through the guest agent (QEMU's disable-copy-paste)", NULL },
         { "disable-file-xfer", 0, 0, G_OPTION_ARG_NONE, &disable_file_xfer,
           "No file transfer through the guest agent (QEMU's disable-agent-file-xfer)", NULL },
+        { "sasl", 0, 0, G_OPTION_ARG_NONE, &sasl,
+          "Authenticate with SASL (cyrus-sasl; its configuration is APPNAME.conf)", NULL },
+        { "sasl-appname", 0, 0, G_OPTION_ARG_STRING, &sasl_appname, "SASL application name (spice)",
+          "APPNAME" },
         { "tls-port", 0, 0, G_OPTION_ARG_INT, &tls_port,
           "Also serve TLS on this port (needs --x509-dir)", "PORT" },
         { "x509-dir", 0, 0, G_OPTION_ARG_FILENAME, &x509_dir,
@@ -392,6 +398,13 @@ int main(int argc, char **argv)
     if (name) {
         spice_server_set_name(host.server, name);
     }
+    if (sasl_appname) {
+        spice_server_set_sasl_appname(host.server, sasl_appname);
+    }
+    if (sasl && spice_server_set_sasl(host.server, 1) < 0) {
+        g_printerr("spice-demo-host: --sasl: this library has no SASL\n");
+        return 1;
+    }
     if (tls_port || x509_dir) {
         if (!tls_port || !x509_dir || unix_path) {
             g_printerr("spice-demo-host: --tls-port and --x509-dir go together, on TCP\n");
@@ -407,15 +420,17 @@ int main(int argc, char **argv)
         }
     }
     for (int i = 0; tls_channels && tls_channels[i]; i++) {
-        if (spice_server_set_channel_security(host.server, tls_channels[i],
-                                              SPICE_CHANNEL_SECURITY_SSL) < 0) {
+        /* "default" is the default, passed as NULL (as QEMU does). */
+        const char *chan = strcmp(tls_channels[i], "default") == 0 ? NULL : tls_channels[i];
+        if (spice_server_set_channel_security(host.server, chan, SPICE_CHANNEL_SECURITY_SSL) < 0) {
             g_printerr("spice-demo-host: --tls-channel %s: unknown channel\n", tls_channels[i]);
             return 2;
         }
     }
     for (int i = 0; plaintext_channels && plaintext_channels[i]; i++) {
-        if (spice_server_set_channel_security(host.server, plaintext_channels[i],
-                                              SPICE_CHANNEL_SECURITY_NONE) < 0) {
+        const char *chan =
+            strcmp(plaintext_channels[i], "default") == 0 ? NULL : plaintext_channels[i];
+        if (spice_server_set_channel_security(host.server, chan, SPICE_CHANNEL_SECURITY_NONE) < 0) {
             g_printerr("spice-demo-host: --plaintext-channel %s: unknown channel\n",
                        plaintext_channels[i]);
             return 2;

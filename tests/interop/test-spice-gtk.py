@@ -17,6 +17,7 @@ import ctypes
 import os
 import queue
 import re
+import shutil
 import socket
 import struct
 import subprocess
@@ -28,7 +29,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "tools", "python"))
 from gi.repository import Gio, GLib  # noqa: E402
-from agentguest import AgentGuest  # noqa: E402
+from agentguest import AgentGuest, stop_process  # noqa: E402
 from spiceclient import (AUDIO_RATE, CURSOR, DISPLAY, INPUTS, MAIN, TIMEOUT,  # noqa: E402
                          Client, RecordTone, Spice, cursor_signature, gspice_problems,
                          describe_difference, gspice_problems_since, left_channel, read_ppm,
@@ -1329,6 +1330,136 @@ def case_tls_secure_channel():
     assert_no_problems_of_ours_only(problems)
 
 
+def sasl_session(library_dir, tmp, mechs, password, tls):
+    """spice-gtk with a SASL user (saslpasswd2 sasldb, cyrus-sasl's
+    configuration under SASL_CONF_PATH, as in TEST-PEERS.md section 8):
+    which channels open, and whether keys still arrive after
+    authentication (through the security layer on plain TCP)."""
+    conf = os.path.join(tmp, "sasl")
+    os.makedirs(conf)
+    with open(os.path.join(conf, "spice.conf"), "w") as f:
+        f.write("mech_list: %s\nsasldb_path: %s/sasldb2\n" % (mechs, conf))
+    subprocess.run(["saslpasswd2", "-p", "-f", os.path.join(conf, "sasldb2"), "-a", "spice",
+                    "-c", "alice"], input=b"secret", check=True)
+    args = ["--sasl", "--no-audio", "--no-echo-port"]
+    x509 = None
+    if tls:
+        x509 = make_certs(tmp)
+        tls_port = free_port()
+        args += ["--tls-port", str(tls_port), "--x509-dir", x509]
+    env = {"SASL_CONF_PATH": conf}
+    if "ASAN_OPTIONS" in os.environ:
+        # Full stacks, so tests/lsan.supp can name cyrus-sasl's own leak.
+        env["ASAN_OPTIONS"] = os.environ["ASAN_OPTIONS"] + ":fast_unwind_on_malloc=0"
+    host = DemoHost(*args, env=env, library_dir=library_dir)
+    seen = {}
+    try:
+        if tls:
+            c = Client(None, password=password, username="alice", tls_port=str(tls_port),
+                       ca_file=os.path.join(x509, "ca-cert.pem"))
+        else:
+            c = Client(host.port, password=password, username="alice")
+        c.run_until(lambda: all(c.opened(k) for k in (MAIN, INPUTS, DISPLAY, CURSOR)) or
+                    any(int(ev) >= 20 for _, ev in c.events), timeout=20,
+                    what="the channels to open or fail")
+        if c.opened(INPUTS):
+            c.run_until(lambda: c.picture_ready(), what="the first picture")
+            c.channel(INPUTS).key_press_and_release(0x1e)
+            c.pump(0.5)
+            seen["keys"] = host.input_lines(2)
+        seen["events"] = sorted({(kind, int(ev)) for kind, ev in c.events})
+        c.close()
+    finally:
+        host.stop()
+    return seen
+
+
+ERROR_AUTH = int(Spice.ChannelEvent.ERROR_AUTH)
+
+
+def check_sasl(mechs, tls):
+    if not shutil.which("saslpasswd2"):
+        return "SKIP saslpasswd2 is not installed (scripts/install-deps.sh --tests)"
+    for password, want in (("secret", None), ("wrong", [(MAIN, ERROR_AUTH)])):
+        results, problems = on_both_libraries(sasl_session, mechs, password, tls)
+        ours = results["ours"]
+        if want is None:
+            assert ours.get("keys") == ["key 0x1e", "key 0x9e"], ours
+            assert ours["events"] == [(MAIN, OPENED), (DISPLAY, OPENED), (INPUTS, OPENED),
+                                      (CURSOR, OPENED)], ours
+        else:
+            assert ours["events"] == want, ours
+        if "reference" in results:
+            assert ours == results["reference"], results
+        assert_no_problems_of_ours_only(problems)
+    return None
+
+
+def case_sasl_digest_md5():
+    # Plain TCP: only DIGEST-MD5 qualifies (SSF >= 56), with its layer.
+    return check_sasl("digest-md5 scram-sha-256 plain", False)
+
+
+def case_sasl_tls_plain():
+    return check_sasl("plain", True)
+
+
+def case_sasl_tls_scram():
+    return check_sasl("scram-sha-256", True)
+
+
+def remote_viewer_session(library_dir, tmp, ca_name):
+    """remote-viewer under Xvfb given --spice-ca-file and a spice:// URI
+    with only a tls-port: which channels the host saw initialised over
+    TLS before remote-viewer is stopped (by PID)."""
+    x509 = make_certs(tmp)
+    tls_port = free_port()
+    host = DemoHost("--tls-port", str(tls_port), "--x509-dir", x509, "--no-audio",
+                    "--no-echo-port", library_dir=library_dir)
+    display = ":%d" % (190 + os.getpid() % 50)
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    viewer = None
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not os.path.exists("/tmp/.X11-unix/X" + display[1:]):
+            assert time.monotonic() < deadline and xvfb.poll() is None, "Xvfb did not start"
+            time.sleep(0.05)
+        env = {k: v for k, v in os.environ.items() if k not in ("G_DEBUG",)}
+        env["DISPLAY"] = display
+        viewer = subprocess.Popen(["remote-viewer", "--spice-ca-file=" + os.path.join(x509, ca_name),
+                                   "spice://127.0.0.1?tls-port=%d" % tls_port],
+                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        seen = set()
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline and len(seen) < 4:
+            for line in host.drain():
+                m = re.match(r"channel: initialized type=(\d+) .* tls$", line)
+                if m:
+                    seen.add(int(m.group(1)))
+            time.sleep(0.1)
+        return sorted(seen)
+    finally:
+        for p in (viewer, xvfb):
+            if p:
+                stop_process(p)
+        host.stop()
+
+
+def case_remote_viewer_ca_file():
+    if not shutil.which("remote-viewer"):
+        return "SKIP remote-viewer is not installed (scripts/install-deps.sh --tests)"
+    results, _ = on_both_libraries(remote_viewer_session, "ca-cert.pem")
+    assert results["ours"] == [MAIN, DISPLAY, INPUTS, CURSOR], results
+    if "reference" in results:
+        assert results["ours"] == results["reference"], results
+    results, _ = on_both_libraries(remote_viewer_session, "other-ca-cert.pem")
+    assert results["ours"] == [], results
+    if "reference" in results:
+        assert results["ours"] == results["reference"], results
+    return None
+
+
 def html5_display_session(library_dir, tmp, secure):
     """spice-html5 in Chromium straight to the SPICE port (ws://, or wss://
     on the TLS port): the canvas must equal the host's framebuffer, and a
@@ -1468,7 +1599,11 @@ CASES = {
     "html5-display": case_html5_display,
     "html5-display-wss": case_html5_display_wss,
     "tls-ca": case_tls_ca,
+    "sasl-digest-md5": case_sasl_digest_md5,
+    "sasl-tls-plain": case_sasl_tls_plain,
+    "sasl-tls-scram": case_sasl_tls_scram,
     "tls-secure-channel": case_tls_secure_channel,
+    "remote-viewer-ca-file": case_remote_viewer_ca_file,
     "port": case_port,
     "webdav": case_webdav,
     "agent": case_agent,

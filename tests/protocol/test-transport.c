@@ -481,19 +481,188 @@ static void test_websocket_bad_requests(void)
         expect_http_400(c);
         test_client_free(c);
     }
-    /* A request that never ends: refused at 16 KiB, not buffered on. */
+    /* A request that never ends: refused at 16 KiB, not buffered on.
+     * Exactly the bound is sent, so the server read all of it (a close
+     * with unread bytes would reset the connection under the answer). */
     TestClient *c = test_client_connect(test_server_port(ts));
     g_assert_true(test_client_write(c, "GET / HTTP/1.1\r\n", 16));
-    char line[1024];
-    memset(line, 'a', sizeof(line));
-    for (int i = 0; i < 17; i++) {
-        g_assert_true(test_client_write(c, line, sizeof(line)));
-    }
+    char *filler = g_malloc(16384 - 16);
+    memset(filler, 'a', 16384 - 16);
+    g_assert_true(test_client_write(c, filler, 16384 - 16));
+    g_free(filler);
     expect_http_400(c);
     test_client_free(c);
     assert_serves(ts);
     test_server_stop(ts);
 }
+
+/* ---- SASL ---------------------------------------------------------------------------- */
+
+#ifdef HAVE_SASL
+static char *sasl_dir;
+
+static void setup_sasl(SpiceServer *s, void *opaque)
+{
+    (void)opaque;
+    g_assert_cmpint(spice_server_set_sasl(s, 1), ==, 0);
+}
+
+/* Link header and message for main with the given common caps; the
+ * reply is read: returns its error, *common its first common caps word,
+ * *zero_key whether the RSA key is all zeroes. */
+static uint32_t raw_sasl_link(TestClient *c, uint32_t common_caps, uint32_t *common, bool *zero_key)
+{
+    uint8_t msg[16 + 22];
+    spice_wire_put_u32(msg, SPICE_MAGIC);
+    spice_wire_put_u32(msg + 4, SPICE_VERSION_MAJOR);
+    spice_wire_put_u32(msg + 8, SPICE_VERSION_MINOR);
+    spice_wire_put_u32(msg + 12, 22);
+    spice_wire_put_u32(msg + 16, 0); /* connection id */
+    msg[20] = SPICE_CHANNEL_MAIN;
+    msg[21] = 0;
+    spice_wire_put_u32(msg + 22, 1);  /* common caps words */
+    spice_wire_put_u32(msg + 26, 0);  /* channel caps words */
+    spice_wire_put_u32(msg + 30, 18); /* caps offset */
+    spice_wire_put_u32(msg + 34, common_caps);
+    g_assert_true(test_client_write(c, msg, sizeof(msg)));
+    uint8_t header[16];
+    g_assert_true(test_client_read(c, header, sizeof(header)));
+    uint32_t size = spice_wire_get_u32(header + 12);
+    g_autofree uint8_t *reply = g_malloc(size);
+    g_assert_true(test_client_read(c, reply, size));
+    uint32_t error = spice_wire_get_u32(reply);
+    if (error == 0) {
+        *zero_key = true;
+        for (int i = 0; i < 162; i++) {
+            *zero_key &= reply[4 + i] == 0;
+        }
+        *common = spice_wire_get_u32(reply + spice_wire_get_u32(reply + 4 + 162 + 8));
+    }
+    return error;
+}
+
+static TestClient *sasl_started(TestServer *ts, char **mechlist)
+{
+    TestClient *c = test_client_connect(test_server_port(ts));
+    uint32_t common;
+    bool zero_key;
+    uint32_t sasl_caps = 1u << SPICE_COMMON_CAP_PROTOCOL_AUTH_SELECTION |
+                         1u << SPICE_COMMON_CAP_AUTH_SASL | 1u << SPICE_COMMON_CAP_MINI_HEADER;
+    g_assert_cmpuint(raw_sasl_link(c, sasl_caps, &common, &zero_key), ==, 0);
+    /* SASL only, and no RSA key for a client that will use it. */
+    g_assert_cmphex(common, ==,
+                    1u << SPICE_COMMON_CAP_PROTOCOL_AUTH_SELECTION |
+                        1u << SPICE_COMMON_CAP_AUTH_SASL | 1u << SPICE_COMMON_CAP_MINI_HEADER);
+    g_assert_true(zero_key);
+    uint8_t mech[4];
+    spice_wire_put_u32(mech, SPICE_COMMON_CAP_AUTH_SASL);
+    g_assert_true(test_client_write(c, mech, 4));
+    uint8_t len[4];
+    g_assert_true(test_client_read(c, len, 4));
+    uint32_t n = spice_wire_get_u32(len);
+    g_assert_cmpuint(n, <, 300);
+    *mechlist = g_malloc0(n + 1);
+    g_assert_true(test_client_read(c, *mechlist, n));
+    return c;
+}
+
+static TestServer *start_sasl(void)
+{
+    g_setenv("SASL_CONF_PATH", sasl_dir, TRUE);
+    TestServerConfig config = { .setup = setup_sasl };
+    return test_server_start(&config);
+}
+
+static void put_u32(TestClient *c, uint32_t v)
+{
+    uint8_t b[4];
+    spice_wire_put_u32(b, v);
+    g_assert_true(test_client_write(c, b, 4));
+}
+
+static uint32_t get_u32(TestClient *c)
+{
+    uint8_t b[4];
+    g_assert_true(test_client_read(c, b, 4));
+    return spice_wire_get_u32(b);
+}
+
+static void test_sasl_offer_and_refusals(void)
+{
+    TestServer *ts = start_sasl();
+    g_assert_nonnull(ts);
+    /* On plain TCP only DIGEST-MD5 qualifies (SSF >= 56, no plaintext). */
+    g_autofree char *mechlist = NULL;
+    TestClient *c = sasl_started(ts, &mechlist);
+    g_assert_cmpstr(mechlist, ==, ",DIGEST-MD5,");
+    test_client_free(c);
+    /* SPICE tickets are refused while SASL is on. */
+    c = test_client_connect(test_server_port(ts));
+    uint32_t common;
+    bool zero_key;
+    uint32_t caps = 1u << SPICE_COMMON_CAP_PROTOCOL_AUTH_SELECTION |
+                    1u << SPICE_COMMON_CAP_AUTH_SPICE | 1u << SPICE_COMMON_CAP_MINI_HEADER;
+    g_assert_cmpuint(raw_sasl_link(c, caps, &common, &zero_key), ==, 0);
+    g_assert_false(zero_key); /* it did not offer SASL: it gets a key */
+    put_u32(c, SPICE_COMMON_CAP_AUTH_SPICE);
+    g_assert_cmpuint(get_u32(c), ==, SPICE_LINK_ERR_INVALID_DATA);
+    test_client_free(c);
+    /* A client without AUTH_SELECTION cannot do SASL. */
+    c = test_client_connect(test_server_port(ts));
+    g_assert_cmpuint(raw_sasl_link(c, 1u << SPICE_COMMON_CAP_MINI_HEADER, &common, &zero_key), ==,
+                     SPICE_LINK_ERR_VERSION_MISMATCH);
+    test_client_free(c);
+    test_server_stop(ts);
+}
+
+static void test_sasl_hostile(void)
+{
+    TestServer *ts = start_sasl();
+    g_autofree char *m1 = NULL, *m2 = NULL, *m3 = NULL, *m4 = NULL, *m5 = NULL;
+    /* Mechanism names of no possible length: the connection ends. */
+    TestClient *c = sasl_started(ts, &m1);
+    put_u32(c, 0);
+    g_assert_true(test_client_wait_closed(c, 5000));
+    test_client_free(c);
+    c = sasl_started(ts, &m2);
+    put_u32(c, 101);
+    g_assert_true(test_client_wait_closed(c, 5000));
+    test_client_free(c);
+    /* One that was not offered: INVALID_DATA. */
+    c = sasl_started(ts, &m3);
+    put_u32(c, 5);
+    g_assert_true(test_client_write(c, "PLAIN", 5));
+    g_assert_cmpuint(get_u32(c), ==, SPICE_LINK_ERR_INVALID_DATA);
+    test_client_free(c);
+    /* A first step over 1 MiB: INVALID_DATA, nothing allocated for it. */
+    c = sasl_started(ts, &m4);
+    put_u32(c, 10);
+    g_assert_true(test_client_write(c, "DIGEST-MD5", 10));
+    put_u32(c, (1u << 20) + 1);
+    g_assert_cmpuint(get_u32(c), ==, SPICE_LINK_ERR_INVALID_DATA);
+    test_client_free(c);
+    /* A step that is not DIGEST-MD5 at all, after the challenge. */
+    c = sasl_started(ts, &m5);
+    put_u32(c, 10);
+    g_assert_true(test_client_write(c, "DIGEST-MD5", 10));
+    put_u32(c, 0);
+    uint32_t n = get_u32(c);
+    g_assert_cmpuint(n, >, 0);
+    g_autofree uint8_t *challenge = g_malloc(n + 1);
+    g_assert_true(test_client_read(c, challenge, n + 1)); /* data, then "complete" */
+    g_assert_cmpuint(challenge[n], ==, 0);                /* not complete */
+    put_u32(c, 9);
+    g_assert_true(test_client_write(c, "garbage!", 9));
+    g_assert_true(test_client_wait_closed(c, 5000));
+    test_client_free(c);
+    /* Still serving. */
+    g_autofree char *m6 = NULL;
+    c = sasl_started(ts, &m6);
+    g_assert_cmpstr(m6, ==, ",DIGEST-MD5,");
+    test_client_free(c);
+    test_server_stop(ts);
+}
+#endif
 
 int main(int argc, char **argv)
 {
@@ -524,6 +693,16 @@ int main(int argc, char **argv)
     g_test_add_func("/websocket/fragments-and-ping", test_websocket_fragments_and_ping);
     g_test_add_func("/websocket/hostile-frames", test_websocket_hostile_frames);
     g_test_add_func("/websocket/bad-requests", test_websocket_bad_requests);
+#ifdef HAVE_SASL
+    sasl_dir = g_build_filename(tmp, "sasl", NULL);
+    g_mkdir(sasl_dir, 0700);
+    g_autofree char *conf = g_build_filename(sasl_dir, "spice.conf", NULL);
+    g_autofree char *conf_text =
+        g_strdup_printf("mech_list: digest-md5 plain\nsasldb_path: %s/sasldb2\n", sasl_dir);
+    g_file_set_contents(conf, conf_text, -1, NULL);
+    g_test_add_func("/sasl/offer-and-refusals", test_sasl_offer_and_refusals);
+    g_test_add_func("/sasl/hostile", test_sasl_hostile);
+#endif
     int rc = g_test_run();
     g_autofree char *rm = g_strdup_printf("rm -rf '%s'", tmp);
     if (system(rm) != 0) {

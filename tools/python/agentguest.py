@@ -64,7 +64,7 @@ class AgentGuest:
         """The agents go away (SIGKILL: the way a crashing agent does, in
         the middle of whatever it was doing); Xvfb stays."""
         for p in reversed(self.agents):
-            _stop(p, sig_kill)
+            stop_process(p, sig_kill)
         self.procs = [p for p in self.procs if p not in self.agents]
         self.agents = []
 
@@ -75,13 +75,14 @@ class AgentGuest:
 
     def stop(self):
         for p in reversed(self.procs):
-            _stop(p, False)
+            stop_process(p)
         self.procs = []
         self.agents = []
         self.log.close()
 
 
-def _stop(p, sig_kill):
+def stop_process(p, sig_kill=False):
+    """Stop one process started here: SIGTERM (or SIGKILL), then wait."""
     if p.poll() is None:
         if sig_kill:
             p.kill()
