@@ -1525,7 +1525,11 @@ def check_html5_display(secure):
                       "tablet buttons 0x0"]}
     assert ours == want, ours
     if "reference" in results:
-        assert results["reference"] == want, results["reference"]
+        # The reference's own page errors (spice-html5 once saw it refuse
+        # a channel with "Permission denied" under a slow sanitized host)
+        # are its own: the rest must agree.
+        ref = dict(results["reference"], exceptions=[])
+        assert ref == want, results["reference"]
     return None
 
 
@@ -1559,8 +1563,10 @@ def case_html5_playback_opus():
     if not html5_available():
         return "SKIP spice-html5 or chromium is not installed (scripts/install-deps.sh --tests)"
     results, _ = on_both_libraries(html5_playback_session)
-    for tag, r in results.items():
-        assert r == {"playing": True, "exceptions": []}, (tag, r)
+    assert results["ours"] == {"playing": True, "exceptions": []}, results["ours"]
+    if "reference" in results:
+        # As above: the reference's page errors are its own.
+        assert results["reference"]["playing"], results["reference"]
 
 
 def case_stop_with_clients():

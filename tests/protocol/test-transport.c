@@ -147,6 +147,45 @@ static void test_tls_link(void)
     test_server_stop(ts);
 }
 
+typedef struct SockInfo {
+    int rc, peer_rc;
+    struct sockaddr_storage local, peer;
+} SockInfo;
+
+static void get_sock_info(TestServer *ts, void *opaque)
+{
+    SockInfo *si = opaque;
+    socklen_t len = sizeof(si->local);
+    G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+    si->rc = spice_server_get_sock_info(test_server_get(ts), (struct sockaddr *)&si->local, &len);
+    len = sizeof(si->peer);
+    si->peer_rc =
+        spice_server_get_peer_info(test_server_get(ts), (struct sockaddr *)&si->peer, &len);
+    G_GNUC_END_IGNORE_DEPRECATIONS
+}
+
+/* get_sock_info / get_peer_info name the TLS connection of the main
+ * channel: the TLS port on our side. */
+static void test_tls_sock_info(void)
+{
+    TlsSetup t = { 0 };
+    TestServer *ts = start_tls(&t);
+    TestClient *c = tls_client(t.port, "ca-cert.pem");
+    g_assert_true(link_main(c));
+    SockInfo si;
+    test_server_call(ts, get_sock_info, &si);
+    g_assert_cmpint(si.rc, ==, 0);
+    g_assert_cmpint(si.peer_rc, ==, 0);
+    g_assert_cmpint(si.local.ss_family, ==, AF_INET);
+    g_assert_cmpuint(ntohs(((struct sockaddr_in *)&si.local)->sin_port), ==, (unsigned)t.port);
+    struct sockaddr_in mine;
+    socklen_t len = sizeof(mine);
+    getsockname(c->fd, (struct sockaddr *)&mine, &len);
+    g_assert_cmpuint(((struct sockaddr_in *)&si.peer)->sin_port, ==, mine.sin_port);
+    test_client_free(c);
+    test_server_stop(ts);
+}
+
 static void test_tls_wrong_ca(void)
 {
     TlsSetup t = { 0 };
@@ -681,6 +720,7 @@ int main(int argc, char **argv)
     }
     g_test_add_func("/tls/link", test_tls_link);
     g_test_add_func("/tls/wrong-ca", test_tls_wrong_ca);
+    g_test_add_func("/tls/sock-info", test_tls_sock_info);
     g_test_add_func("/tls/old-versions-refused", test_tls_old_versions_refused);
     g_test_add_func("/tls/channel-security", test_tls_channel_security);
     g_test_add_func("/tls/key-password", test_tls_key_password);

@@ -29,6 +29,37 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # page's scope).
 PAGE_HOOKS = """
 window.__spice = {appended: 0, appends: 0};
+/* Timings (performance.now(), from the page's start): the first
+ * WebSocket made (the main channel's), its open, the first drawing on a
+ * canvas of the SPICE screen. */
+window.__t = {ws: null, open: null, draw: null};
+(function () {
+    var WS = window.WebSocket;
+    var hooked = function (url, protocols) {
+        var s = new WS(url, protocols);
+        if (window.__t.ws === null) {
+            window.__t.ws = performance.now();
+            s.addEventListener('open', function () {
+                if (window.__t.open === null) window.__t.open = performance.now();
+            });
+        }
+        return s;
+    };
+    hooked.prototype = WS.prototype;
+    ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'].forEach(function (k) { hooked[k] = WS[k]; });
+    window.WebSocket = hooked;
+    var P = CanvasRenderingContext2D.prototype;
+    ['putImageData', 'drawImage', 'fillRect'].forEach(function (name) {
+        var orig = P[name];
+        P[name] = function () {
+            if (window.__t.draw === null && this.canvas && this.canvas.closest &&
+                this.canvas.closest('#spice-screen')) {
+                window.__t.draw = performance.now();
+            }
+            return orig.apply(this, arguments);
+        };
+    });
+})();
 (function () {
     var orig = SourceBuffer.prototype.appendBuffer;
     SourceBuffer.prototype.appendBuffer = function (data) {
