@@ -49,6 +49,7 @@ class DemoHost:
     """spice-demo-host in a subprocess; its stdout lines in a queue."""
 
     def __init__(self, *args, env=None, library_dir=None):
+        self.reference = library_dir == REFERENCE_DIR
         full_env = dict(os.environ)
         full_env.update(env or {})
         if library_dir:
@@ -144,6 +145,14 @@ class DemoHost:
                 self.proc.wait()
         if self.proc.returncode != 0:
             self.drain()  # everything it printed, for the report
+        if self.reference and self.proc.returncode < 0:
+            # Debian's library itself dying as the host shuts down (seen
+            # in the webdav case: a SIGSEGV while its port channel is torn
+            # down) is its bug, not ours: noted, not failed. Our library's
+            # hosts are held to a clean exit.
+            print("# the reference host died with signal %d at exit" % -self.proc.returncode,
+                  flush=True)
+            return
         assert self.proc.returncode == 0, "demo host exit status %r\n%s" % (
             self.proc.returncode, "\n".join(self.log))
 
