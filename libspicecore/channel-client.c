@@ -333,22 +333,9 @@ void channel_client_want_produce(SpiceChannelClient *cc)
     }
 }
 
-static void cc_flush_queue(SpiceChannelClient *cc);
-
 /* Write as much of the queue as the socket takes; then let the plugin
- * produce more while there is room. Corked: the TLS records of all the
- * messages go out in one system call. */
+ * produce more while there is room. */
 static void cc_flush(SpiceChannelClient *cc)
-{
-    stream_cork(cc->stream, true);
-    cc_flush_queue(cc);
-    stream_cork(cc->stream, false);
-    if (!cc->dead) {
-        cc_update_watch(cc);
-    }
-}
-
-static void cc_flush_queue(SpiceChannelClient *cc)
 {
     for (;;) {
         while (!g_queue_is_empty(&cc->out) && !cc->dead) {

@@ -5,12 +5,10 @@
  *
  * Layers, bottom up:
  *   transport  recv/sendmsg on the socket, or SSL_read/SSL_write. TLS
- *              records are written into a memory BIO (SSL_write never
- *              blocks, so no retry with the same bytes is ever owed),
- *              from which send() takes them: at once, or, while the
- *              owner has the stream corked, once per flush, so the
- *              records of many messages cost one system call. At most
- *              TLS_OUT_MAX bytes wait there.
+ *              output goes through a staging buffer (at most
+ *              TLS_STAGE bytes): the caller's iovec is gathered into
+ *              it, reported written, and drained record by record, so a
+ *              retried SSL_write always sees the same bytes.
  *   SASL       (on top, after a SASL mechanism with a security layer,
  *              e.g. DIGEST-MD5 on plain TCP) sasl_decode of what the
  *              layers below give, sasl_encode of at most the
@@ -39,7 +37,6 @@
 #include "websocket.h"
 
 #define TLS_STAGE               65536
-#define TLS_OUT_MAX             (256 * 1024)
 #define WS_IN                   16384
 #define WS_OUT_FRAME            65536
 #define WS_OUT_IOV              64
@@ -58,9 +55,9 @@ struct Stream {
     bool handshake_done;
     int handshake_events;
     bool read_wants_write;
-    uint8_t *stage; /* the caller's iovec, gathered for SSL_write */
-    BIO *wbio;      /* records not yet sent (owned by the SSL) */
-    bool corked;
+    uint8_t *stage;
+    size_t stage_len, stage_pos;
+    int drain_events;
 
     /* WebSocket */
     bool ws_reads, ws_writes;
@@ -115,58 +112,21 @@ Stream *stream_new(int fd)
 Stream *stream_new_tls(int fd, SSL_CTX *ctx)
 {
     SSL *ssl = SSL_new(ctx);
-    BIO *rbio = BIO_new_socket(fd, BIO_NOCLOSE);
-    BIO *wbio = BIO_new(BIO_s_mem());
-    if (!ssl || !rbio || !wbio) {
+    if (!ssl || !SSL_set_fd(ssl, fd)) {
         unsigned long e = ERR_get_error();
         g_warning("cannot set up TLS on a connection: %s",
                   e ? ERR_error_string(e, NULL) : "SSL_new failed");
         SSL_free(ssl);
-        BIO_free(rbio);
-        BIO_free(wbio);
         return NULL;
     }
-    SSL_set_bio(ssl, rbio, wbio); /* the SSL owns both now */
     SSL_set_accept_state(ssl);
     SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                           SSL_MODE_RELEASE_BUFFERS);
     Stream *st = stream_new(fd);
     st->ssl = ssl;
-    st->wbio = wbio;
     st->handshake_done = false;
     st->handshake_events = SPICE_WATCH_EVENT_READ;
     return st;
-}
-
-/* Send the records waiting in the memory BIO: 1 all sent, 0 the socket
- * is full, -1 error (errno). */
-static int tls_flush_out(Stream *st)
-{
-    char *data;
-    long len;
-    while ((len = BIO_get_mem_data(st->wbio, &data)) > 0) {
-        ssize_t n = send(st->fd, data, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
-        }
-        char scratch[16384];
-        for (size_t left = (size_t)n; left > 0;) {
-            int k = BIO_read(st->wbio, scratch, (int)MIN(left, sizeof(scratch)));
-            if (k <= 0) {
-                break;
-            }
-            left -= (size_t)k;
-        }
-    }
-    return 1;
-}
-
-static bool tls_out_pending(const Stream *st)
-{
-    return st->wbio && BIO_ctrl_pending(st->wbio) > 0;
 }
 
 int stream_handshake(Stream *st)
@@ -176,24 +136,17 @@ int stream_handshake(Stream *st)
     }
     ERR_clear_error();
     int r = SSL_accept(st->ssl);
-    int err = r == 1 ? SSL_ERROR_NONE : SSL_get_error(st->ssl, r);
-    /* Whatever the handshake wrote goes out now. */
-    if (tls_flush_out(st) < 0) {
-        set_error(st, "TLS handshake failed: %s", g_strerror(errno));
-        return -1;
-    }
     if (r == 1) {
         st->handshake_done = true;
         st->handshake_events = 0;
         return 1;
     }
-    switch (err) {
+    switch (SSL_get_error(st->ssl, r)) {
     case SSL_ERROR_WANT_READ:
-    case SSL_ERROR_WANT_WRITE:
         st->handshake_events = SPICE_WATCH_EVENT_READ;
-        if (tls_out_pending(st)) {
-            st->handshake_events |= SPICE_WATCH_EVENT_WRITE;
-        }
+        return 0;
+    case SSL_ERROR_WANT_WRITE:
+        st->handshake_events = SPICE_WATCH_EVENT_WRITE;
         return 0;
     case SSL_ERROR_SYSCALL:
         if (ERR_peek_error() == 0) {
@@ -264,11 +217,6 @@ static ssize_t transport_read(Stream *st, void *buf, size_t len)
     }
     ERR_clear_error();
     int r = SSL_read(st->ssl, buf, (int)MIN(len, (size_t)INT_MAX));
-    if (tls_out_pending(st)) {
-        int saved = errno;
-        tls_flush_out(st); /* an alert or a ticket the read produced */
-        errno = saved;
-    }
     if (r > 0) {
         st->read_wants_write = false;
         return r;
@@ -298,6 +246,42 @@ static ssize_t transport_read(Stream *st, void *buf, size_t len)
     }
 }
 
+/* Write the staged TLS bytes: 1 all written, 0 not now, -1 error. */
+static int tls_drain(Stream *st)
+{
+    while (st->stage_pos < st->stage_len) {
+        ERR_clear_error();
+        int r = SSL_write(st->ssl, st->stage + st->stage_pos, (int)(st->stage_len - st->stage_pos));
+        if (r > 0) {
+            st->stage_pos += (size_t)r;
+            continue;
+        }
+        switch (SSL_get_error(st->ssl, r)) {
+        case SSL_ERROR_WANT_WRITE:
+            st->drain_events = SPICE_WATCH_EVENT_WRITE;
+            return 0;
+        case SSL_ERROR_WANT_READ:
+            st->drain_events = SPICE_WATCH_EVENT_READ;
+            return 0;
+        case SSL_ERROR_SYSCALL:
+            if (ERR_peek_error() == 0) {
+                if (errno == 0) {
+                    errno = EPIPE;
+                }
+                return -1;
+            }
+            /* fall through */
+        default:
+            set_tls_error(st, "write");
+            errno = EPROTO;
+            return -1;
+        }
+    }
+    st->stage_len = st->stage_pos = 0;
+    st->drain_events = 0;
+    return 1;
+}
+
 static ssize_t transport_writev(Stream *st, const struct iovec *iov, int iovcnt)
 {
     if (!st->ssl) {
@@ -314,12 +298,12 @@ static ssize_t transport_writev(Stream *st, const struct iovec *iov, int iovcnt)
         errno = EAGAIN;
         return -1;
     }
-    if (BIO_ctrl_pending(st->wbio) >= TLS_OUT_MAX) {
-        if (tls_flush_out(st) < 0) {
-            return -1;
-        }
-        if (BIO_ctrl_pending(st->wbio) >= TLS_OUT_MAX) {
-            errno = EAGAIN;
+    if (st->stage_len) {
+        int r = tls_drain(st);
+        if (r <= 0) {
+            if (r == 0) {
+                errno = EAGAIN;
+            }
             return -1;
         }
     }
@@ -335,22 +319,12 @@ static ssize_t transport_writev(Stream *st, const struct iovec *iov, int iovcnt)
     if (k == 0) {
         return 0;
     }
-    /* Into the memory BIO, which takes everything (with partial writes
-     * on, SSL_write returns after each record). */
-    for (size_t done = 0; done < k;) {
-        ERR_clear_error();
-        int r = SSL_write(st->ssl, st->stage + done, (int)(k - done));
-        if (r <= 0) {
-            set_tls_error(st, "write");
-            errno = EPROTO;
-            return -1;
-        }
-        done += (size_t)r;
-    }
-    if (!st->corked && tls_flush_out(st) < 0) {
+    st->stage_len = k;
+    st->stage_pos = 0;
+    if (tls_drain(st) < 0) {
         return -1;
     }
-    return (ssize_t)k; /* taken: what the socket did not take waits in the BIO */
+    return (ssize_t)k; /* taken: the rest drains from the stage */
 }
 
 /* ---- websocket --------------------------------------------------------------------- */
@@ -661,14 +635,6 @@ bool stream_writes_per_message(const Stream *st)
     return st->ssl != NULL;
 }
 
-void stream_cork(Stream *st, bool corked)
-{
-    st->corked = corked;
-    if (!corked && tls_out_pending(st)) {
-        tls_flush_out(st); /* what it cannot take now: stream_events() */
-    }
-}
-
 ssize_t stream_write(Stream *st, const void *buf, size_t len)
 {
     struct iovec iov = { (void *)buf, len };
@@ -685,8 +651,8 @@ int stream_flush(Stream *st)
         }
     }
 #endif
-    if (tls_out_pending(st)) {
-        int r = tls_flush_out(st);
+    if (st->ssl && st->stage_len) {
+        int r = tls_drain(st);
         if (r <= 0) {
             return r;
         }
@@ -706,8 +672,8 @@ int stream_events(const Stream *st)
     if (st->read_wants_write) {
         events |= SPICE_WATCH_EVENT_WRITE;
     }
-    if (tls_out_pending(st)) {
-        events |= SPICE_WATCH_EVENT_WRITE;
+    if (st->stage_len) {
+        events |= st->drain_events ? st->drain_events : SPICE_WATCH_EVENT_WRITE;
     }
     if (st->control_len && st->ws_writes) {
         events |= SPICE_WATCH_EVENT_WRITE;
@@ -769,10 +735,9 @@ void stream_shutdown(Stream *st)
         queue_close(st, WS_CLOSE_NORMAL);
     }
     stream_flush(st);
-    if (st->ssl && st->handshake_done) {
+    if (st->ssl && st->handshake_done && !st->stage_len) {
         ERR_clear_error();
         SSL_shutdown(st->ssl); /* close_notify, not waiting for the answer */
-        tls_flush_out(st);
     }
     shutdown(st->fd, SHUT_RDWR);
 }

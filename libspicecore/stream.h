@@ -56,9 +56,6 @@ ssize_t stream_write(Stream *st, const void *buf, size_t len);
  * decrypted (a record holding the start of the next message would stall
  * it until more data comes). */
 bool stream_writes_per_message(const Stream *st);
-/* While corked, TLS records are kept (up to a bound) and sent together
- * when uncorked: one system call for the messages of one flush. */
-void stream_cork(Stream *st, bool corked);
 /* Write what the layers hold: 1 all written, 0 not yet, -1 error. */
 int stream_flush(Stream *st);
 /* SPICE_WATCH_EVENT_* the layers need now, besides the owner's. */
