@@ -629,7 +629,8 @@ static void cc_io(int fd, int events, void *opaque)
         cc_fail(cc, why);
     }
     /* TLS may want the socket writable to go on reading. */
-    if ((events & SPICE_WATCH_EVENT_READ) || stream_is_tls(cc->stream)) {
+    if ((events & SPICE_WATCH_EVENT_READ) ||
+        ((events & SPICE_WATCH_EVENT_WRITE) && stream_read_wants_write(cc->stream))) {
         cc_read(cc);
     }
     cc_leave(cc);

@@ -376,7 +376,7 @@ static void link_sasl_step(LinkConn *link)
 {
     const char *out = NULL, *why = NULL;
     unsigned out_len = 0;
-    const uint8_t *data = link->sasl_in ? link->sasl_in->data : NULL;
+    uint8_t *data = link->sasl_in ? link->sasl_in->data : NULL;
     uint32_t len = link->sasl_in ? link->sasl_in->len : 0;
     SaslAuthResult r = sasl_auth_step(link->sasl, link->sasl_mech, data, len, &out, &out_len, &why);
     g_clear_pointer(&link->sasl_mech, g_free);

@@ -93,17 +93,16 @@ bool sasl_auth_offers(const SaslAuth *a, const char *mech)
     return strstr(a->mechlist, quoted) != NULL;
 }
 
-SaslAuthResult sasl_auth_step(SaslAuth *a, const char *mech, const uint8_t *data, uint32_t len,
+SaslAuthResult sasl_auth_step(SaslAuth *a, const char *mech, uint8_t *data, uint32_t len,
                               const char **out, unsigned *out_len, const char **why)
 {
     /* On the wire a step carries its trailing NUL; cyrus-sasl gets the
      * bytes before it (NULL and "" differ for it). */
-    g_autofree char *in = NULL;
+    const char *in = NULL;
     unsigned in_len = 0;
     if (len) {
-        in = g_malloc(len);
-        memcpy(in, data, len);
-        in[len - 1] = '\0';
+        data[len - 1] = '\0';
+        in = (const char *)data;
         in_len = len - 1;
     }
     int err = mech ? sasl_server_start(a->conn, mech, in, in_len, out, out_len)

@@ -44,9 +44,10 @@ SaslAuth *sasl_auth_new(const SpiceChannelEventInfo *info, int tls_bits, const c
 /* Whether the client's choice is one of those offered. */
 bool sasl_auth_offers(const SaslAuth *a, const char *mech);
 /* The first step (mech given) or the next (mech NULL). data is the
- * client's bytes as sent (the wire's trailing NUL included; NULL, 0 for
- * none). out, out_len: what to answer, valid until the next call. */
-SaslAuthResult sasl_auth_step(SaslAuth *a, const char *mech, const uint8_t *data, uint32_t len,
+ * client's bytes as sent (the wire's trailing NUL included, and written
+ * over with one in case the client left it out; NULL, 0 for none). out, out_len: what to answer,
+ * valid until the next call. */
+SaslAuthResult sasl_auth_step(SaslAuth *a, const char *mech, uint8_t *data, uint32_t len,
                               const char **out, unsigned *out_len, const char **why);
 /* After DONE: the connection, when every byte must now go through its
  * security layer (stream_sasl_layer takes it), else NULL. */

@@ -129,6 +129,36 @@ Stream *stream_new_tls(int fd, SSL_CTX *ctx)
     return st;
 }
 
+typedef enum {
+    TLS_WANT,   /* not now: *events is what the socket must become */
+    TLS_EOF,    /* close_notify, or the socket's end without it */
+    TLS_FAILED, /* errno: the socket's error, or EPROTO (stream_error()) */
+} TlsOutcome;
+
+/* What a failed SSL call (result r) means. */
+static TlsOutcome tls_outcome(Stream *st, int r, const char *what, int *events)
+{
+    switch (SSL_get_error(st->ssl, r)) {
+    case SSL_ERROR_WANT_READ:
+        *events = SPICE_WATCH_EVENT_READ;
+        return TLS_WANT;
+    case SSL_ERROR_WANT_WRITE:
+        *events = SPICE_WATCH_EVENT_WRITE;
+        return TLS_WANT;
+    case SSL_ERROR_ZERO_RETURN:
+        return TLS_EOF;
+    case SSL_ERROR_SYSCALL:
+        if (ERR_peek_error() == 0) {
+            return r == 0 || errno == 0 ? TLS_EOF : TLS_FAILED;
+        }
+        /* fall through */
+    default:
+        set_tls_error(st, what);
+        errno = EPROTO;
+        return TLS_FAILED;
+    }
+}
+
 int stream_handshake(Stream *st)
 {
     if (st->handshake_done) {
@@ -141,23 +171,16 @@ int stream_handshake(Stream *st)
         st->handshake_events = 0;
         return 1;
     }
-    switch (SSL_get_error(st->ssl, r)) {
-    case SSL_ERROR_WANT_READ:
-        st->handshake_events = SPICE_WATCH_EVENT_READ;
+    switch (tls_outcome(st, r, "handshake", &st->handshake_events)) {
+    case TLS_WANT:
         return 0;
-    case SSL_ERROR_WANT_WRITE:
-        st->handshake_events = SPICE_WATCH_EVENT_WRITE;
-        return 0;
-    case SSL_ERROR_SYSCALL:
-        if (ERR_peek_error() == 0) {
-            set_error(st, "TLS handshake failed: %s",
-                      r == 0 || errno == 0 ? "the client closed the connection"
-                                           : g_strerror(errno));
-            return -1;
-        }
-        /* fall through */
+    case TLS_EOF:
+        set_error(st, "TLS handshake failed: the client closed the connection");
+        return -1;
     default:
-        set_tls_error(st, "handshake");
+        if (errno != EPROTO) {
+            set_error(st, "TLS handshake failed: %s", g_strerror(errno));
+        }
         return -1;
     }
 }
@@ -175,6 +198,11 @@ bool stream_is_tls(const Stream *st)
 SSL *stream_ssl(const Stream *st)
 {
     return st->ssl;
+}
+
+bool stream_read_wants_write(const Stream *st)
+{
+    return st->read_wants_write;
 }
 
 bool stream_is_websocket(const Stream *st)
@@ -221,27 +249,15 @@ static ssize_t transport_read(Stream *st, void *buf, size_t len)
         st->read_wants_write = false;
         return r;
     }
-    switch (SSL_get_error(st->ssl, r)) {
-    case SSL_ERROR_WANT_READ:
+    int events = 0;
+    switch (tls_outcome(st, r, "read", &events)) {
+    case TLS_WANT:
+        st->read_wants_write = events == SPICE_WATCH_EVENT_WRITE;
         errno = EAGAIN;
         return -1;
-    case SSL_ERROR_WANT_WRITE:
-        st->read_wants_write = true;
-        errno = EAGAIN;
-        return -1;
-    case SSL_ERROR_ZERO_RETURN:
+    case TLS_EOF:
         return 0;
-    case SSL_ERROR_SYSCALL:
-        if (ERR_peek_error() == 0) {
-            if (r == 0 || errno == 0) {
-                return 0; /* the socket's end, without close_notify */
-            }
-            return -1; /* errno as the socket left it */
-        }
-        /* fall through */
     default:
-        set_tls_error(st, "read");
-        errno = EPROTO;
         return -1;
     }
 }
@@ -256,24 +272,13 @@ static int tls_drain(Stream *st)
             st->stage_pos += (size_t)r;
             continue;
         }
-        switch (SSL_get_error(st->ssl, r)) {
-        case SSL_ERROR_WANT_WRITE:
-            st->drain_events = SPICE_WATCH_EVENT_WRITE;
+        switch (tls_outcome(st, r, "write", &st->drain_events)) {
+        case TLS_WANT:
             return 0;
-        case SSL_ERROR_WANT_READ:
-            st->drain_events = SPICE_WATCH_EVENT_READ;
-            return 0;
-        case SSL_ERROR_SYSCALL:
-            if (ERR_peek_error() == 0) {
-                if (errno == 0) {
-                    errno = EPIPE;
-                }
-                return -1;
-            }
-            /* fall through */
+        case TLS_EOF:
+            errno = EPIPE; /* the client went: nothing more to write to */
+            return -1;
         default:
-            set_tls_error(st, "write");
-            errno = EPROTO;
             return -1;
         }
     }

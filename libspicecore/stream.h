@@ -58,6 +58,9 @@ ssize_t stream_write(Stream *st, const void *buf, size_t len);
 bool stream_writes_per_message(const Stream *st);
 /* Write what the layers hold: 1 all written, 0 not yet, -1 error. */
 int stream_flush(Stream *st);
+/* A TLS read waits for the socket to be writable: read again on a
+ * write event. */
+bool stream_read_wants_write(const Stream *st);
 /* SPICE_WATCH_EVENT_* the layers need now, besides the owner's. */
 int stream_events(const Stream *st);
 /* Input already in the layers: read it without waiting for the socket. */

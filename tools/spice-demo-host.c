@@ -214,6 +214,20 @@ static int listen_any_port(const char *addr, int *port)
     return fd;
 }
 
+/* --tls-channel / --plaintext-channel: "default" is the default, passed
+ * as NULL (as QEMU does). */
+static bool set_channel_security(SpiceServer *s, const char *option, char **names, int security)
+{
+    for (int i = 0; names && names[i]; i++) {
+        const char *chan = strcmp(names[i], "default") == 0 ? NULL : names[i];
+        if (spice_server_set_channel_security(s, chan, security) < 0) {
+            g_printerr("spice-demo-host: %s %s: unknown channel\n", option, names[i]);
+            return false;
+        }
+    }
+    return true;
+}
+
 int main(int argc, char **argv)
 {
     int port = 5900;
@@ -419,22 +433,11 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    for (int i = 0; tls_channels && tls_channels[i]; i++) {
-        /* "default" is the default, passed as NULL (as QEMU does). */
-        const char *chan = strcmp(tls_channels[i], "default") == 0 ? NULL : tls_channels[i];
-        if (spice_server_set_channel_security(host.server, chan, SPICE_CHANNEL_SECURITY_SSL) < 0) {
-            g_printerr("spice-demo-host: --tls-channel %s: unknown channel\n", tls_channels[i]);
-            return 2;
-        }
-    }
-    for (int i = 0; plaintext_channels && plaintext_channels[i]; i++) {
-        const char *chan =
-            strcmp(plaintext_channels[i], "default") == 0 ? NULL : plaintext_channels[i];
-        if (spice_server_set_channel_security(host.server, chan, SPICE_CHANNEL_SECURITY_NONE) < 0) {
-            g_printerr("spice-demo-host: --plaintext-channel %s: unknown channel\n",
-                       plaintext_channels[i]);
-            return 2;
-        }
+    if (!set_channel_security(host.server, "--tls-channel", tls_channels,
+                              SPICE_CHANNEL_SECURITY_SSL) ||
+        !set_channel_security(host.server, "--plaintext-channel", plaintext_channels,
+                              SPICE_CHANNEL_SECURITY_NONE)) {
+        return 2;
     }
     spice_server_set_exit_on_disconnect(host.server, exit_on_disconnect);
     spice_server_set_agent_copypaste(host.server, !disable_copy_paste);

@@ -4,35 +4,12 @@
  * bytes are the header, the rest the message (as the server reads them
  * after the header announced the size).
  */
-#include <stddef.h>
-#include <stdint.h>
-
-#include <glib.h>
-
-#include "link-parser.h"
+#include "fuzz-link-parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    LinkHeader header;
-    const char *why;
-    size_t hsize = size < LINK_HEADER_SIZE ? size : LINK_HEADER_SIZE;
-    (void)link_parse_header(data, hsize, &header, &why);
-    if (size <= LINK_HEADER_SIZE) {
-        return 0;
-    }
-    const uint8_t *body = data + LINK_HEADER_SIZE;
-    size_t body_size = size - LINK_HEADER_SIZE;
-    /* Copy so reads past the end hit ASan's redzone, not our input. */
-    uint8_t *copy = g_memdup2(body, body_size);
-    LinkMessage m;
-    if (link_parse_message(copy, body_size, &m, &why) == 0) {
-        GArray *common, *channel;
-        link_parse_caps(copy, &m, &common, &channel);
-        g_array_unref(common);
-        g_array_unref(channel);
-    }
-    g_free(copy);
+    fuzz_parse_link(data, size);
     return 0;
 }

@@ -23,7 +23,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "link-parser.h"
+#include "fuzz-link-parse.h"
 #include "stream.h"
 #include "websocket.h"
 
@@ -83,24 +83,7 @@ static void read_link(Stream *st)
         }
         len += (size_t)n;
     }
-    if (len < LINK_HEADER_SIZE) {
-        return;
-    }
-    LinkHeader h;
-    const char *why;
-    if (link_parse_header(buf, LINK_HEADER_SIZE, &h, &why) != 0) {
-        return;
-    }
-    size_t body = MIN(len - LINK_HEADER_SIZE, (size_t)h.size);
-    uint8_t *copy = g_memdup2(buf + LINK_HEADER_SIZE, body);
-    LinkMessage m;
-    if (link_parse_message(copy, body, &m, &why) == 0) {
-        GArray *common, *channel;
-        link_parse_caps(copy, &m, &common, &channel);
-        g_array_unref(common);
-        g_array_unref(channel);
-    }
-    g_free(copy);
+    fuzz_parse_link(buf, len);
 }
 
 #ifdef FUZZ_WS

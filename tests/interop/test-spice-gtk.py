@@ -28,8 +28,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "tools", "python"))
-from gi.repository import Gio, GLib  # noqa: E402
-from agentguest import AgentGuest, stop_process  # noqa: E402
+from gi.repository import GLib  # noqa: E402
+from agentguest import (AgentGuest, same_file, start_file_copy, stop_process,  # noqa: E402
+                        wait_agent_settled)
 from spiceclient import (AUDIO_RATE, CURSOR, DISPLAY, INPUTS, MAIN, TIMEOUT,  # noqa: E402
                          Client, RecordTone, Spice, cursor_signature, gspice_problems,
                          describe_difference, gspice_problems_since, left_channel, read_ppm,
@@ -882,17 +883,6 @@ GSTREAMER_AUDIO_WARNINGS = ('Failed to create pipeline: no element "appsrc"',
                             'Failed to create pipeline: no element "autoaudiosink"')
 
 
-def wait_agent_settled(c, main):
-    """The agent attached and its capabilities in; then a pause for the
-    volume sync spice-gtk starts on AUDIO_VOLUME_SYNC (11): closing the
-    session while it is pending makes spice-gtk assert, whatever the
-    server."""
-    c.run_until(lambda: main.props.agent_connected, timeout=20, what="the agent")
-    c.run_until(lambda: main.agent_test_capability(11), timeout=20,
-                what="the agent's capabilities")
-    c.pump(1.5)
-
-
 def accept_gstreamer_audio_warnings(mark):
     SHARED_WITH_REFERENCE.extend(p for p in gspice_problems_since(mark)
                                  if p[0] == "WARNING" and p[1] in GSTREAMER_AUDIO_WARNINGS)
@@ -949,20 +939,11 @@ def agent_session(library_dir, tmp, *host_args):
         src = os.path.join(tmp, "payload.bin")
         with open(src, "wb") as f:
             f.write(bytes((i * 13) & 0xff for i in range(300000)))
-        result = []
-
-        def done(ch, res, _data):
-            try:
-                result.append(("ok", ch.file_copy_finish(res)))
-            except GLib.Error as e:
-                result.append(("error", e.message))
-        main.file_copy_async([Gio.File.new_for_path(src)], 0, None, None, None, done, None)
+        result = start_file_copy(main, src)
         c.run_until(lambda: result, timeout=30, what="the file transfer")
-        seen["transfer"] = result[0]
-        dest = os.path.join(guest.xfer, "payload.bin")
-        with open(src, "rb") as f:
-            want = f.read()
-        seen["file intact"] = os.path.exists(dest) and open(dest, "rb").read() == want
+        r = result[0]
+        seen["transfer"] = ("error", r.message) if isinstance(r, GLib.Error) else ("ok", r)
+        seen["file intact"] = same_file(src, os.path.join(guest.xfer, "payload.bin"))
         c.close()
     finally:
         if guest:
@@ -1004,16 +985,13 @@ TOOLS_PYTHON = os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "
 FIRST_CLIENT = """
 import sys
 sys.path.insert(0, sys.argv[1])
+from agentguest import start_file_copy, wait_agent_settled
 from spiceclient import Client
-from gi.repository import Gio
 c = Client(int(sys.argv[2]))
 c.run_until(lambda: (1, 0) in c.channels, what="main")
 main = c.channels[(1, 0)]
-c.run_until(lambda: main.props.agent_connected, timeout=20, what="the agent")
-c.run_until(lambda: main.agent_test_capability(11), timeout=20, what="caps")
-c.pump(1.5)
-main.file_copy_async([Gio.File.new_for_path(sys.argv[3])], 0, None, None, None,
-                     lambda ch, res, _d: None, None)
+wait_agent_settled(c, main)
+start_file_copy(main, sys.argv[3])
 print("started", flush=True)
 c.pump(120)
 """
@@ -1063,19 +1041,10 @@ def agent_reconnect_session(library_dir, tmp):
         small = os.path.join(tmp, "small.bin")
         with open(small, "wb") as f:
             f.write(b"second client\n" * 1000)
-        result = []
-
-        def done(ch, res, _data):
-            try:
-                result.append(ch.file_copy_finish(res))
-            except GLib.Error as e:
-                result.append(e.message)
-        main.file_copy_async([Gio.File.new_for_path(small)], 0, None, None, None, done, None)
+        result = start_file_copy(main, small)
         c.run_until(lambda: result, timeout=30, what="the second transfer")
-        seen["second transfer"] = result[0]
-        dest = os.path.join(guest.xfer, "small.bin")
-        seen["second intact"] = (os.path.exists(dest) and
-                                 open(dest, "rb").read() == open(small, "rb").read())
+        seen["second transfer"] = getattr(result[0], "message", result[0])
+        seen["second intact"] = same_file(small, os.path.join(guest.xfer, "small.bin"))
         grabs = []
         signal_connect(main, "main-clipboard-selection-grab",
                        lambda ch, sel, types, n: grabs.append((sel, list(types))) or True)
@@ -1124,35 +1093,22 @@ def agent_restart_session(library_dir, tmp):
         with open(big, "wb") as f:
             f.write(bytes(range(256)) * (100 * 4096))
 
-        def transfer(path):
-            result = []
-
-            def done(ch, res, _data):
-                try:
-                    result.append(("ok", ch.file_copy_finish(res)))
-                except GLib.Error as e:
-                    result.append(("error", e.domain, e.code))
-            main.file_copy_async([Gio.File.new_for_path(path)], 0, None, None, None, done,
-                                 None)
-            return result
-        first = transfer(big)
+        first = start_file_copy(main, big)
         c.pump(0.3)  # 100 MiB take seconds in 2 KiB chunks: under way
         seen["first done early"] = bool(first)
         guest.stop_agents(sig_kill=True)
         c.run_until(lambda: not main.props.agent_connected, what="the agent leaving")
         c.run_until(lambda: first, what="the broken transfer's end")
-        seen["first"] = first[0][0]
+        seen["first"] = "error" if isinstance(first[0], GLib.Error) else "ok"
         guest.start_agents()
         wait_agent_settled(c, main)
         small = os.path.join(tmp, "small.bin")
         with open(small, "wb") as f:
             f.write(b"after the restart\n" * 5000)
-        second = transfer(small)
+        second = start_file_copy(main, small)
         c.run_until(lambda: second, timeout=30, what="the second transfer")
-        seen["second"] = second[0]
-        dest = os.path.join(guest.xfer, "small.bin")
-        seen["second intact"] = (os.path.exists(dest) and
-                                 open(dest, "rb").read() == open(small, "rb").read())
+        seen["second"] = ("ok", second[0])
+        seen["second intact"] = same_file(small, os.path.join(guest.xfer, "small.bin"))
         grabs, data = [], []
         signal_connect(main, "main-clipboard-selection-grab",
                        lambda ch, sel, types, n: grabs.append((sel, list(types))) or True)

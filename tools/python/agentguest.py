@@ -9,7 +9,49 @@ import os
 import subprocess
 import time
 
+from gi.repository import Gio, GLib
+
 TIMEOUT = 10.0
+VD_AGENT_CAP_AUDIO_VOLUME_SYNC = 11
+
+
+def wait_agent_settled(client, main, timeout=20):
+    """The agent attached and its capabilities in; then a pause for the
+    volume sync spice-gtk starts on AUDIO_VOLUME_SYNC: closing the
+    session while it is pending makes spice-gtk assert, whatever the
+    server."""
+    client.run_until(lambda: main.props.agent_connected, timeout=timeout, what="the agent")
+    client.run_until(lambda: main.agent_test_capability(VD_AGENT_CAP_AUDIO_VOLUME_SYNC),
+                     timeout=timeout, what="the agent's capabilities")
+    client.pump(1.5)
+
+
+def start_file_copy(main, path):
+    """spice_main_channel_file_copy_async of one file: the list returned
+    gets its outcome when it ends, file_copy_finish's value or the
+    GLib.Error."""
+    result = []
+
+    def done(ch, res, _data):
+        try:
+            result.append(ch.file_copy_finish(res))
+        except GLib.Error as e:
+            result.append(e)
+    main.file_copy_async([Gio.File.new_for_path(path)], 0, None, None, None, done, None)
+    return result
+
+
+def same_file(a, b):
+    """Whether b exists and holds exactly a's bytes."""
+    if not os.path.exists(b) or os.path.getsize(a) != os.path.getsize(b):
+        return False
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while True:
+            x, y = fa.read(1 << 20), fb.read(1 << 20)
+            if x != y:
+                return False
+            if not x:
+                return True
 
 
 class AgentGuest:
