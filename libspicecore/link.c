@@ -500,12 +500,38 @@ static void handle_auth_mechanism(LinkConn *link)
                          : "unknown authentication mechanism");
 }
 
+/*
+ * spice-html5 writes its RSA ciphertext as the hex digits of a big
+ * number, dropping leading zero bytes: about one ticket in 256 arrives
+ * shifted left, its last bytes zero, and does not decrypt (the reference
+ * refuses that channel with PERMISSION_DENIED, and the browser shows an
+ * error). When the ticket does not decrypt and ends in zeros, it is tried
+ * again shifted back by one and two bytes. Only the ciphertext's position
+ * changes; the password inside is checked as always.
+ */
+static bool link_decrypt_ticket(LinkConn *link, char *password, size_t size)
+{
+    if (auth_key_decrypt_ticket(link->key, link->in, LINK_TICKET_SIZE, password, size)) {
+        return true;
+    }
+    uint8_t shifted[LINK_TICKET_SIZE];
+    for (size_t k = 1; k <= 2 && link->in[LINK_TICKET_SIZE - k] == 0; k++) {
+        memset(shifted, 0, k);
+        memcpy(shifted + k, link->in, LINK_TICKET_SIZE - k);
+        if (auth_key_decrypt_ticket(link->key, shifted, LINK_TICKET_SIZE, password, size)) {
+            g_debug("link from %s: the ticket came without its %zu leading zero byte%s", link->peer,
+                    k, k > 1 ? "s" : "");
+            return true;
+        }
+    }
+    return false;
+}
+
 static void handle_ticket(LinkConn *link)
 {
     SpiceServer *s = link->server;
     char password[LINK_TICKET_SIZE + 1];
-    if (!auth_key_decrypt_ticket(link->key, link->in, LINK_TICKET_SIZE, password,
-                                 sizeof(password))) {
+    if (!link_decrypt_ticket(link, password, sizeof(password))) {
         link_send_result(link, SPICE_LINK_ERR_PERMISSION_DENIED, "cannot decrypt the ticket");
         return;
     }

@@ -36,7 +36,8 @@ typedef struct TestLinkParams {
     const char *password; /* NULL: empty */
     bool no_mini_header;  /* don't offer MINI_HEADER */
     bool no_auth_selection;
-    const uint32_t *channel_caps; /* words */
+    bool ticket_without_leading_zero; /* spice-html5's ticket bug, see link.c */
+    const uint32_t *channel_caps;     /* words */
     uint32_t n_channel_caps;
 } TestLinkParams;
 

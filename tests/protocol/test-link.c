@@ -250,6 +250,27 @@ static void test_link_ticket(void)
     test_server_stop(ts);
 }
 
+/* spice-html5 drops a ciphertext's leading zero byte (about one ticket in
+ * 256): the link still succeeds, with the right password only. */
+static void test_link_ticket_without_leading_zero(void)
+{
+    TestServerConfig cfg = { .password = "s3cret" };
+    TestServer *ts = test_server_start(&cfg);
+    int port = test_server_port(ts);
+    TestClient *c = test_client_connect(port);
+    TestLinkParams p = { .channel_type = SPICE_CHANNEL_MAIN,
+                         .password = "s3cret",
+                         .ticket_without_leading_zero = true };
+    g_assert_true(test_client_link(c, &p));
+    test_client_free(c);
+    c = test_client_connect(port);
+    p.password = "wrong";
+    g_assert_false(test_client_link(c, &p));
+    g_assert_cmpuint(c->link_result, ==, SPICE_LINK_ERR_PERMISSION_DENIED);
+    test_client_free(c);
+    test_server_stop(ts);
+}
+
 static void test_link_ticket_expired(void)
 {
     TestServerConfig cfg = { .password = "pw", .ticket_lifetime = 1 };
@@ -444,6 +465,7 @@ int main(int argc, char **argv)
     g_test_add_func("/link/bad-connection-id", test_link_bad_connection_id);
     g_test_add_func("/link/ticket", test_link_ticket);
     g_test_add_func("/link/ticket-expired", test_link_ticket_expired);
+    g_test_add_func("/link/ticket-without-leading-zero", test_link_ticket_without_leading_zero);
     g_test_add_func("/link/ticketing-without-password", test_link_ticketing_without_password);
     g_test_add_func("/link/garbage-ticket", test_link_garbage_ticket);
     g_test_add_func("/link/bad-auth-mechanism", test_link_bad_auth_mechanism);
