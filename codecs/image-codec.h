@@ -20,6 +20,8 @@
  *
  *   BITMAP (raw):  u8 format (32BIT), u8 flags (TOP_DOWN), u32 width,
  *                  u32 height, u32 stride, u32 palette offset 0, pixels
+ *   LZ (LZ_RGB):   u32 data size, then the LZ header and body (lz.c)
+ *   QUIC:          u32 data size, then 32-bit little-endian words (quic.c)
  *   LZ4:           u32 data size, then u8 top_down, u8 format, and
  *                  blocks of {u32 big-endian size, LZ4 block} compressed
  *                  with one streaming context, as spice-gtk decodes
@@ -38,6 +40,22 @@
  * arguments unless the writer runs out of memory. */
 bool image_encode_bitmap(SpiceWireWriter *w, const uint8_t *pixels, int32_t stride, uint32_t width,
                          uint32_t height);
+
+/* LZ (SPICE_IMAGE_TYPE_LZ_RGB), which every client decodes. Fails only
+ * on invalid arguments, images over 1 GiB raw (the decoders' limit) and
+ * allocation failure. At worst 3 bytes per pixel plus 1 per 32. */
+bool image_encode_lz(SpiceWireWriter *w, const uint8_t *pixels, int32_t stride, uint32_t width,
+                     uint32_t height);
+
+/* QUIC (SPICE_IMAGE_TYPE_QUIC), lossless and best on photographic
+ * content; every client decodes it. Fails on invalid arguments, images
+ * over 1 GiB raw and allocation failure. */
+bool image_encode_quic(SpiceWireWriter *w, const uint8_t *pixels, int32_t stride, uint32_t width,
+                       uint32_t height);
+
+/* QUIC's table of 256 pseudo-random words, part of the format (for the
+ * tests' decoder). */
+const uint32_t *image_quic_tabrand(void);
 
 #ifdef SPICE_CODEC_LZ4
 /* LZ4 (SPICE_IMAGE_TYPE_LZ4; needs the client's LZ4_COMPRESSION cap).

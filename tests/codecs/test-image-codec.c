@@ -16,6 +16,7 @@
 #include <spice/enums.h>
 
 #include "image-codec.h"
+#include "image-decoders.h"
 
 /* ---- Test images ------------------------------------------------------ */
 
@@ -225,11 +226,6 @@ static uint64_t *dup_u64(uint64_t v)
     return p;
 }
 
-static uint32_t get_u32_be(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* ---- Decoders --------------------------------------------------------- */
 
 /* BITMAP: every field, then the rows. */
@@ -249,48 +245,19 @@ static void check_bitmap(const uint8_t *data, size_t size, const Image *img)
     assert_pixels_equal(pixels, img);
 }
 
-/*
- * LZ4 exactly as canvas_get_lz4() reads it: u8 top_down, u8 format, then
- * {u32 big-endian length, block} until the data ends, each block decoded with
- * LZ4_decompress_safe_continue() at the end of the previous one with the
- * remaining space as the limit. Returns the decoded x8r8g8b8 rows (stride
- * width * 4, as pixman gives a top-down x8r8g8b8 image) and the block count.
- */
+/* LZ4 as canvas_get_lz4() reads it (image-decoders.c): the decoded
+ * x8r8g8b8 rows and the block count. */
 static uint8_t *decode_lz4(const uint8_t *data, size_t size, uint32_t width, uint32_t height,
                            unsigned *blocks)
 {
     g_assert_cmpuint(size, >=, 4);
-    uint32_t data_size = spice_wire_get_u32(data);
-    g_assert_cmpuint(data_size, ==, size - 4);
-    const uint8_t *p = data + 4, *end = p + data_size;
-    g_assert_cmpint(end - p, >=, 2);
-    g_assert_cmpuint(p[0], ==, 1); /* top_down */
-    g_assert_cmpuint(p[1], ==, SPICE_BITMAP_FMT_32BIT);
-    p += 2;
-
-    int stride = (int)width * 4;
-    int available = (int)height * stride;
-    uint8_t *out = g_malloc(available);
-    uint8_t *dest = out;
-    LZ4_streamDecode_t *stream = LZ4_createStreamDecode();
-    *blocks = 0;
-    do {
-        g_assert_cmpint(end - p, >=, 4);
-        int enc_size = (int)get_u32_be(p);
-        p += 4;
-        g_assert_cmpint(enc_size, >=, 0);
-        g_assert_cmpint(end - p, >=, enc_size);
-        int dec_size = LZ4_decompress_safe_continue(stream, (const char *)p, (char *)dest, enc_size,
-                                                    available);
-        g_assert_cmpint(dec_size, >, 0);
-        dest += dec_size;
-        available -= dec_size;
-        p += enc_size;
-        (*blocks)++;
-    } while (p < end);
-    LZ4_freeStreamDecode(stream);
-    g_assert_cmpint(available, ==, 0);
-    return out;
+    g_assert_cmpuint(spice_wire_get_u32(data), ==, size - 4);
+    const char *why;
+    uint8_t *rows = lz4_decode_rows(data + 4, size - 4, width, height, blocks, &why);
+    if (!rows) {
+        g_error("%ux%u: LZ4 refused: %s", width, height, why);
+    }
+    return rows;
 }
 
 static void jpeg_test_error_exit(j_common_ptr cinfo)
@@ -436,6 +403,209 @@ static void test_lz4_strides_agree(void)
         image_free(&packed);
         image_free(&padded);
     }
+}
+
+/* LZ through the strict decoder (what spice-gtk and spice-html5 accept),
+ * compared pixel for pixel without the x bytes. */
+static void check_lz(const uint8_t *data, size_t size, const Image *img)
+{
+    g_assert_cmpuint(size, >=, 4);
+    g_assert_cmpuint(spice_wire_get_u32(data), ==, size - 4);
+    uint32_t w = 0, h = 0;
+    const char *why;
+    g_autofree uint32_t *px = lz_decode_rgb32(data + 4, size - 4, &w, &h, &why);
+    if (!px) {
+        g_error("%ux%u: LZ stream refused: %s", img->width, img->height, why);
+    }
+    g_assert_cmpuint(w, ==, img->width);
+    g_assert_cmpuint(h, ==, img->height);
+    for (uint32_t y = 0; y < h; y++) {
+        for (uint32_t x = 0; x < w; x++) {
+            const uint8_t *p = img->top + (ptrdiff_t)y * img->stride + (size_t)x * 4;
+            uint32_t want = p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
+            if (px[(size_t)y * w + x] != want) {
+                g_error("%ux%u: pixel (%u, %u) is %06x, not %06x", w, h, x, y,
+                        px[(size_t)y * w + x], want);
+            }
+        }
+    }
+}
+
+static void test_lz(void)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(round_trip_cases); i++) {
+        const Case *c = &round_trip_cases[i];
+        Image img = image_new(c->width, c->height, c->content, c->pad, c->bottom_up);
+        SpiceWireWriter w;
+        spice_wire_writer_init(&w, 0);
+        g_assert_true(image_encode_lz(&w, img.top, img.stride, img.width, img.height));
+        check_lz(w.data, w.size, &img);
+        size_t n = (size_t)img.width * img.height;
+        g_assert_cmpuint(w.size, <=, 4 + 28 + n * 3 + (n + 31) / 32);
+        g_test_message("lz %ux%u content %d pad %u%s: %zu bytes (raw %zu)", img.width, img.height,
+                       c->content, c->pad, c->bottom_up ? " bottom-up" : "", w.size, n * 4);
+        spice_wire_writer_clear(&w);
+        image_free(&img);
+    }
+}
+
+/* QUIC through the strict decoder, pixel for pixel without the x bytes. */
+static void check_decoded(uint8_t type, const uint8_t *data, size_t size, const Image *img)
+{
+    size_t used;
+    const char *why;
+    g_autofree uint32_t *px =
+        image_decode_body(type, data, size, img->width, img->height, &used, NULL, &why);
+    if (!px) {
+        g_error("type %u %ux%u refused: %s", type, img->width, img->height, why);
+    }
+    g_assert_cmpuint(used, ==, size);
+    for (uint32_t y = 0; y < img->height; y++) {
+        for (uint32_t x = 0; x < img->width; x++) {
+            const uint8_t *p = img->top + (ptrdiff_t)y * img->stride + (size_t)x * 4;
+            uint32_t want = p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
+            if (px[(size_t)y * img->width + x] != want) {
+                g_error("type %u %ux%u: pixel (%u, %u) is %06x, not %06x", type, img->width,
+                        img->height, x, y, px[(size_t)y * img->width + x], want);
+            }
+        }
+    }
+}
+
+static void test_quic(void)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(round_trip_cases); i++) {
+        const Case *c = &round_trip_cases[i];
+        Image img = image_new(c->width, c->height, c->content, c->pad, c->bottom_up);
+        SpiceWireWriter w;
+        spice_wire_writer_init(&w, 0);
+        g_assert_true(image_encode_quic(&w, img.top, img.stride, img.width, img.height));
+        check_decoded(SPICE_IMAGE_TYPE_QUIC, w.data, w.size, &img);
+        g_test_message("quic %ux%u content %d pad %u%s: %zu bytes (raw %zu)", img.width, img.height,
+                       c->content, c->pad, c->bottom_up ? " bottom-up" : "", w.size,
+                       (size_t)img.width * img.height * 4);
+        spice_wire_writer_clear(&w);
+        image_free(&img);
+    }
+}
+
+/* Rows wider than a wait-mask segment (2048 pixels), runs that reach a
+ * segment's end, runs of every length, and rows that repeat. */
+static void test_quic_runs_and_segments(void)
+{
+    static const uint32_t widths[] = { 1, 2, 3, 4, 5, 2047, 2048, 2049, 4100, 13000 };
+    for (size_t i = 0; i < G_N_ELEMENTS(widths); i++) {
+        uint32_t wd = widths[i], ht = 9;
+        Image img = image_new(wd, ht, CONTENT_UI, 8, i % 2 == 1);
+        /* Flat bands with a few noisy pixels: runs everywhere. */
+        fill_rect(&img, 0, 0, wd, ht, 0x204080);
+        for (uint32_t k = 0; k < wd * ht / 7 + 1; k++) {
+            fill_rect(&img, rng() % wd, rng() % ht, 1 + rng() % 5, 1, rng() & 0xffffff);
+        }
+        SpiceWireWriter w;
+        spice_wire_writer_init(&w, 0);
+        g_assert_true(image_encode_quic(&w, img.top, img.stride, wd, ht));
+        check_decoded(SPICE_IMAGE_TYPE_QUIC, w.data, w.size, &img);
+        spice_wire_writer_clear(&w);
+        image_free(&img);
+    }
+    for (uint32_t len = 1; len < 300; len += len < 40 ? 1 : 23) {
+        Image img = image_new(len + 6, 3, CONTENT_RANDOM, 0, false);
+        for (uint32_t y = 1; y < 3; y++) {
+            fill_rect(&img, 2, y, len, 1, 0x010101 * y);
+        }
+        fill_rect(&img, 0, 0, len + 6, 1, 0x777777);
+        SpiceWireWriter w;
+        spice_wire_writer_init(&w, 0);
+        g_assert_true(image_encode_quic(&w, img.top, img.stride, img.width, img.height));
+        check_decoded(SPICE_IMAGE_TYPE_QUIC, w.data, w.size, &img);
+        spice_wire_writer_clear(&w);
+        image_free(&img);
+    }
+    SpiceWireWriter w;
+    spice_wire_writer_init(&w, 0);
+    static uint8_t px[64];
+    g_assert_false(image_encode_quic(&w, px, 4, 0, 1));
+    g_assert_false(image_encode_quic(&w, px, 3, 1, 1));
+    g_assert_false(image_encode_quic(&w, NULL, 4, 1, 1));
+    g_assert_cmpuint(w.size, ==, 0);
+    spice_wire_writer_clear(&w);
+}
+
+/* Images made to hit the format's edges: runs and copies of every length
+ * around the 7 and 7 + 255 boundaries, distances around the near/far
+ * boundary (8191) and the far limit, copies that end exactly at the last
+ * pixel, and the x byte varying under equal colors. */
+static void test_lz_edges(void)
+{
+    static const uint32_t widths[] = { 1, 2, 3, 8190, 8191, 8192, 8193, 36000, 65500 };
+    for (size_t i = 0; i < G_N_ELEMENTS(widths); i++) {
+        /* Two rows: a random row, then its copy (a copy at distance
+         * `width`), then a few pixels of a run. */
+        uint32_t wd = widths[i];
+        Image img = image_new(wd, 3, CONTENT_RANDOM, 0, false);
+        for (uint32_t x = 0; x < wd; x++) {
+            memcpy(pixel_at(&img, x, 1), pixel_at(&img, x, 0), 3);
+            pixel_at(&img, x, 1)[3] = (uint8_t)~pixel_at(&img, x, 0)[3];
+            memcpy(pixel_at(&img, x, 2), pixel_at(&img, 0, 0), 3);
+        }
+        SpiceWireWriter w;
+        spice_wire_writer_init(&w, 0);
+        g_assert_true(image_encode_lz(&w, img.top, img.stride, wd, 3));
+        check_lz(w.data, w.size, &img);
+        spice_wire_writer_clear(&w);
+        image_free(&img);
+    }
+    /* Runs of every length up to 600 between single different pixels. */
+    for (uint32_t len = 1; len <= 600; len += (len < 270 ? 1 : 37)) {
+        Image img = image_new(len + 2, 2, CONTENT_FLAT, 4, false);
+        fill_rect(&img, 0, 0, 1, 1, 0x010203);
+        fill_rect(&img, len + 1, 1, 1, 1, 0x040506);
+        SpiceWireWriter w;
+        spice_wire_writer_init(&w, 0);
+        g_assert_true(image_encode_lz(&w, img.top, img.stride, img.width, img.height));
+        check_lz(w.data, w.size, &img);
+        spice_wire_writer_clear(&w);
+        image_free(&img);
+    }
+    /* A repeating pattern of period p at every distance class. */
+    static const uint32_t periods[] = { 2,    3,    5,    31,    257,   8190,
+                                        8191, 8192, 9000, 73726, 73727, 73728 };
+    for (size_t i = 0; i < G_N_ELEMENTS(periods); i++) {
+        uint32_t p = periods[i], wd = 1000, ht = (p * 3 + 1999) / 1000;
+        Image img = image_new(wd, ht, CONTENT_RANDOM, 0, false);
+        for (uint32_t k = p; k < wd * ht; k++) {
+            memcpy(pixel_at(&img, k % wd, k / wd), pixel_at(&img, (k - p) % wd, (k - p) / wd), 4);
+        }
+        SpiceWireWriter w;
+        spice_wire_writer_init(&w, 0);
+        g_assert_true(image_encode_lz(&w, img.top, img.stride, wd, ht));
+        check_lz(w.data, w.size, &img);
+        g_test_message("lz period %u: %zu bytes for %u pixels", p, w.size, wd * ht);
+        if (p <= 73727) {
+            /* The repeats must have been found: far less than raw. */
+            g_assert_cmpuint(w.size, <, (size_t)p * 3 + (size_t)wd * ht / 4 + 64);
+        }
+        spice_wire_writer_clear(&w);
+        image_free(&img);
+    }
+}
+
+/* A 1 GiB raw image is past the decoders' limit and refused; the writer is
+ * left as it was. */
+static void test_lz_limits(void)
+{
+    SpiceWireWriter w;
+    spice_wire_writer_init(&w, 0);
+    spice_wire_write(&w, "x", 1);
+    static uint8_t px[64];
+    g_assert_false(image_encode_lz(&w, px, 4, 0, 1));
+    g_assert_false(image_encode_lz(&w, px, 3, 1, 1));
+    g_assert_false(image_encode_lz(&w, px, 65500 * 4, 65500, 65500));
+    g_assert_false(image_encode_lz(&w, NULL, 4, 1, 1));
+    g_assert_cmpuint(w.size, ==, 1);
+    g_assert_true(image_encode_lz(&w, px + 60, -4, 1, 16)); /* bottom-up rows */
+    spice_wire_writer_clear(&w);
 }
 
 static void test_lz4_flat_is_small(void)
@@ -682,7 +852,8 @@ static void test_speed(void)
         spice_wire_writer_init(&w, (size_t)1920 * 1080 * 4 + 64);
         const int iterations = 5;
         double ms[5] = { 0 };
-        size_t bytes[3] = { 0 };
+        size_t bytes[5] = { 0 };
+        double lz_ms = 0, quic_ms = 0;
         for (int k = 0; k < iterations; k++) {
             gint64 t0 = g_get_monotonic_time();
             w.size = 0;
@@ -701,6 +872,15 @@ static void test_speed(void)
             gint64 t4 = g_get_monotonic_time();
             (void)image_hash(img.top, img.stride, 1920, 1080);
             gint64 t5 = g_get_monotonic_time();
+            w.size = 0;
+            g_assert_true(image_encode_lz(&w, img.top, img.stride, 1920, 1080));
+            bytes[3] = w.size;
+            gint64 t6 = g_get_monotonic_time();
+            lz_ms += (t6 - t5) / 1000.0;
+            w.size = 0;
+            g_assert_true(image_encode_quic(&w, img.top, img.stride, 1920, 1080));
+            bytes[4] = w.size;
+            quic_ms += (g_get_monotonic_time() - t6) / 1000.0;
             ms[0] += (t1 - t0) / 1000.0;
             ms[1] += (t2 - t1) / 1000.0;
             ms[2] += (t3 - t2) / 1000.0;
@@ -708,9 +888,11 @@ static void test_speed(void)
             ms[4] += (t5 - t4) / 1000.0;
         }
         g_test_message("1920x1080 %s, ms/frame: bitmap %.2f (%zu B), lz4 %.2f (%zu B), "
-                       "jpeg-q85 %.2f (%zu B), photographic %.3f, hash %.2f",
+                       "jpeg-q85 %.2f (%zu B), lz %.2f (%zu B), quic %.2f (%zu B), "
+                       "photographic %.3f, hash %.2f",
                        names[i], ms[0] / iterations, bytes[0], ms[1] / iterations, bytes[1],
-                       ms[2] / iterations, bytes[2], ms[3] / iterations, ms[4] / iterations);
+                       ms[2] / iterations, bytes[2], lz_ms / iterations, bytes[3],
+                       quic_ms / iterations, bytes[4], ms[3] / iterations, ms[4] / iterations);
         spice_wire_writer_clear(&w);
         image_free(&img);
     }
@@ -723,6 +905,11 @@ int main(int argc, char **argv)
     g_test_add_func("/codecs/lz4/round-trip", test_lz4);
     g_test_add_func("/codecs/lz4/strides-agree", test_lz4_strides_agree);
     g_test_add_func("/codecs/lz4/flat-is-small", test_lz4_flat_is_small);
+    g_test_add_func("/codecs/lz/round-trip", test_lz);
+    g_test_add_func("/codecs/lz/edges", test_lz_edges);
+    g_test_add_func("/codecs/lz/limits", test_lz_limits);
+    g_test_add_func("/codecs/quic/round-trip", test_quic);
+    g_test_add_func("/codecs/quic/runs-and-segments", test_quic_runs_and_segments);
     g_test_add_func("/codecs/jpeg/round-trip", test_jpeg);
     g_test_add_func("/codecs/jpeg/quality", test_jpeg_quality);
     g_test_add_func("/codecs/append-and-reject", test_append_and_reject);

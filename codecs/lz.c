@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * lz.c: the SPICE LZ image encoder (SPICE_IMAGE_TYPE_LZ_RGB, RGB32 form).
+ *
+ * LZ is the lossless codec every SPICE client decodes, spice-html5
+ * included (it decodes neither LZ4 nor GLZ). The format, as the clients'
+ * decoders read it (spice-common lz_decompress_tmpl.c, spice-html5 lz.js):
+ *
+ *   header: seven big-endian u32: magic "LZ  " (0x20205a4c), version
+ *           0x00010001, image type (8 = RGB32), width, height, stride
+ *           (width * 4), top_down (1: the first row is the top one)
+ *   body:   the pixels as one sequence (rows one after another), coded as
+ *           control bytes each followed by their operands:
+ *     ctrl < 32:  ctrl + 1 literal pixels follow, 3 bytes each (B, G, R)
+ *     ctrl >= 32: a copy of earlier pixels. len = ctrl >> 5 (1..6 is the
+ *                 length itself; 7 means 7 plus the following bytes, each
+ *                 255 meaning "add 255 and read another"); then the
+ *                 distance minus one: its high 5 bits in ctrl & 31 and its
+ *                 low byte next; (31, 255) escapes to a far distance, two
+ *                 more big-endian bytes plus 8191
+ *
+ * The decoders stop once the image is full, and spice-gtk aborts (a
+ * spice_assert) on a copy that runs past the end or input left over, so
+ * the encoder never emits either. The x byte of the pixels is not sent;
+ * decoders write 0 (or opaque alpha) there.
+ *
+ * Matching: a pixel run (distance 1) and the same pixels one row up are
+ * tried first, as they cover most of a desktop; otherwise a hash of two
+ * pixels finds the last place they occurred. The longest candidate wins
+ * when it is at least two pixels long (a one-pixel copy saves one byte
+ * but splits a literal run). Where nothing matches for a while, the
+ * search skips ahead so noise costs little more than a copy.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "image-codec.h"
+
+#define LZ_MAGIC         0x20205a4cu
+#define LZ_VERSION       0x00010001u
+#define LZ_TYPE_RGB32    8u
+#define LZ_HEADER_BYTES  28u
+#define LZ_MAX_LITERALS  32u
+#define LZ_NEAR_LIMIT    8191u            /* distance - 1 below this: one byte */
+#define LZ_FAR_LIMIT     (8191u + 65535u) /* largest distance - 1 */
+#define LZ_MIN_MATCH     2u
+#define LZ_MAX_IMAGE     (1024u * 1024u * 1024u - 1u) /* the decoders' bound, bytes */
+#define LZ_SKIP_SHIFT    5 /* after 32 misses, search every 2nd pixel, ... */
+#define LZ_HASH_MIN_BITS 8
+#define LZ_HASH_MAX_BITS 15
+
+typedef struct {
+    const uint32_t *px; /* width * height pixels, x bytes cleared */
+    size_t n;
+    uint32_t width;
+    uint32_t *table; /* last position of each hashed pixel pair */
+    unsigned hash_shift;
+} LzState;
+
+static inline void be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static inline uint32_t lz_hash(const LzState *s, size_t i)
+{
+    uint64_t key = (uint64_t)s->px[i] << 24 | s->px[i + 1];
+    return (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> s->hash_shift);
+}
+
+/* How many pixels from `from` repeat those at `ref` (ref < from), stopping
+ * at the end of the image. The two ranges may overlap (a run). */
+static inline size_t lz_match_length(const uint32_t *px, size_t ref, size_t from, size_t n)
+{
+    size_t len = 0, max = n - from;
+    /* Two pixels at a time; the first differing one ends the match. */
+    while (len + 2 <= max) {
+        uint64_t a, b;
+        memcpy(&a, px + ref + len, 8);
+        memcpy(&b, px + from + len, 8);
+        if (a != b) {
+            return len + (px[ref + len] == px[from + len] ? 1 : 0);
+        }
+        len += 2;
+    }
+    if (len < max && px[ref + len] == px[from + len]) {
+        len++;
+    }
+    return len;
+}
+
+static uint8_t *lz_put_literals(uint8_t *op, const uint32_t *px, size_t count)
+{
+    while (count > 0) {
+        size_t k = count < LZ_MAX_LITERALS ? count : LZ_MAX_LITERALS;
+        *op++ = (uint8_t)(k - 1);
+        for (size_t j = 0; j < k; j++) {
+            uint32_t p = px[j];
+            op[0] = (uint8_t)p;
+            op[1] = (uint8_t)(p >> 8);
+            op[2] = (uint8_t)(p >> 16);
+            op += 3;
+        }
+        px += k;
+        count -= k;
+    }
+    return op;
+}
+
+/* A copy of `len` >= 1 pixels from `dist` pixels back, 1 <= dist - 1 <=
+ * LZ_FAR_LIMIT. */
+static uint8_t *lz_put_copy(uint8_t *op, size_t len, size_t dist)
+{
+    uint32_t code = (uint32_t)dist - 1;
+    uint32_t lenbits = len < 7 ? (uint32_t)len : 7u;
+    bool far = code >= LZ_NEAR_LIMIT;
+    *op++ = (uint8_t)(lenbits << 5 | (far ? 31u : code >> 8));
+    if (lenbits == 7) {
+        size_t rest = len - 7;
+        for (; rest >= 255; rest -= 255) {
+            *op++ = 255;
+        }
+        *op++ = (uint8_t)rest;
+    }
+    if (far) {
+        code -= LZ_NEAR_LIMIT;
+        *op++ = 255;
+        *op++ = (uint8_t)(code >> 8);
+        *op++ = (uint8_t)code;
+    } else {
+        *op++ = (uint8_t)code;
+    }
+    return op;
+}
+
+/* Codes the whole image into op (room for the worst case, all literals);
+ * returns the end. */
+static uint8_t *lz_compress(LzState *s, uint8_t *op)
+{
+    const uint32_t *px = s->px;
+    const size_t n = s->n, w = s->width;
+    size_t lit = 0; /* first pixel not yet coded */
+    size_t i = 1;   /* pixel 0 can only be a literal */
+    size_t misses = 0;
+
+    while (i + 1 < n) {
+        size_t best_len = 0, best_dist = 0;
+        if (px[i] == px[i - 1]) {
+            best_len = lz_match_length(px, i - 1, i, n);
+            best_dist = 1;
+        }
+        if (i >= w && px[i] == px[i - w]) {
+            size_t len = lz_match_length(px, i - w, i, n);
+            if (len > best_len) {
+                best_len = len;
+                best_dist = w;
+            }
+        }
+        uint32_t h = lz_hash(s, i);
+        size_t cand = s->table[h];
+        s->table[h] = (uint32_t)i;
+        if (cand < i && i - cand - 1 <= LZ_FAR_LIMIT && px[cand] == px[i] &&
+            px[cand + 1] == px[i + 1] && i - cand != best_dist) {
+            size_t len = 2 + lz_match_length(px, cand + 2, i + 2, n);
+            /* A far copy costs two bytes more: prefer a near one of equal
+             * length. */
+            bool far = i - cand - 1 >= LZ_NEAR_LIMIT;
+            if (len > best_len + (far ? 1 : 0)) {
+                best_len = len;
+                best_dist = i - cand;
+            }
+        }
+
+        if (best_len < LZ_MIN_MATCH) {
+            misses++;
+            i += 1 + (misses >> LZ_SKIP_SHIFT);
+            continue;
+        }
+        misses = 0;
+        op = lz_put_literals(op, px + lit, i - lit);
+        op = lz_put_copy(op, best_len, best_dist);
+        i += best_len;
+        lit = i;
+        /* Let the next search find where this copy ended. */
+        if (i + 1 < n) {
+            s->table[lz_hash(s, i - 2)] = (uint32_t)(i - 2);
+        }
+    }
+    return lz_put_literals(op, px + lit, n - lit);
+}
+
+bool image_encode_lz(SpiceWireWriter *w, const uint8_t *pixels, int32_t stride, uint32_t width,
+                     uint32_t height)
+{
+    if (!w || !pixels || w->error || width == 0 || height == 0 || width > 65500 || height > 65500) {
+        return false;
+    }
+    int64_t abs_stride = stride < 0 ? -(int64_t)stride : stride;
+    if (abs_stride < (int64_t)width * 4 || (uint64_t)width * 4 * height > LZ_MAX_IMAGE) {
+        return false;
+    }
+    size_t n = (size_t)width * height;
+    /* Worst case: every pixel a literal, one control byte per 32. */
+    size_t bound = LZ_HEADER_BYTES + n * 3 + (n + LZ_MAX_LITERALS - 1) / LZ_MAX_LITERALS;
+
+    unsigned bits = LZ_HASH_MIN_BITS;
+    while (bits < LZ_HASH_MAX_BITS && ((size_t)1 << bits) < n) {
+        bits++;
+    }
+    uint32_t *px = malloc(n * sizeof(uint32_t));
+    uint32_t *table = calloc((size_t)1 << bits, sizeof(uint32_t));
+    size_t start = w->size;
+    uint8_t *out = px && table ? spice_wire_reserve(w, 4 + bound) : NULL;
+    if (!out) {
+        free(px);
+        free(table);
+        if (w->size > start) {
+            w->size = start;
+        }
+        return false;
+    }
+
+    for (uint32_t y = 0; y < height; y++) {
+        const uint8_t *row = pixels + (ptrdiff_t)y * stride;
+        uint32_t *dst = px + (size_t)y * width;
+        for (uint32_t x = 0; x < width; x++) {
+            dst[x] = spice_wire_get_u32(row + 4 * (size_t)x) & 0x00ffffffu;
+        }
+    }
+
+    uint8_t *hdr = out + 4;
+    be32(hdr, LZ_MAGIC);
+    be32(hdr + 4, LZ_VERSION);
+    be32(hdr + 8, LZ_TYPE_RGB32);
+    be32(hdr + 12, width);
+    be32(hdr + 16, height);
+    be32(hdr + 20, width * 4);
+    be32(hdr + 24, 1); /* top down */
+
+    LzState s = { .px = px, .n = n, .width = width, .table = table, .hash_shift = 64 - bits };
+    uint8_t *end = lz_compress(&s, hdr + LZ_HEADER_BYTES);
+    size_t data_size = (size_t)(end - hdr);
+    spice_wire_put_u32(out, (uint32_t)data_size);
+    w->size = start + 4 + data_size;
+    free(px);
+    free(table);
+    return true;
+}
