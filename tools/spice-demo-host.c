@@ -261,6 +261,7 @@ int main(int argc, char **argv)
     g_autofree char *tls_ciphers = NULL;
     g_auto(GStrv) tls_channels = NULL;
     g_auto(GStrv) plaintext_channels = NULL;
+    g_autofree char *image_compression = NULL;
 
     GOptionEntry entries[] = {
         { "port", 'p', 0, G_OPTION_ARG_INT, &port, "TCP port (0: any free port)", "PORT" },
@@ -330,6 +331,9 @@ int main(int argc, char **argv)
           "NAME" },
         { "plaintext-channel", 0, 0, G_OPTION_ARG_STRING_ARRAY, &plaintext_channels,
           "Serve this channel without TLS only; repeatable", "NAME" },
+        { "image-compression", 0, 0, G_OPTION_ARG_STRING, &image_compression,
+          "off, auto_glz (default), auto_lz, quic, glz, lz or lz4, as QEMU's image-compression",
+          "MODE" },
         { "frame-stamp", 0, 0, G_OPTION_ARG_NONE, &frame_stamp,
           "Draw the frame number at the top-left corner of every frame (for spice-bench)", NULL },
         { NULL },
@@ -370,6 +374,22 @@ int main(int argc, char **argv)
     if (fps < 1 || fps > DEMO_DISPLAY_MAX_FPS) {
         g_printerr("spice-demo-host: --fps: expected 1..%d, not %d\n", DEMO_DISPLAY_MAX_FPS, fps);
         return 2;
+    }
+    SpiceImageCompression compression = SPICE_IMAGE_COMPRESSION_AUTO_GLZ;
+    if (image_compression) {
+        static const char *const modes[] = { "off", "auto_glz", "auto_lz", "quic",
+                                             "glz", "lz",       "lz4" };
+        size_t i = 0;
+        while (i < G_N_ELEMENTS(modes) && strcmp(modes[i], image_compression) != 0) {
+            i++;
+        }
+        if (i == G_N_ELEMENTS(modes)) {
+            g_printerr("spice-demo-host: --image-compression: expected off, auto_glz, auto_lz, "
+                       "quic, glz, lz or lz4, not '%s'\n",
+                       image_compression);
+            return 2;
+        }
+        compression = (SpiceImageCompression)(SPICE_IMAGE_COMPRESSION_OFF + i);
     }
     if (enable) {
         g_setenv("SPICE_PLUGIN_ENABLE", enable, TRUE);
@@ -447,6 +467,7 @@ int main(int argc, char **argv)
          * reference frame. */
         spice_server_set_jpeg_compression(host.server, SPICE_WAN_COMPRESSION_NEVER);
         spice_server_set_streaming_video(host.server, SPICE_STREAM_VIDEO_OFF);
+        spice_server_set_image_compression(host.server, compression);
     }
     if (spice_server_init(host.server, core) < 0) {
         g_printerr("spice-demo-host: spice_server_init failed (see the messages above)\n");

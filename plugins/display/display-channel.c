@@ -6,7 +6,7 @@
  * copy of the screen may lack. Drawing commands only grow that region;
  * when the client can take more (its ACK window and our outgoing queue
  * have room) we cut the next tile out of the region, encode the surface's
- * current pixels (raw, LZ4 or JPEG) and send a DRAW_COPY. A slow client
+ * current pixels (raw, QUIC, LZ, LZ4 or JPEG) and send a DRAW_COPY. A slow client
  * therefore receives fewer, newer frames instead of a growing backlog,
  * and nothing here ever waits for a client.
  *
@@ -395,19 +395,16 @@ static int compression_for(DisplayClient *dc)
     return (int)display_host->server_get_int(dc->out->plugin, SPICE_SERVER_INT_IMAGE_COMPRESSION);
 }
 
-static void log_fallback_once(DisplayClient *dc, int comp)
+/* The GLZ modes are logged once, with what is sent instead of GLZ. */
+static void log_fallback_once(DisplayClient *dc, int comp, const char *instead)
 {
     static gint logged;
     if (g_atomic_int_compare_and_exchange(&logged, 0, 1)) {
         static const char *const names[] = { "invalid", "off", "auto_glz", "auto_lz",
                                              "quic",    "glz", "lz",       "lz4" };
-#ifdef SPICE_CODEC_LZ4
-        const char *instead = "with LZ4 when the client supports it, otherwise uncompressed";
-#else
-        const char *instead = "uncompressed (this build has no LZ4 encoder)";
-#endif
         display_host->log(dc->out->plugin, SPICE_PLUGIN_LOG_MESSAGE,
-                          "image compression '%s' is not implemented; images are sent %s",
+                          "image compression '%s': GLZ is not implemented yet; images that "
+                          "would be GLZ are sent %s",
                           comp >= 0 && comp < 8 ? names[comp] : "?", instead);
     }
 }
@@ -450,33 +447,65 @@ static void next_tile(DisplayClient *dc, const DisplayPrimary *s, pixman_box32_t
     t->y2 = MIN(t->y2, gy);
 }
 
+/*
+ * The image compression mode (the client's PREFERRED_COMPRESSION, else the
+ * server's) picks the codec as the reference's modes do: off sends raw
+ * bitmaps, quic QUIC, lz LZ, lz4 LZ4 to clients that decode it and LZ to
+ * the others; auto_lz sends QUIC for photographic images and LZ for the
+ * rest. The GLZ modes (auto_glz, the default, and glz) send what is
+ * closest until GLZ exists: QUIC for photographic images under auto_glz,
+ * otherwise LZ4 where the client has it (the fastest), LZ where it does
+ * not (spice-html5). JPEG replaces the lossless codec for photographic
+ * images when jpeg compression is "always". Local (unix socket) clients
+ * always get raw bitmaps; so do images too small for a codec's header to
+ * pay off.
+ */
 static bool encode_image(DisplayClient *dc, SpiceWireWriter *wr, const uint8_t *px, int32_t stride,
                          uint32_t w, uint32_t h, uint8_t *type)
 {
     int comp = compression_for(dc);
-    bool lz4_cap = display_host->channel_client_test_cap(dc->cc, SPICE_DISPLAY_CAP_LZ4_COMPRESSION);
     bool local = display_host->channel_client_get_family(dc->cc) == AF_UNIX;
     if (comp != SPICE_IMAGE_COMPRESSION_OFF && !local && (uint64_t)w * h >= 16) {
+        bool automatic =
+            comp == SPICE_IMAGE_COMPRESSION_AUTO_LZ || comp == SPICE_IMAGE_COMPRESSION_AUTO_GLZ;
+        bool photo = false;
 #ifdef SPICE_CODEC_JPEG
         int jpeg =
             (int)display_host->server_get_int(dc->out->plugin, SPICE_SERVER_INT_JPEG_COMPRESSION);
-        if (jpeg == SPICE_WAN_COMPRESSION_ALWAYS && image_is_photographic(px, stride, w, h) &&
+        if (jpeg == SPICE_WAN_COMPRESSION_ALWAYS || automatic) {
+            photo = image_is_photographic(px, stride, w, h);
+        }
+        if (jpeg == SPICE_WAN_COMPRESSION_ALWAYS && photo &&
             image_encode_jpeg(wr, px, stride, w, h, JPEG_QUALITY)) {
             *type = SPICE_IMAGE_TYPE_JPEG;
             return true;
         }
+#else
+        photo = automatic && image_is_photographic(px, stride, w, h);
 #endif
-        if (comp != SPICE_IMAGE_COMPRESSION_LZ4) {
-            log_fallback_once(dc, comp);
+        if ((comp == SPICE_IMAGE_COMPRESSION_QUIC || (automatic && photo)) &&
+            image_encode_quic(wr, px, stride, w, h)) {
+            *type = SPICE_IMAGE_TYPE_QUIC;
+            return true;
+        }
+        bool lz4 = false;
+#ifdef SPICE_CODEC_LZ4
+        lz4 = comp != SPICE_IMAGE_COMPRESSION_LZ && comp != SPICE_IMAGE_COMPRESSION_AUTO_LZ &&
+              display_host->channel_client_test_cap(dc->cc, SPICE_DISPLAY_CAP_LZ4_COMPRESSION);
+#endif
+        if (comp == SPICE_IMAGE_COMPRESSION_GLZ || comp == SPICE_IMAGE_COMPRESSION_AUTO_GLZ) {
+            log_fallback_once(dc, comp, lz4 ? "with LZ4" : "with LZ");
         }
 #ifdef SPICE_CODEC_LZ4
-        if (lz4_cap && image_encode_lz4(wr, px, stride, w, h)) {
+        if (lz4 && image_encode_lz4(wr, px, stride, w, h)) {
             *type = SPICE_IMAGE_TYPE_LZ4;
             return true;
         }
-#else
-        (void)lz4_cap;
 #endif
+        if (image_encode_lz(wr, px, stride, w, h)) {
+            *type = SPICE_IMAGE_TYPE_LZ_RGB;
+            return true;
+        }
     }
     *type = SPICE_IMAGE_TYPE_BITMAP;
     return image_encode_bitmap(wr, px, stride, w, h);

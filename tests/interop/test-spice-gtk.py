@@ -349,6 +349,25 @@ def case_display_odd_size_negative_stride():
                  connect_early=True)
 
 
+def case_display_lz():
+    # spice-gtk decodes our LZ (what spice-html5 gets) to the same pixels.
+    display_case("lz", ["--image-compression", "lz", "--frames", "60"], connect_early=True)
+
+
+def case_display_quic():
+    # spice-gtk decodes our QUIC to the same pixels.
+    display_case("quic", ["--image-compression", "quic", "--frames", "40"], connect_early=True)
+
+
+def case_display_auto_lz():
+    display_case("auto-lz", ["--image-compression", "auto_lz", "--frames", "40"],
+                 connect_early=True)
+
+
+def case_display_off():
+    display_case("off", ["--image-compression", "off", "--frames", "30"], connect_early=True)
+
+
 def case_display_tablet_size():
     host = DemoHost("--frames", "0")
     try:
@@ -1425,13 +1444,13 @@ def case_remote_viewer_ca_file():
     return None
 
 
-def html5_display_session(library_dir, tmp, secure):
+def html5_display_session(library_dir, tmp, secure, host_args=()):
     """spice-html5 in Chromium straight to the SPICE port (ws://, or wss://
     on the TLS port): the canvas must equal the host's framebuffer, and a
     key and a click must arrive."""
     import html5client
     path = os.path.join(tmp, "frame.ppm")
-    args = ["--frames", "30", "--dump-frame", path, "--no-audio"]
+    args = ["--frames", "30", "--dump-frame", path, "--no-audio", *host_args]
     x509 = None
     if secure:
         x509 = make_certs(tmp)
@@ -1480,10 +1499,10 @@ def html5_available():
     return html5client.available()
 
 
-def check_html5_display(secure):
+def check_html5_display(secure, host_args=()):
     if not html5_available():
         return "SKIP spice-html5 or chromium is not installed (scripts/install-deps.sh --tests)"
-    results, _ = on_both_libraries(html5_display_session, secure)
+    results, _ = on_both_libraries(html5_display_session, secure, host_args)
     ours = results["ours"]
     want = {"canvas equals framebuffer": True, "exceptions": [], "tls connections": secure,
             "input": ["key 0x1e", "key 0x9e", "tablet wheel dz=0 buttons=0x1",
@@ -1504,6 +1523,12 @@ def case_html5_display():
 
 def case_html5_display_wss():
     return check_html5_display(True)
+
+
+def case_html5_display_quic():
+    # spice-html5 decodes our QUIC (its only codec for photographic
+    # images besides JPEG) to the host's pixels.
+    return check_html5_display(False, ["--image-compression", "quic"])
 
 
 def html5_playback_session(library_dir, tmp):
@@ -1557,6 +1582,10 @@ CASES = {
     "exit-on-disconnect": case_exit_on_disconnect,
     "display-late-client": case_display_late_client,
     "display-live": case_display_live,
+    "display-lz": case_display_lz,
+    "display-off": case_display_off,
+    "display-quic": case_display_quic,
+    "display-auto-lz": case_display_auto_lz,
     "display-odd-size-negative-stride": case_display_odd_size_negative_stride,
     "display-tablet-size": case_display_tablet_size,
     "cursor": case_cursor,
@@ -1569,6 +1598,7 @@ CASES = {
     "html5-playback-opus": case_html5_playback_opus,
     "html5-display": case_html5_display,
     "html5-display-wss": case_html5_display_wss,
+    "html5-display-quic": case_html5_display_quic,
     "tls-ca": case_tls_ca,
     "sasl-digest-md5": case_sasl_digest_md5,
     "sasl-tls-plain": case_sasl_tls_plain,

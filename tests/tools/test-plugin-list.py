@@ -517,8 +517,10 @@ class Build(unittest.TestCase):
             self.assertEqual(p["file"], os.path.join(plugin_dir, f"libspice-plugin-{p['name']}.so"))
         codecs = {c["name"]: c["library"] for c in doc["codecs"]}
         if "display" in names:
-            self.assertEqual(set(codecs), {"bitmap", "lz4", "jpeg"})
+            self.assertEqual(set(codecs), {"bitmap", "lz", "quic", "lz4", "jpeg"})
             self.assertIsNone(codecs["bitmap"])
+            self.assertIsNone(codecs["lz"])
+            self.assertIsNone(codecs["quic"])
             self.assertTrue(codecs["lz4"].startswith("liblz4 "))
         else:
             self.assertEqual(codecs, {})

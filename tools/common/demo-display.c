@@ -66,6 +66,7 @@ struct DemoDisplay {
     size_t queued_bytes;
     bool need_wakeup; /* drawing commands queued since the last wakeup */
 
+    GMainContext *context; /* where the timers run: the thread default at start */
     guint frame_timer, drain_timer;
     int frame;
     unsigned skipped; /* frame ticks skipped while the server was behind */
@@ -720,6 +721,25 @@ bool demo_display_dump(DemoDisplay *dd, const char *path, GError **error)
 }
 
 /* Dumps once the server has taken every drawing command. */
+/* Timers run in the context that was the thread default when the device
+ * started (the host's main context, or a test server's). */
+static guint timer_add(DemoDisplay *dd, guint ms, GSourceFunc fn)
+{
+    GSource *src = g_timeout_source_new(ms);
+    g_source_set_callback(src, fn, dd, NULL);
+    guint id = g_source_attach(src, dd->context);
+    g_source_unref(src);
+    return id;
+}
+
+static void timer_remove(DemoDisplay *dd, guint id)
+{
+    GSource *src = g_main_context_find_source_by_id(dd->context, id);
+    if (src) {
+        g_source_destroy(src);
+    }
+}
+
 static gboolean on_drain_check(gpointer data)
 {
     DemoDisplay *dd = data;
@@ -740,12 +760,12 @@ static gboolean on_drain_check(gpointer data)
 static void stop_animation(DemoDisplay *dd)
 {
     if (dd->frame_timer) {
-        g_source_remove(dd->frame_timer);
+        timer_remove(dd, dd->frame_timer);
         dd->frame_timer = 0;
     }
     emit(dd, "frame: stopped after %d frames", dd->frame);
     if (dd->dump_path && !dd->drain_timer) {
-        dd->drain_timer = g_timeout_add(20, on_drain_check, dd);
+        dd->drain_timer = timer_add(dd, 20, on_drain_check);
     }
 }
 
@@ -919,6 +939,7 @@ void demo_display_start(DemoDisplay *dd)
         return;
     }
     dd->started = true;
+    dd->context = g_main_context_ref_thread_default();
     demo_scenes_draw(dd->scenes, 0);
     draw_stamp(dd);
     kick(dd);
@@ -939,7 +960,7 @@ void demo_display_start(DemoDisplay *dd)
         }
         return;
     }
-    dd->frame_timer = g_timeout_add(MAX(1u, 1000u / dd->cfg.fps), on_frame, dd);
+    dd->frame_timer = timer_add(dd, MAX(1u, 1000u / dd->cfg.fps), on_frame);
 }
 
 void demo_display_recreate_primary(DemoDisplay *dd)
@@ -971,11 +992,11 @@ void demo_display_detach(DemoDisplay *dd)
         return;
     }
     if (dd->frame_timer) {
-        g_source_remove(dd->frame_timer);
+        timer_remove(dd, dd->frame_timer);
         dd->frame_timer = 0;
     }
     if (dd->drain_timer) {
-        g_source_remove(dd->drain_timer);
+        timer_remove(dd, dd->drain_timer);
         dd->drain_timer = 0;
     }
     if (!dd->attached) {
@@ -999,8 +1020,13 @@ void demo_display_free(DemoDisplay *dd)
         return;
     }
     /* No server calls here: it may be gone already. */
-    g_clear_handle_id(&dd->frame_timer, g_source_remove);
-    g_clear_handle_id(&dd->drain_timer, g_source_remove);
+    if (dd->frame_timer) {
+        timer_remove(dd, dd->frame_timer);
+    }
+    if (dd->drain_timer) {
+        timer_remove(dd, dd->drain_timer);
+    }
+    g_clear_pointer(&dd->context, g_main_context_unref);
     /* Whatever the server still held (or never took) goes now. */
     g_queue_clear(&dd->draw_queue);
     g_queue_clear(&dd->cursor_queue);
