@@ -22,6 +22,8 @@
  *                  u32 height, u32 stride, u32 palette offset 0, pixels
  *   LZ (LZ_RGB):   u32 data size, then the LZ header and body (lz.c)
  *   QUIC:          u32 data size, then 32-bit little-endian words (quic.c)
+ *   GLZ (GLZ_RGB): u32 data size, then the GLZ header and body (glz.c)
+ *   ZLIB_GLZ_RGB:  u32 GLZ size, u32 deflated size, the deflated GLZ
  *   LZ4:           u32 data size, then u8 top_down, u8 format, and
  *                  blocks of {u32 big-endian size, LZ4 block} compressed
  *                  with one streaming context, as spice-gtk decodes
@@ -52,6 +54,49 @@ bool image_encode_lz(SpiceWireWriter *w, const uint8_t *pixels, int32_t stride, 
  * over 1 GiB raw and allocation failure. */
 bool image_encode_quic(SpiceWireWriter *w, const uint8_t *pixels, int32_t stride, uint32_t width,
                        uint32_t height);
+
+/*
+ * GLZ (SPICE_IMAGE_TYPE_GLZ_RGB, or ZLIB_GLZ_RGB when deflated): LZ whose
+ * copies may come from earlier images of the same dictionary, which the
+ * client keeps (glz.c). One dictionary per client session, shared by its
+ * display channels (spice-gtk keeps one window per session): image ids
+ * are the dictionary's. Thread-safe; reference counted.
+ *
+ * Every successful image_encode_glz() uses an id, and the client stalls
+ * on a missing id: the caller must send every image it encoded, and stop
+ * using a dictionary once it may have lost one (see glz.c).
+ */
+#define GLZ_MAX_WINDOW_PIXELS (1u << 22) /* 16 MiB of pixels per session */
+#define GLZ_MAX_IMAGES        4096u
+
+typedef struct GlzDictionary GlzDictionary;
+
+typedef struct GlzDictionaryStats {
+    uint32_t images;        /* in the window */
+    uint64_t pixels;        /* in the window */
+    uint64_t next_id;       /* the id the next image gets */
+    uint64_t window_pixels; /* the window's limit */
+} GlzDictionaryStats;
+
+/* A dictionary whose window holds at most window_pixels pixels (the
+ * client's DISPLAY_INIT value, capped at GLZ_MAX_WINDOW_PIXELS). NULL
+ * for 0 (the client has no GLZ window: spice-html5) or out of memory. */
+GlzDictionary *glz_dictionary_new(uint64_t window_pixels);
+GlzDictionary *glz_dictionary_ref(GlzDictionary *d);
+void glz_dictionary_unref(GlzDictionary *d);
+void glz_dictionary_stats(GlzDictionary *d, GlzDictionaryStats *st);
+
+/* Encode as GLZ, copies allowed from the images of `owner` (a display
+ * channel) in the window; the image joins the window. With zlib_level
+ * 1..9 and a build with zlib (SPICE_CODEC_ZLIB), the stream is deflated
+ * when that makes it smaller, and *zlib_used says so: the body is then
+ * ZLIB_GLZ_RGB's (u32 GLZ size, u32 deflated size, the deflated stream),
+ * else GLZ_RGB's (u32 data size, the stream). Fails (using no id) on
+ * invalid arguments, an image larger than the window, and allocation
+ * failure. */
+bool image_encode_glz(SpiceWireWriter *w, GlzDictionary *d, uint32_t owner, int zlib_level,
+                      const uint8_t *pixels, int32_t stride, uint32_t width, uint32_t height,
+                      bool *zlib_used);
 
 /* QUIC's table of 256 pseudo-random words, part of the format (for the
  * tests' decoder). */

@@ -36,12 +36,9 @@
 #include <string.h>
 
 #include "image-codec.h"
+#include "lz-format.h"
 
-#define LZ_MAGIC         0x20205a4cu
-#define LZ_VERSION       0x00010001u
-#define LZ_TYPE_RGB32    8u
 #define LZ_HEADER_BYTES  28u
-#define LZ_MAX_LITERALS  32u
 #define LZ_NEAR_LIMIT    8191u            /* distance - 1 below this: one byte */
 #define LZ_FAR_LIMIT     (8191u + 65535u) /* largest distance - 1 */
 #define LZ_MIN_MATCH     2u
@@ -58,14 +55,6 @@ typedef struct {
     unsigned hash_shift;
 } LzState;
 
-static inline void be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
 static inline uint32_t lz_hash(const LzState *s, size_t i)
 {
     uint64_t key = (uint64_t)s->px[i] << 24 | s->px[i + 1];
@@ -73,42 +62,10 @@ static inline uint32_t lz_hash(const LzState *s, size_t i)
 }
 
 /* How many pixels from `from` repeat those at `ref` (ref < from), stopping
- * at the end of the image. The two ranges may overlap (a run). */
+ * at the end of the image. */
 static inline size_t lz_match_length(const uint32_t *px, size_t ref, size_t from, size_t n)
 {
-    size_t len = 0, max = n - from;
-    /* Two pixels at a time; the first differing one ends the match. */
-    while (len + 2 <= max) {
-        uint64_t a, b;
-        memcpy(&a, px + ref + len, 8);
-        memcpy(&b, px + from + len, 8);
-        if (a != b) {
-            return len + (px[ref + len] == px[from + len] ? 1 : 0);
-        }
-        len += 2;
-    }
-    if (len < max && px[ref + len] == px[from + len]) {
-        len++;
-    }
-    return len;
-}
-
-static uint8_t *lz_put_literals(uint8_t *op, const uint32_t *px, size_t count)
-{
-    while (count > 0) {
-        size_t k = count < LZ_MAX_LITERALS ? count : LZ_MAX_LITERALS;
-        *op++ = (uint8_t)(k - 1);
-        for (size_t j = 0; j < k; j++) {
-            uint32_t p = px[j];
-            op[0] = (uint8_t)p;
-            op[1] = (uint8_t)(p >> 8);
-            op[2] = (uint8_t)(p >> 16);
-            op += 3;
-        }
-        px += k;
-        count -= k;
-    }
-    return op;
+    return lz_common_length(px + ref, px + from, n - from);
 }
 
 /* A copy of `len` >= 1 pixels from `dist` pixels back, 1 <= dist - 1 <=
@@ -205,7 +162,7 @@ bool image_encode_lz(SpiceWireWriter *w, const uint8_t *pixels, int32_t stride, 
     }
     size_t n = (size_t)width * height;
     /* Worst case: every pixel a literal, one control byte per 32. */
-    size_t bound = LZ_HEADER_BYTES + n * 3 + (n + LZ_MAX_LITERALS - 1) / LZ_MAX_LITERALS;
+    size_t bound = LZ_HEADER_BYTES + lz_literal_bound(n);
 
     unsigned bits = LZ_HASH_MIN_BITS;
     while (bits < LZ_HASH_MAX_BITS && ((size_t)1 << bits) < n) {
@@ -224,22 +181,16 @@ bool image_encode_lz(SpiceWireWriter *w, const uint8_t *pixels, int32_t stride, 
         return false;
     }
 
-    for (uint32_t y = 0; y < height; y++) {
-        const uint8_t *row = pixels + (ptrdiff_t)y * stride;
-        uint32_t *dst = px + (size_t)y * width;
-        for (uint32_t x = 0; x < width; x++) {
-            dst[x] = spice_wire_get_u32(row + 4 * (size_t)x) & 0x00ffffffu;
-        }
-    }
+    lz_load_pixels(px, pixels, stride, width, height);
 
     uint8_t *hdr = out + 4;
-    be32(hdr, LZ_MAGIC);
-    be32(hdr + 4, LZ_VERSION);
-    be32(hdr + 8, LZ_TYPE_RGB32);
-    be32(hdr + 12, width);
-    be32(hdr + 16, height);
-    be32(hdr + 20, width * 4);
-    be32(hdr + 24, 1); /* top down */
+    lz_be32(hdr, LZ_MAGIC);
+    lz_be32(hdr + 4, LZ_VERSION);
+    lz_be32(hdr + 8, LZ_TYPE_RGB32);
+    lz_be32(hdr + 12, width);
+    lz_be32(hdr + 16, height);
+    lz_be32(hdr + 20, width * 4);
+    lz_be32(hdr + 24, 1); /* top down */
 
     LzState s = { .px = px, .n = n, .width = width, .table = table, .hash_shift = 64 - bits };
     uint8_t *end = lz_compress(&s, hdr + LZ_HEADER_BYTES);

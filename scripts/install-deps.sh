@@ -7,7 +7,7 @@ set -euo pipefail
 
 build_pkgs=(
     meson ninja-build pkg-config gcc
-    libglib2.0-dev libpixman-1-dev libssl-dev libjpeg-dev liblz4-dev libopus-dev
+    libglib2.0-dev libpixman-1-dev libssl-dev libjpeg-dev liblz4-dev zlib1g-dev libopus-dev
     libusbredirparser-dev libspice-protocol-dev libsasl2-dev
 )
 test_pkgs=(

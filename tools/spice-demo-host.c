@@ -228,6 +228,26 @@ static bool set_channel_security(SpiceServer *s, const char *option, char **name
     return true;
 }
 
+/* The index of value in the NULL-terminated names (def when value is
+ * NULL); -1 with a message naming the choices when it is none of them. */
+static int option_choice(const char *option, const char *value, const char *const *names, int def)
+{
+    if (!value) {
+        return def;
+    }
+    for (int i = 0; names[i]; i++) {
+        if (strcmp(names[i], value) == 0) {
+            return i;
+        }
+    }
+    g_autoptr(GString) all = g_string_new(NULL);
+    for (int i = 0; names[i]; i++) {
+        g_string_append_printf(all, "%s%s", i ? ", " : "", names[i]);
+    }
+    g_printerr("spice-demo-host: %s: expected one of %s, not '%s'\n", option, all->str, value);
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
     int port = 5900;
@@ -262,6 +282,7 @@ int main(int argc, char **argv)
     g_auto(GStrv) tls_channels = NULL;
     g_auto(GStrv) plaintext_channels = NULL;
     g_autofree char *image_compression = NULL;
+    g_autofree char *zlib_glz = NULL;
 
     GOptionEntry entries[] = {
         { "port", 'p', 0, G_OPTION_ARG_INT, &port, "TCP port (0: any free port)", "PORT" },
@@ -334,6 +355,8 @@ int main(int argc, char **argv)
         { "image-compression", 0, 0, G_OPTION_ARG_STRING, &image_compression,
           "off, auto_glz (default), auto_lz, quic, glz, lz or lz4, as QEMU's image-compression",
           "MODE" },
+        { "zlib-glz-compression", 0, 0, G_OPTION_ARG_STRING, &zlib_glz,
+          "never (default here), auto or always, as QEMU's zlib-glz-wan-compression", "WHEN" },
         { "frame-stamp", 0, 0, G_OPTION_ARG_NONE, &frame_stamp,
           "Draw the frame number at the top-left corner of every frame (for spice-bench)", NULL },
         { NULL },
@@ -375,22 +398,17 @@ int main(int argc, char **argv)
         g_printerr("spice-demo-host: --fps: expected 1..%d, not %d\n", DEMO_DISPLAY_MAX_FPS, fps);
         return 2;
     }
-    SpiceImageCompression compression = SPICE_IMAGE_COMPRESSION_AUTO_GLZ;
-    if (image_compression) {
-        static const char *const modes[] = { "off", "auto_glz", "auto_lz", "quic",
-                                             "glz", "lz",       "lz4" };
-        size_t i = 0;
-        while (i < G_N_ELEMENTS(modes) && strcmp(modes[i], image_compression) != 0) {
-            i++;
-        }
-        if (i == G_N_ELEMENTS(modes)) {
-            g_printerr("spice-demo-host: --image-compression: expected off, auto_glz, auto_lz, "
-                       "quic, glz, lz or lz4, not '%s'\n",
-                       image_compression);
-            return 2;
-        }
-        compression = (SpiceImageCompression)(SPICE_IMAGE_COMPRESSION_OFF + i);
+    static const char *const modes[] = { "off", "auto_glz", "auto_lz", "quic",
+                                         "glz", "lz",       "lz4",     NULL };
+    static const char *const whens[] = { "auto", "always", "never", NULL }; /* enum order */
+    int mode = option_choice("--image-compression", image_compression, modes, 1);
+    int when = option_choice("--zlib-glz-compression", zlib_glz, whens, 2);
+    if (mode < 0 || when < 0) {
+        return 2;
     }
+    SpiceImageCompression compression = (SpiceImageCompression)(SPICE_IMAGE_COMPRESSION_OFF + mode);
+    spice_wan_compression_t zlib_mode =
+        (spice_wan_compression_t)(SPICE_WAN_COMPRESSION_AUTO + when);
     if (enable) {
         g_setenv("SPICE_PLUGIN_ENABLE", enable, TRUE);
     }
@@ -468,6 +486,7 @@ int main(int argc, char **argv)
         spice_server_set_jpeg_compression(host.server, SPICE_WAN_COMPRESSION_NEVER);
         spice_server_set_streaming_video(host.server, SPICE_STREAM_VIDEO_OFF);
         spice_server_set_image_compression(host.server, compression);
+        spice_server_set_zlib_glz_compression(host.server, zlib_mode);
     }
     if (spice_server_init(host.server, core) < 0) {
         g_printerr("spice-demo-host: spice_server_init failed (see the messages above)\n");

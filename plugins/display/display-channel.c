@@ -6,7 +6,7 @@
  * copy of the screen may lack. Drawing commands only grow that region;
  * when the client can take more (its ACK window and our outgoing queue
  * have room) we cut the next tile out of the region, encode the surface's
- * current pixels (raw, QUIC, LZ, LZ4 or JPEG) and send a DRAW_COPY. A slow client
+ * current pixels (raw, QUIC, LZ, GLZ, LZ4 or JPEG) and send a DRAW_COPY. A slow client
  * therefore receives fewer, newer frames instead of a growing backlog,
  * and nothing here ever waits for a client.
  *
@@ -38,6 +38,7 @@
 
 #include "display.h"
 #include "display-output.h"
+#include "glz-sessions.h"
 
 #define TILE                   128
 #define MAX_WHOLE_PIXELS       (3840u * 2160u)
@@ -135,6 +136,7 @@ struct DisplayClient {
     pixman_region32_t dirty;
     bool need_mark;
     int preferred_compression; /* 0: the server's setting */
+    GlzSession *glz;           /* NULL: the client has no GLZ window */
     uint32_t caps;             /* display caps the guest cares about */
 };
 
@@ -395,18 +397,13 @@ static int compression_for(DisplayClient *dc)
     return (int)display_host->server_get_int(dc->out->plugin, SPICE_SERVER_INT_IMAGE_COMPRESSION);
 }
 
-/* The GLZ modes are logged once, with what is sent instead of GLZ. */
-static void log_fallback_once(DisplayClient *dc, int comp, const char *instead)
+/* ZLIB-GLZ: deflate level 3 (the reference's) when the server says
+ * always, none otherwise. */
+static int zlib_level_for(DisplayClient *dc)
 {
-    static gint logged;
-    if (g_atomic_int_compare_and_exchange(&logged, 0, 1)) {
-        static const char *const names[] = { "invalid", "off", "auto_glz", "auto_lz",
-                                             "quic",    "glz", "lz",       "lz4" };
-        display_host->log(dc->out->plugin, SPICE_PLUGIN_LOG_MESSAGE,
-                          "image compression '%s': GLZ is not implemented yet; images that "
-                          "would be GLZ are sent %s",
-                          comp >= 0 && comp < 8 ? names[comp] : "?", instead);
-    }
+    int64_t zlib =
+        display_host->server_get_int(dc->out->plugin, SPICE_SERVER_INT_ZLIB_GLZ_COMPRESSION);
+    return zlib == SPICE_WAN_COMPRESSION_ALWAYS ? 3 : 0;
 }
 
 /* Pointer to the tile's pixels in 32-bit xRGB, converting other surface
@@ -450,15 +447,15 @@ static void next_tile(DisplayClient *dc, const DisplayPrimary *s, pixman_box32_t
 /*
  * The image compression mode (the client's PREFERRED_COMPRESSION, else the
  * server's) picks the codec as the reference's modes do: off sends raw
- * bitmaps, quic QUIC, lz LZ, lz4 LZ4 to clients that decode it and LZ to
- * the others; auto_lz sends QUIC for photographic images and LZ for the
- * rest. The GLZ modes (auto_glz, the default, and glz) send what is
- * closest until GLZ exists: QUIC for photographic images under auto_glz,
- * otherwise LZ4 where the client has it (the fastest), LZ where it does
- * not (spice-html5). JPEG replaces the lossless codec for photographic
- * images when jpeg compression is "always". Local (unix socket) clients
- * always get raw bitmaps; so do images too small for a codec's header to
- * pay off.
+ * bitmaps, quic QUIC, lz LZ, glz GLZ, lz4 LZ4; auto_lz sends QUIC for
+ * photographic images and LZ for the rest, auto_glz QUIC and GLZ. GLZ
+ * becomes ZLIB-GLZ when zlib-glz compression is "always" and that is
+ * smaller. A client without a GLZ window (spice-html5), or a session
+ * that may no longer use GLZ (glz-sessions.c), gets LZ4 where it decodes
+ * it and LZ otherwise instead; so does an lz4 client without LZ4. JPEG
+ * replaces the lossless codec for photographic images when jpeg
+ * compression is "always". Local (unix socket) clients always get raw
+ * bitmaps; so do images too small for a codec's header to pay off.
  */
 static bool encode_image(DisplayClient *dc, SpiceWireWriter *wr, const uint8_t *px, int32_t stride,
                          uint32_t w, uint32_t h, uint8_t *type)
@@ -468,6 +465,7 @@ static bool encode_image(DisplayClient *dc, SpiceWireWriter *wr, const uint8_t *
     if (comp != SPICE_IMAGE_COMPRESSION_OFF && !local && (uint64_t)w * h >= 16) {
         bool automatic =
             comp == SPICE_IMAGE_COMPRESSION_AUTO_LZ || comp == SPICE_IMAGE_COMPRESSION_AUTO_GLZ;
+        bool glz = comp == SPICE_IMAGE_COMPRESSION_GLZ || comp == SPICE_IMAGE_COMPRESSION_AUTO_GLZ;
         bool photo = false;
 #ifdef SPICE_CODEC_JPEG
         int jpeg =
@@ -488,15 +486,16 @@ static bool encode_image(DisplayClient *dc, SpiceWireWriter *wr, const uint8_t *
             *type = SPICE_IMAGE_TYPE_QUIC;
             return true;
         }
-        bool lz4 = false;
-#ifdef SPICE_CODEC_LZ4
-        lz4 = comp != SPICE_IMAGE_COMPRESSION_LZ && comp != SPICE_IMAGE_COMPRESSION_AUTO_LZ &&
-              display_host->channel_client_test_cap(dc->cc, SPICE_DISPLAY_CAP_LZ4_COMPRESSION);
-#endif
-        if (comp == SPICE_IMAGE_COMPRESSION_GLZ || comp == SPICE_IMAGE_COMPRESSION_AUTO_GLZ) {
-            log_fallback_once(dc, comp, lz4 ? "with LZ4" : "with LZ");
+        GlzDictionary *dict = glz ? glz_session_dictionary(dc->glz) : NULL;
+        bool zlib_used = false;
+        if (dict && image_encode_glz(wr, dict, dc->out->id, zlib_level_for(dc), px, stride, w, h,
+                                     &zlib_used)) {
+            *type = zlib_used ? SPICE_IMAGE_TYPE_ZLIB_GLZ_RGB : SPICE_IMAGE_TYPE_GLZ_RGB;
+            return true;
         }
 #ifdef SPICE_CODEC_LZ4
+        bool lz4 = comp != SPICE_IMAGE_COMPRESSION_LZ && comp != SPICE_IMAGE_COMPRESSION_AUTO_LZ &&
+                   display_host->channel_client_test_cap(dc->cc, SPICE_DISPLAY_CAP_LZ4_COMPRESSION);
         if (lz4 && image_encode_lz4(wr, px, stride, w, h)) {
             *type = SPICE_IMAGE_TYPE_LZ4;
             return true;
@@ -880,6 +879,7 @@ static void display_disconnect(SpiceChannel *channel, SpiceChannelClient *cc)
     if (dc->init_timer) {
         display_host->timer_free(dc->init_timer);
     }
+    glz_sessions_leave(display_glz_sessions(out->plugin), dc->glz);
     cache_clear(dc);
     g_hash_table_unref(dc->cache);
     g_array_unref(dc->evicted);
@@ -895,8 +895,8 @@ static int handle_init(DisplayClient *dc, const uint8_t *body, uint32_t size)
     SpiceWireReader r = spice_wire_reader(body, size);
     (void)spice_wire_u8(&r); /* pixmap cache id: ids are per channel here */
     int64_t cache_size = spice_wire_i64(&r);
-    (void)spice_wire_u8(&r);  /* glz dictionary id */
-    (void)spice_wire_i32(&r); /* glz window: no GLZ */
+    (void)spice_wire_u8(&r);                 /* glz dictionary id: one dictionary per session */
+    int32_t glz_window = spice_wire_i32(&r); /* pixels */
     if (r.error) {
         display_host->log(dc->out->plugin, SPICE_PLUGIN_LOG_MESSAGE,
                           "display %u: malformed DISPLAY_INIT (%u bytes)", dc->out->id, size);
@@ -909,6 +909,12 @@ static int handle_init(DisplayClient *dc, const uint8_t *body, uint32_t size)
     display_host->timer_cancel(dc->init_timer);
     dc->cache_enabled = cache_size > 0;
     dc->cache_budget = cache_size > 0 ? (uint64_t)cache_size : 0;
+    if (glz_window > 0) {
+        SpiceClient *client = display_host->channel_client_get_client(dc->cc);
+        dc->glz =
+            glz_sessions_join(display_glz_sessions(dc->out->plugin),
+                              display_host->client_get_session_id(client), (uint64_t)glz_window);
+    }
     push_item_once(dc, ITEM_INVAL_PALETTES);
     client_primary_created(dc);
     kick(dc);

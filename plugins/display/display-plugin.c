@@ -11,6 +11,7 @@
 
 #include "display.h"
 #include "display-output.h"
+#include "glz-sessions.h"
 #include "qxl-worker.h"
 
 const SpiceHostServices *display_host;
@@ -19,7 +20,14 @@ typedef struct DisplayPlugin {
     SpicePlugin *plugin;
     GList *workers; /* QxlWorker*, host thread */
     SpiceTopicSubscription *monitors_sub;
+    GlzSessions *glz;
 } DisplayPlugin;
+
+GlzSessions *display_glz_sessions(SpicePlugin *plugin)
+{
+    DisplayPlugin *dp = display_host->get_data(plugin);
+    return dp->glz;
+}
 
 /* The client's monitors config, from the main plugin: to every device. */
 static void on_client_monitors_config(SpicePlugin *plugin, const char *topic, uint32_t key,
@@ -96,6 +104,7 @@ static int display_init(SpicePlugin *plugin, const SpiceHostServices *host)
     }
     DisplayPlugin *dp = g_new0(DisplayPlugin, 1);
     dp->plugin = plugin;
+    dp->glz = glz_sessions_new();
     dp->monitors_sub = host->topic_subscribe(plugin, SPICE_TOPIC_CLIENT_MONITORS_CONFIG, NULL,
                                              on_client_monitors_config, dp);
     host->set_data(plugin, dp);
@@ -111,6 +120,7 @@ static void display_deinit(SpicePlugin *plugin)
         qxl_worker_free(dp->workers->data);
         dp->workers = g_list_delete_link(dp->workers, dp->workers);
     }
+    glz_sessions_free(dp->glz);
     g_free(dp);
 }
 

@@ -11,6 +11,8 @@
  *                     what the channel may read and report back
  *   display-channel.c the DISPLAY channel: one DisplayClient per
  *                     connected client, fed from per-client dirty regions
+ *   glz-sessions.c/.h the GLZ dictionary of each client session, shared
+ *                     by its display channels
  *
  * Threads: the entry points run on the host's thread (QEMU's vCPU or main
  * thread) and hand work to the worker with loop_invoke; the surfaces and
@@ -23,5 +25,9 @@
 
 /* The host-services table (one per process; see spice-plugin.h). */
 extern const SpiceHostServices *display_host;
+
+typedef struct GlzSessions GlzSessions;
+/* The plugin's GLZ dictionaries, by session (display-plugin.c). */
+GlzSessions *display_glz_sessions(SpicePlugin *plugin);
 
 #endif /* SPICE_DISPLAY_DISPLAY_H_ */

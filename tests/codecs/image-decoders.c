@@ -10,6 +10,9 @@
 #ifdef HAVE_LZ4
 #include <lz4.h>
 #endif
+#ifdef HAVE_ZLIB
+#include <zlib.h>
+#endif
 
 static uint32_t get_be32(const uint8_t *p)
 {
@@ -474,8 +477,262 @@ static uint32_t *quic_decode(const uint8_t *data, size_t size, uint32_t width, u
     return out;
 }
 
-uint32_t *image_decode_body(uint8_t type, const uint8_t *body, size_t size, uint32_t width,
-                            uint32_t height, size_t *used, unsigned *blocks, const char **why)
+/* ---- GLZ ------------------------------------------------------------------ */
+
+typedef struct GlzTestImage {
+    uint64_t id;
+    uint32_t head_dist;
+    uint32_t *px;
+    size_t n;
+} GlzTestImage;
+
+struct GlzTestWindow {
+    GlzTestImage *images; /* in no particular order */
+    size_t count, cap;
+    uint64_t tail_gap; /* the first id not received */
+};
+
+GlzTestWindow *glz_test_window_new(void)
+{
+    return calloc(1, sizeof(GlzTestWindow));
+}
+
+void glz_test_window_free(GlzTestWindow *win)
+{
+    if (win) {
+        for (size_t k = 0; k < win->count; k++) {
+            free(win->images[k].px);
+        }
+        free(win->images);
+        free(win);
+    }
+}
+
+void glz_test_window_usage(const GlzTestWindow *win, size_t *images, uint64_t *pixels)
+{
+    uint64_t sum = 0;
+    for (size_t k = 0; k < win->count; k++) {
+        sum += win->images[k].n;
+    }
+    *images = win->count;
+    *pixels = sum;
+}
+
+static GlzTestImage *glz_find(GlzTestWindow *win, uint64_t id)
+{
+    for (size_t k = 0; k < win->count; k++) {
+        if (win->images[k].id == id) {
+            return &win->images[k];
+        }
+    }
+    return NULL;
+}
+
+/* As spice-gtk: the image joins the window, the contiguous ids advance,
+ * and what the last contiguous image no longer needs goes. */
+static bool glz_add(GlzTestWindow *win, GlzTestImage img, const char **why)
+{
+    if (win->count == win->cap) {
+        size_t cap = win->cap ? win->cap * 2 : 16;
+        GlzTestImage *a = realloc(win->images, cap * sizeof(*a));
+        if (!a) {
+            *why = "GLZ: out of memory";
+            return false;
+        }
+        win->images = a;
+        win->cap = cap;
+    }
+    win->images[win->count++] = img;
+    GlzTestImage *last = NULL;
+    while ((last = glz_find(win, win->tail_gap)) != NULL) {
+        win->tail_gap++;
+    }
+    last = glz_find(win, win->tail_gap - 1);
+    if (!last) {
+        return true; /* ids before this one are missing: nothing goes yet */
+    }
+    uint64_t oldest = last->id - last->head_dist;
+    for (size_t k = 0; k < win->count;) {
+        if (win->images[k].id < oldest) {
+            free(win->images[k].px);
+            win->images[k] = win->images[--win->count];
+        } else {
+            k++;
+        }
+    }
+    return true;
+}
+
+uint32_t *glz_decode_rgb32(GlzTestWindow *win, const uint8_t *data, size_t size, uint32_t *width,
+                           uint32_t *height, uint64_t *id_out, const char **why)
+{
+    *why = NULL;
+    if (size < 33) {
+        *why = "GLZ: short header";
+        return NULL;
+    }
+    if (get_be32(data) != 0x20205a4cu || get_be32(data + 4) != 0x00010001u) {
+        *why = "GLZ: bad magic or version";
+        return NULL;
+    }
+    if (data[8] != (8 | 16)) {
+        *why = "GLZ: not a top-down RGB32 image";
+        return NULL;
+    }
+    uint32_t w = get_be32(data + 9), h = get_be32(data + 13);
+    uint64_t id = (uint64_t)get_be32(data + 21) << 32 | get_be32(data + 25);
+    uint32_t head_dist = get_be32(data + 29);
+    if (w == 0 || h == 0 || (uint64_t)w * h > (1u << 25) || get_be32(data + 17) != w * 4) {
+        *why = "GLZ: bad size or stride";
+        return NULL;
+    }
+    if (head_dist > id || glz_find(win, id)) {
+        *why = "GLZ: window head before id 0, or an id seen before";
+        return NULL;
+    }
+    size_t n = (size_t)w * h;
+    uint32_t *out = malloc(n * sizeof(uint32_t));
+    if (!out) {
+        *why = "GLZ: out of memory";
+        return NULL;
+    }
+    const uint8_t *ip = data + 33, *end = data + size;
+    size_t op = 0;
+#define NEED(k)                                 \
+    do {                                        \
+        if ((size_t)(end - ip) < (size_t)(k)) { \
+            *why = "GLZ: truncated";            \
+            goto fail;                          \
+        }                                       \
+    } while (0)
+    while (op < n) {
+        NEED(1);
+        uint32_t ctrl = *ip++;
+        if (ctrl < 32) {
+            size_t k = ctrl + 1;
+            if (k > n - op) {
+                *why = "GLZ: literals past the end";
+                goto fail;
+            }
+            NEED(3 * k);
+            for (size_t j = 0; j < k; j++, ip += 3) {
+                out[op++] = (uint32_t)ip[0] | (uint32_t)ip[1] << 8 | (uint32_t)ip[2] << 16;
+            }
+            continue;
+        }
+        size_t len = ctrl >> 5;
+        bool long_off = ctrl & 16;
+        uint32_t off = ctrl & 15;
+        if (len == 7) {
+            uint8_t code;
+            do {
+                NEED(1);
+                code = *ip++;
+                len += code;
+            } while (code == 255);
+        }
+        NEED(2);
+        off += (uint32_t)*ip++ << 4;
+        uint8_t code = *ip++;
+        unsigned extra = code >> 6;
+        uint64_t dist;
+        if (!long_off) {
+            dist = code & 63;
+            NEED(extra);
+            for (unsigned k = 0; k < extra; k++) {
+                dist += (uint64_t)*ip++ << (6 + 8 * k);
+            }
+        } else {
+            bool very_long = code & 32;
+            off += (uint32_t)(code & 31) << 12;
+            dist = 0;
+            NEED(extra + (very_long ? 1 : 0));
+            for (unsigned k = 0; k < extra; k++) {
+                dist += (uint64_t)*ip++ << (8 * k);
+            }
+            if (very_long) {
+                off += (uint32_t)*ip++ << 17;
+            }
+        }
+        if (len > n - op) {
+            *why = "GLZ: copy past the end";
+            goto fail;
+        }
+        if (dist == 0) {
+            size_t back = (size_t)off + 1;
+            if (back > op) {
+                *why = "GLZ: copy from before the image";
+                goto fail;
+            }
+            for (size_t j = 0; j < len; j++, op++) {
+                out[op] = out[op - back];
+            }
+        } else {
+            if (dist > id) {
+                *why = "GLZ: copy from an id before 0";
+                goto fail;
+            }
+            const GlzTestImage *ref = glz_find(win, id - dist);
+            if (!ref) {
+                /* spice-gtk would wait for it forever. */
+                *why = "GLZ: copy from an image not in the client's window";
+                goto fail;
+            }
+            if (off > ref->n || len > ref->n - off) {
+                *why = "GLZ: copy past the end of the referenced image";
+                goto fail;
+            }
+            memcpy(out + op, ref->px + off, len * sizeof(uint32_t));
+            op += len;
+        }
+    }
+#undef NEED
+    if (ip != end) {
+        *why = "GLZ: data left over";
+        goto fail;
+    }
+    GlzTestImage img = { .id = id, .head_dist = head_dist, .n = n };
+    img.px = malloc(n * sizeof(uint32_t));
+    if (!img.px) {
+        *why = "GLZ: out of memory";
+        goto fail;
+    }
+    memcpy(img.px, out, n * sizeof(uint32_t));
+    if (!glz_add(win, img, why)) {
+        free(img.px);
+        goto fail;
+    }
+    *width = w;
+    *height = h;
+    if (id_out) {
+        *id_out = id;
+    }
+    return out;
+fail:
+    free(out);
+    return NULL;
+}
+
+static uint32_t *glz_body(GlzTestWindow *win, const uint8_t *data, size_t size, uint32_t width,
+                          uint32_t height, const char **why)
+{
+    if (!win) {
+        *why = "GLZ without a window";
+        return NULL;
+    }
+    uint32_t w, h;
+    uint32_t *out = glz_decode_rgb32(win, data, size, &w, &h, NULL, why);
+    if (out && (w != width || h != height)) {
+        free(out);
+        *why = "GLZ: size differs from the descriptor's";
+        return NULL;
+    }
+    return out;
+}
+
+uint32_t *image_decode_body(GlzTestWindow *glz, uint8_t type, const uint8_t *body, size_t size,
+                            uint32_t width, uint32_t height, size_t *used, unsigned *blocks,
+                            const char **why)
 {
     unsigned dummy_blocks;
     blocks = blocks ? blocks : &dummy_blocks;
@@ -511,6 +768,29 @@ uint32_t *image_decode_body(uint8_t type, const uint8_t *body, size_t size, uint
         *used = 18 + bytes;
         return out;
     }
+    if (type == SPICE_IMAGE_TYPE_ZLIB_GLZ_RGB) {
+#ifdef HAVE_ZLIB
+        if (size < 8 || get_le32(body + 4) > size - 8 || get_le32(body) > (64u << 20)) {
+            *why = "ZLIB_GLZ: sizes past the message or too large";
+            return NULL;
+        }
+        uLongf glz_size = get_le32(body), zsize = get_le32(body + 4);
+        *used = 8 + zsize;
+        uint8_t *inflated = malloc(glz_size ? glz_size : 1);
+        uLongf got = glz_size;
+        if (!inflated || uncompress(inflated, &got, body + 8, zsize) != Z_OK || got != glz_size) {
+            free(inflated);
+            *why = "ZLIB_GLZ: the deflated stream is bad or not of the stated size";
+            return NULL;
+        }
+        uint32_t *out = glz_body(glz, inflated, glz_size, width, height, why);
+        free(inflated);
+        return out;
+#else
+        *why = "ZLIB_GLZ needs zlib";
+        return NULL;
+#endif
+    }
     if (size < 4 || get_le32(body) > size - 4) {
         *why = "data size past the message";
         return NULL;
@@ -529,6 +809,9 @@ uint32_t *image_decode_body(uint8_t type, const uint8_t *body, size_t size, uint
     }
     if (type == SPICE_IMAGE_TYPE_QUIC) {
         return quic_decode(body + 4, data_size, width, height, why);
+    }
+    if (type == SPICE_IMAGE_TYPE_GLZ_RGB) {
+        return glz_body(glz, body + 4, data_size, width, height, why);
     }
 #ifdef HAVE_LZ4
     if (type == SPICE_IMAGE_TYPE_LZ4) {

@@ -449,13 +449,15 @@ static void test_lz(void)
     }
 }
 
-/* QUIC through the strict decoder, pixel for pixel without the x bytes. */
-static void check_decoded(uint8_t type, const uint8_t *data, size_t size, const Image *img)
+/* A body through the strict decoder (GLZ against the client's window
+ * glz), pixel for pixel without the x bytes. */
+static void check_decoded_in(GlzTestWindow *glz, uint8_t type, const uint8_t *data, size_t size,
+                             const Image *img)
 {
     size_t used;
     const char *why;
     g_autofree uint32_t *px =
-        image_decode_body(type, data, size, img->width, img->height, &used, NULL, &why);
+        image_decode_body(glz, type, data, size, img->width, img->height, &used, NULL, &why);
     if (!px) {
         g_error("type %u %ux%u refused: %s", type, img->width, img->height, why);
     }
@@ -470,6 +472,11 @@ static void check_decoded(uint8_t type, const uint8_t *data, size_t size, const 
             }
         }
     }
+}
+
+static void check_decoded(uint8_t type, const uint8_t *data, size_t size, const Image *img)
+{
+    check_decoded_in(NULL, type, data, size, img);
 }
 
 static void test_quic(void)
@@ -530,6 +537,174 @@ static void test_quic_runs_and_segments(void)
     g_assert_false(image_encode_quic(&w, NULL, 4, 1, 1));
     g_assert_cmpuint(w.size, ==, 0);
     spice_wire_writer_clear(&w);
+}
+
+/* ---- GLZ ----------------------------------------------------------------- */
+
+/* One image through a dictionary and the client's window; returns the
+ * body's size. */
+static size_t glz_round_trip(GlzDictionary *d, GlzTestWindow *win, uint32_t owner, int zlib,
+                             const Image *img)
+{
+    SpiceWireWriter w;
+    spice_wire_writer_init(&w, 0);
+    bool zlib_used = false;
+    g_assert_true(image_encode_glz(&w, d, owner, zlib, img->top, img->stride, img->width,
+                                   img->height, &zlib_used));
+    check_decoded_in(win, zlib_used ? SPICE_IMAGE_TYPE_ZLIB_GLZ_RGB : SPICE_IMAGE_TYPE_GLZ_RGB,
+                     w.data, w.size, img);
+    size_t size = w.size;
+    spice_wire_writer_clear(&w);
+    return size;
+}
+
+static void test_glz(void)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(round_trip_cases); i++) {
+        const Case *c = &round_trip_cases[i];
+        Image img = image_new(c->width, c->height, c->content, c->pad, c->bottom_up);
+        GlzDictionary *d = glz_dictionary_new(GLZ_MAX_WINDOW_PIXELS);
+        GlzTestWindow *win = glz_test_window_new();
+        size_t n = (size_t)img.width * img.height;
+        size_t first = glz_round_trip(d, win, 1, 0, &img);
+        g_assert_cmpuint(first, <=, 4 + 33 + n * 3 + (n + 31) / 32 + 1);
+        /* The same picture again is copies from the first. */
+        size_t again = glz_round_trip(d, win, 1, 0, &img);
+        g_test_message("glz %ux%u content %d: %zu bytes, then %zu (raw %zu)", img.width, img.height,
+                       c->content, first, again, n * 4);
+        if (n >= 64) {
+            g_assert_cmpuint(again, <, 4 + 33 + 3 + n / 64);
+        }
+        glz_test_window_free(win);
+        glz_dictionary_unref(d);
+        image_free(&img);
+    }
+}
+
+/* Pictures that share parts with earlier ones (a scrolled terminal, a
+ * window moved by a few pixels) through a small window: the client's
+ * window never holds more than the server's allows, every copy finds
+ * its image, and old ones are dropped. */
+static void test_glz_window(void)
+{
+    enum { W = 200, H = 150, FRAMES = 40 };
+    const uint64_t window = (uint64_t)W * H * 5 / 2; /* two and a half pictures */
+    GlzDictionary *d = glz_dictionary_new(window);
+    GlzTestWindow *win = glz_test_window_new();
+    Image base = image_new(W + 64, H + 64, CONTENT_UI, 0, false);
+    size_t total = 0, raw = 0;
+    for (int f = 0; f < FRAMES; f++) {
+        /* A view of base that moves, with a changing stripe. */
+        Image img = image_new(W, H, CONTENT_FLAT, 4, f % 3 == 0);
+        for (uint32_t y = 0; y < H; y++) {
+            for (uint32_t x = 0; x < W; x++) {
+                memcpy(pixel_at(&img, x, y),
+                       pixel_at(&base, x + (uint32_t)f % 7, y + (uint32_t)f % 11), 4);
+            }
+        }
+        fill_rect(&img, 0, (uint32_t)f * 3 % H, W, 2, 0x010101u * (uint32_t)f);
+        total += glz_round_trip(d, win, 7, 0, &img);
+        raw += (size_t)W * H * 3;
+        GlzDictionaryStats st;
+        glz_dictionary_stats(d, &st);
+        g_assert_cmpuint(st.next_id, ==, (uint64_t)f + 1);
+        g_assert_cmpuint(st.pixels, <=, window);
+        size_t held;
+        uint64_t pixels;
+        glz_test_window_usage(win, &held, &pixels);
+        g_assert_cmpuint(pixels, <=, window);
+        g_assert_cmpuint(held, ==, st.images);
+        image_free(&img);
+    }
+    g_test_message("glz moving view: %zu bytes for %d frames (%zu as literals)", total, FRAMES,
+                   raw);
+    g_assert_cmpuint(total * 4, <, raw);
+    image_free(&base);
+    glz_test_window_free(win);
+    glz_dictionary_unref(d);
+}
+
+/* Copies only come from the same owner's images: one owner's images
+ * decode in a window that never saw the other's (a display channel
+ * never waits for another's messages). */
+static void test_glz_owners(void)
+{
+    GlzDictionary *d = glz_dictionary_new(GLZ_MAX_WINDOW_PIXELS);
+    GlzTestWindow *a = glz_test_window_new(), *b = glz_test_window_new();
+    Image img = image_new(300, 200, CONTENT_UI, 0, false);
+    size_t first_a = glz_round_trip(d, a, 1, 0, &img);
+    size_t first_b = glz_round_trip(d, b, 2, 0, &img);
+    size_t again_a = glz_round_trip(d, a, 1, 0, &img);
+    size_t again_b = glz_round_trip(d, b, 2, 0, &img);
+    g_assert_cmpuint(first_b, ==, first_a);
+    g_assert_cmpuint(again_a, <, first_a / 20);
+    g_assert_cmpuint(again_b, <, first_b / 20);
+    image_free(&img);
+    glz_test_window_free(a);
+    glz_test_window_free(b);
+    glz_dictionary_unref(d);
+}
+
+/* Refusals use no id and leave the writer as it was: bad arguments, an
+ * image larger than the window; no dictionary for a window of 0. */
+static void test_glz_limits(void)
+{
+    g_assert_null(glz_dictionary_new(0));
+    GlzDictionary *d = glz_dictionary_new(1000);
+    GlzDictionaryStats st;
+    glz_dictionary_stats(d, &st);
+    g_assert_cmpuint(st.window_pixels, ==, 1000);
+    SpiceWireWriter w;
+    spice_wire_writer_init(&w, 0);
+    spice_wire_write(&w, "x", 1);
+    static uint8_t px[64 * 64 * 4];
+    g_assert_false(image_encode_glz(&w, d, 0, 0, px, 4, 0, 1, NULL));
+    g_assert_false(image_encode_glz(&w, d, 0, 0, px, 3, 1, 1, NULL));
+    g_assert_false(image_encode_glz(&w, d, 0, 0, NULL, 4, 1, 1, NULL));
+    g_assert_false(image_encode_glz(&w, NULL, 0, 0, px, 4, 1, 1, NULL));
+    g_assert_false(image_encode_glz(&w, d, 0, 0, px, 64 * 4, 64, 64, NULL)); /* 4096 > 1000 */
+    g_assert_cmpuint(w.size, ==, 1);
+    glz_dictionary_stats(d, &st);
+    g_assert_cmpuint(st.next_id, ==, 0);
+    g_assert_cmpuint(st.images, ==, 0);
+    g_assert_true(image_encode_glz(&w, d, 0, 0, px + 60, -4, 1, 16, NULL)); /* bottom-up rows */
+    spice_wire_writer_clear(&w);
+    glz_dictionary_unref(d);
+    d = glz_dictionary_new(UINT64_MAX);
+    glz_dictionary_stats(d, &st);
+    g_assert_cmpuint(st.window_pixels, ==, GLZ_MAX_WINDOW_PIXELS);
+    glz_dictionary_unref(d);
+}
+
+/* ZLIB_GLZ: deflated when smaller, and decoded to the same pixels. */
+static void test_zlib_glz(void)
+{
+    GlzDictionary *d = glz_dictionary_new(GLZ_MAX_WINDOW_PIXELS);
+    GlzTestWindow *win = glz_test_window_new();
+    Image ui = image_new(640, 480, CONTENT_UI, 0, false);
+    Image noise = image_new(64, 64, CONTENT_RANDOM, 0, false);
+    SpiceWireWriter w;
+    spice_wire_writer_init(&w, 0);
+    bool used = false;
+    g_assert_true(image_encode_glz(&w, d, 0, 3, ui.top, ui.stride, 640, 480, &used));
+    g_assert_true(used);
+    check_decoded_in(win, SPICE_IMAGE_TYPE_ZLIB_GLZ_RGB, w.data, w.size, &ui);
+    size_t zsize = w.size;
+    spice_wire_writer_clear(&w);
+    /* Noise does not deflate: plain GLZ. */
+    spice_wire_writer_init(&w, 0);
+    g_assert_true(image_encode_glz(&w, d, 0, 3, noise.top, noise.stride, 64, 64, &used));
+    g_assert_false(used);
+    check_decoded_in(win, SPICE_IMAGE_TYPE_GLZ_RGB, w.data, w.size, &noise);
+    spice_wire_writer_clear(&w);
+    size_t plain = glz_round_trip(glz_dictionary_ref(d), win, 1, 0, &ui);
+    glz_dictionary_unref(d);
+    g_test_message("zlib-glz 640x480 ui: %zu bytes deflated", zsize);
+    g_assert_cmpuint(plain, >, 0);
+    image_free(&ui);
+    image_free(&noise);
+    glz_test_window_free(win);
+    glz_dictionary_unref(d);
 }
 
 /* Images made to hit the format's edges: runs and copies of every length
@@ -853,7 +1028,8 @@ static void test_speed(void)
         const int iterations = 5;
         double ms[5] = { 0 };
         size_t bytes[5] = { 0 };
-        double lz_ms = 0, quic_ms = 0;
+        double lz_ms = 0, quic_ms = 0, glz_ms = 0;
+        size_t glz_bytes = 0;
         for (int k = 0; k < iterations; k++) {
             gint64 t0 = g_get_monotonic_time();
             w.size = 0;
@@ -880,7 +1056,15 @@ static void test_speed(void)
             w.size = 0;
             g_assert_true(image_encode_quic(&w, img.top, img.stride, 1920, 1080));
             bytes[4] = w.size;
-            quic_ms += (g_get_monotonic_time() - t6) / 1000.0;
+            gint64 t7 = g_get_monotonic_time();
+            quic_ms += (t7 - t6) / 1000.0;
+            /* GLZ with a fresh dictionary: no earlier image to copy from. */
+            GlzDictionary *d = glz_dictionary_new(GLZ_MAX_WINDOW_PIXELS);
+            w.size = 0;
+            g_assert_true(image_encode_glz(&w, d, 0, 0, img.top, img.stride, 1920, 1080, NULL));
+            glz_dictionary_unref(d);
+            glz_bytes = w.size;
+            glz_ms += (g_get_monotonic_time() - t7) / 1000.0;
             ms[0] += (t1 - t0) / 1000.0;
             ms[1] += (t2 - t1) / 1000.0;
             ms[2] += (t3 - t2) / 1000.0;
@@ -889,10 +1073,11 @@ static void test_speed(void)
         }
         g_test_message("1920x1080 %s, ms/frame: bitmap %.2f (%zu B), lz4 %.2f (%zu B), "
                        "jpeg-q85 %.2f (%zu B), lz %.2f (%zu B), quic %.2f (%zu B), "
-                       "photographic %.3f, hash %.2f",
+                       "glz %.2f (%zu B), photographic %.3f, hash %.2f",
                        names[i], ms[0] / iterations, bytes[0], ms[1] / iterations, bytes[1],
                        ms[2] / iterations, bytes[2], lz_ms / iterations, bytes[3],
-                       quic_ms / iterations, bytes[4], ms[3] / iterations, ms[4] / iterations);
+                       quic_ms / iterations, bytes[4], glz_ms / iterations, glz_bytes,
+                       ms[3] / iterations, ms[4] / iterations);
         spice_wire_writer_clear(&w);
         image_free(&img);
     }
@@ -910,6 +1095,11 @@ int main(int argc, char **argv)
     g_test_add_func("/codecs/lz/limits", test_lz_limits);
     g_test_add_func("/codecs/quic/round-trip", test_quic);
     g_test_add_func("/codecs/quic/runs-and-segments", test_quic_runs_and_segments);
+    g_test_add_func("/codecs/glz/round-trip", test_glz);
+    g_test_add_func("/codecs/glz/window", test_glz_window);
+    g_test_add_func("/codecs/glz/owners", test_glz_owners);
+    g_test_add_func("/codecs/glz/limits", test_glz_limits);
+    g_test_add_func("/codecs/zlib-glz/round-trip", test_zlib_glz);
     g_test_add_func("/codecs/jpeg/round-trip", test_jpeg);
     g_test_add_func("/codecs/jpeg/quality", test_jpeg_quality);
     g_test_add_func("/codecs/append-and-reject", test_append_and_reject);

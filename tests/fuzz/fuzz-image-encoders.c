@@ -7,7 +7,11 @@
  * Input: u16 width, u16 height (both taken modulo 700, plus 1), u8 row
  * padding, u8 flags (1: bottom-up rows, 2: pixels are indexes into a
  * palette made of the next 64 bytes, so copies and runs are common;
- * 4: also JPEG), then pixel bytes, repeated to fill the image.
+ * 4: also JPEG; 8: GLZ deflated; 16: the GLZ image is the second
+ * display channel's), then pixel bytes, repeated to fill the image. GLZ
+ * runs on one dictionary and one client window for the whole run, small
+ * enough that images leave it, so copies from earlier inputs' images
+ * and the window's bookkeeping are exercised too.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -22,12 +26,16 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static GlzDictionary *glz_dict;
+static GlzTestWindow *glz_window;
+
 static void check_lossless(uint8_t type, const SpiceWireWriter *w, const uint8_t *top,
                            int32_t stride, uint32_t width, uint32_t height)
 {
     size_t used;
     const char *why;
-    uint32_t *px = image_decode_body(type, w->data, w->size, width, height, &used, NULL, &why);
+    uint32_t *px =
+        image_decode_body(glz_window, type, w->data, w->size, width, height, &used, NULL, &why);
     if (!px) {
         g_error("type %u %ux%u: refused by the decoder: %s", type, width, height, why);
     }
@@ -90,6 +98,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     g_assert_true(image_encode_lz4(&w, top, stride, width, height));
     check_lossless(SPICE_IMAGE_TYPE_LZ4, &w, top, stride, width, height);
 #endif
+    if (!glz_dict) {
+        glz_dict = glz_dictionary_new(700 * 700 * 2);
+        glz_window = glz_test_window_new();
+    }
+    for (int twice = 0; twice < 2; twice++) {
+        w.size = 0;
+        bool zlib_used = false;
+        g_assert_true(image_encode_glz(&w, glz_dict, flags & 16 ? 2 : 1, flags & 8 ? 3 : 0, top,
+                                       stride, width, height, &zlib_used));
+        check_lossless(zlib_used ? SPICE_IMAGE_TYPE_ZLIB_GLZ_RGB : SPICE_IMAGE_TYPE_GLZ_RGB, &w,
+                       top, stride, width, height);
+    }
 #ifdef SPICE_CODEC_JPEG
     if (flags & 4) {
         w.size = 0;

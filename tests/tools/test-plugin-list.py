@@ -517,10 +517,13 @@ class Build(unittest.TestCase):
             self.assertEqual(p["file"], os.path.join(plugin_dir, f"libspice-plugin-{p['name']}.so"))
         codecs = {c["name"]: c["library"] for c in doc["codecs"]}
         if "display" in names:
-            self.assertEqual(set(codecs), {"bitmap", "lz", "quic", "lz4", "jpeg"})
+            self.assertEqual(set(codecs), {"bitmap", "lz", "quic", "glz", "lz4", "jpeg",
+                                           "zlib-glz"})
             self.assertIsNone(codecs["bitmap"])
             self.assertIsNone(codecs["lz"])
             self.assertIsNone(codecs["quic"])
+            self.assertIsNone(codecs["glz"])
+            self.assertTrue(codecs["zlib-glz"].startswith("zlib "))
             self.assertTrue(codecs["lz4"].startswith("liblz4 "))
         else:
             self.assertEqual(codecs, {})
