@@ -394,14 +394,15 @@ bool image_encode_jpeg(SpiceWireWriter *w, const uint8_t *pixels, int32_t stride
 
 /* ---- Photographic content -------------------------------------------- */
 
-/* Sample grid side: at most 64 x 64 = 4096 sampled pixels. */
-#define PHOTO_GRID 64u
+/* Sample grid side: at most 32 x 32 = 1024 sampled pixels (it runs on
+ * every image in the auto modes: it must cost little beside encoding). */
+#define PHOTO_GRID 32u
 /* Smaller images are never worth a JPEG (its headers alone are ~600 bytes). */
 #define PHOTO_MIN_PIXELS 1024u
 /* Largest per-channel step between neighbours that still reads as smooth. */
 #define PHOTO_SMOOTH_MAX 24
 /* Distinct-color set: a power of two, at least twice the sample count. */
-#define PHOTO_SET_SIZE 8192u
+#define PHOTO_SET_SIZE 2048u
 
 static inline int channel_step(uint32_t a, uint32_t b)
 {
@@ -418,7 +419,7 @@ static inline int channel_step(uint32_t a, uint32_t b)
 static bool color_set_add(uint32_t *set, uint32_t color)
 {
     uint32_t key = (color & 0x00ffffff) | 0x01000000; /* 0 marks an empty slot */
-    uint32_t i = (key * 2654435761u) >> 19;           /* top 13 bits: 0..8191 */
+    uint32_t i = (key * 2654435761u) >> 21;           /* top 11 bits: 0..2047 */
     while (set[i] != 0) {
         if (set[i] == key) {
             return false;
@@ -430,7 +431,7 @@ static bool color_set_add(uint32_t *set, uint32_t color)
 }
 
 /*
- * The heuristic, on a jittered grid of at most 64 x 64 pixels:
+ * The heuristic, on a jittered grid of at most 32 x 32 pixels:
  *   - each sample is compared with its right and lower neighbours; the
  *     largest per-channel difference classifies the pair as flat (0),
  *     smooth (1..24) or an edge (> 24);

@@ -106,11 +106,16 @@ static const uint8_t quic_melc_len[QUIC_MELC_STATES] = { 0, 0, 0, 0, 1,  1,  1, 
                                                          2, 3, 3, 3, 3,  4,  4,  5,  5,  6, 6,
                                                          7, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
 
-/* Golomb codes of every value for every parameter, and the residual map. */
-static uint32_t quic_code[256][QUIC_CODES];
-static uint8_t quic_code_len[256][QUIC_CODES];
+/* Golomb codes of every value for every parameter, packed as
+ * code << 6 | length (codes are at most 26 bits), the context buckets and
+ * the residual map. */
+static uint32_t quic_code[QUIC_CODES][256];
+static uint8_t quic_bucket[256];
 static uint8_t quic_u2l[256];
 static pthread_once_t quic_tables_once = PTHREAD_ONCE_INIT;
+
+#define CODE_LEN(e)  ((e)&63u)
+#define CODE_BITS(e) ((e) >> 6)
 
 static void quic_tables_init(void)
 {
@@ -126,16 +131,16 @@ static void quic_tables_init(void)
         }
         for (unsigned n = 0; n < 256; n++) {
             if (n < gr) {
-                quic_code[n][l] = (1u << l) | (n & ((1u << l) - 1));
-                quic_code_len[n][l] = (uint8_t)((n >> l) + l + 1);
+                quic_code[l][n] = ((1u << l) | (n & ((1u << l) - 1))) << 6 | ((n >> l) + l + 1);
             } else {
-                quic_code[n][l] = n - gr;
-                quic_code_len[n][l] = (uint8_t)(prefix + suffix);
+                quic_code[l][n] = (n - gr) << 6 | (prefix + suffix);
             }
         }
     }
     for (unsigned s = 0; s < 256; s++) {
         quic_u2l[s] = (uint8_t)(s <= 127 ? s << 1 : ((255 - s) << 1) + 1);
+        unsigned b = 31u - (unsigned)__builtin_clz(s + 1);
+        quic_bucket[s] = (uint8_t)(b < QUIC_BUCKETS ? b : QUIC_BUCKETS - 1);
     }
 }
 
@@ -143,65 +148,63 @@ typedef struct QuicChannel {
     uint32_t counters[QUIC_BUCKETS][QUIC_CODES];
     uint8_t best[QUIC_BUCKETS];
     uint8_t *corr;  /* mapped residuals of the row; corr[-1] is valid */
-    unsigned shift; /* of the channel in a pixel 0x00RRGGBB */
 } QuicChannel;
+
+/* The bit writer: whole words go to `next`; the low `pending` bits of acc
+ * (oldest first) are not in one yet. Hot loops keep a copy in locals. */
+typedef struct QuicBits {
+    uint64_t acc;
+    unsigned pending; /* 0..31 */
+    uint32_t *next;
+} QuicBits;
 
 typedef struct QuicEncoder {
     QuicChannel ch[3]; /* r, g, b */
     /* the schedule and run coder, shared by the three channels */
     unsigned waitcnt, seed, wmidx, wmileft, trigger;
     unsigned melcstate, melclen, melcorder;
-    /* output */
-    uint32_t *out;
-    size_t n_out, cap_out;
-    uint32_t word;
-    unsigned avail; /* free bits in word */
+    QuicBits bits;
+    uint32_t *out; /* start of the output */
+    size_t cap_out;
     bool failed;
 } QuicEncoder;
 
-static inline unsigned bucket_of(unsigned v)
+static inline void emit_word(QuicBits *b, uint32_t word)
 {
-    unsigned b = 31u - (unsigned)__builtin_clz(v + 1);
-    return b < QUIC_BUCKETS ? b : QUIC_BUCKETS - 1;
-}
-
-static inline void emit_word(QuicEncoder *q, uint32_t word)
-{
-    /* Room was made for the row by quic_reserve(). */
-    uint8_t *p = (uint8_t *)&q->out[q->n_out++];
-    p[0] = (uint8_t)word;
-    p[1] = (uint8_t)(word >> 8);
-    p[2] = (uint8_t)(word >> 16);
-    p[3] = (uint8_t)(word >> 24);
+    /* Room was made for the row by quic_reserve(). Words are
+     * little-endian. */
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    word = __builtin_bswap32(word);
+#endif
+    *b->next++ = word;
 }
 
 /* `len` (1..31) bits of `bits`, most significant first. */
-static inline void put_bits(QuicEncoder *q, uint32_t bits, unsigned len)
+static inline void put_bits(QuicBits *b, uint32_t bits, unsigned len)
 {
-    if (q->avail >= len) {
-        q->avail -= len;
-        q->word |= bits << q->avail;
-        return;
+    b->acc = b->acc << len | bits;
+    b->pending += len;
+    if (b->pending >= 32) {
+        b->pending -= 32;
+        emit_word(b, (uint32_t)(b->acc >> b->pending));
     }
-    unsigned over = len - q->avail;
-    emit_word(q, q->word | bits >> over);
-    q->avail = 32 - over;
-    q->word = bits << q->avail;
 }
 
 /* Room for `words` more output words. */
 static bool quic_reserve(QuicEncoder *q, size_t words)
 {
-    if (q->cap_out - q->n_out >= words) {
+    size_t used = (size_t)(q->bits.next - q->out);
+    if (q->cap_out - used >= words) {
         return true;
     }
-    size_t cap = q->cap_out * 2 > q->n_out + words ? q->cap_out * 2 : q->n_out + words;
+    size_t cap = q->cap_out * 2 > used + words ? q->cap_out * 2 : used + words;
     uint32_t *p = realloc(q->out, cap * sizeof(uint32_t));
     if (!p) {
         q->failed = true;
         return false;
     }
     q->out = p;
+    q->bits.next = p + used;
     q->cap_out = cap;
     return true;
 }
@@ -211,20 +214,20 @@ static inline unsigned tabrand(QuicEncoder *q)
     return quic_tabrand[++q->seed & 0xff];
 }
 
-static inline void code_value(QuicEncoder *q, QuicChannel *c, unsigned v, unsigned context)
+static inline void code_value(QuicBits *b, const uint8_t *best, unsigned v, unsigned context)
 {
-    unsigned l = c->best[bucket_of(context)];
-    put_bits(q, quic_code[v][l], quic_code_len[v][l]);
+    uint32_t e = quic_code[best[quic_bucket[context]]][v];
+    put_bits(b, CODE_BITS(e), CODE_LEN(e));
 }
 
 static void update_channel(QuicEncoder *q, QuicChannel *c, unsigned context, unsigned v)
 {
-    unsigned b = bucket_of(context);
+    unsigned b = quic_bucket[context];
     uint32_t *cnt = c->counters[b];
     unsigned best = QUIC_CODES - 1;
-    uint32_t best_len = (cnt[best] += quic_code_len[v][best]);
+    uint32_t best_len = (cnt[best] += CODE_LEN(quic_code[best][v]));
     for (int l = QUIC_CODES - 2; l >= 0; l--) {
-        uint32_t len = (cnt[l] += quic_code_len[v][l]);
+        uint32_t len = (cnt[l] += CODE_LEN(quic_code[l][v]));
         if (len < best_len) {
             best = (unsigned)l;
             best_len = len;
@@ -245,31 +248,47 @@ static void update_model(QuicEncoder *q, int i)
     }
 }
 
-/* Pixel i of row 0: predicted by its left neighbour (nothing for i = 0). */
-static inline void code_row0_pixel(QuicEncoder *q, const uint32_t *cur, int i)
+/* What the pixel coders need, in locals of the row loops (so that the
+ * stores of residuals do not make the compiler reload them). */
+typedef struct QuicRow {
+    QuicBits bits;
+    uint8_t *corr[3];
+    const uint8_t *best[3];
+} QuicRow;
+
+static inline void row_begin(QuicRow *r, const QuicEncoder *q)
 {
+    r->bits = q->bits;
     for (int k = 0; k < 3; k++) {
-        QuicChannel *c = &q->ch[k];
-        unsigned x = (cur[i] >> c->shift) & 0xff;
-        unsigned pred = i > 0 ? (cur[i - 1] >> c->shift) & 0xff : 0;
-        unsigned v = quic_u2l[(x - pred) & 0xff];
-        c->corr[i] = (uint8_t)v;
-        code_value(q, c, v, c->corr[i - 1]);
+        r->corr[k] = q->ch[k].corr;
+        r->best[k] = q->ch[k].best;
+    }
+}
+
+/* Pixel i of row 0: predicted by its left neighbour (nothing for i = 0). */
+static inline void code_row0_pixel(QuicRow *r, const uint32_t *cur, int i)
+{
+    uint32_t x = cur[i], left = i > 0 ? cur[i - 1] : 0;
+    for (int k = 0; k < 3; k++) {
+        unsigned sh = 16 - 8 * (unsigned)k;
+        unsigned v = quic_u2l[((x >> sh) - (left >> sh)) & 0xff];
+        r->corr[k][i] = (uint8_t)v;
+        code_value(&r->bits, r->best[k], v, r->corr[k][i - 1]);
     }
 }
 
 /* Pixel i of a later row: the one above for i = 0, else the mean of the
  * left and upper neighbours. */
-static inline void code_pixel(QuicEncoder *q, const uint32_t *prev, const uint32_t *cur, int i)
+static inline void code_pixel(QuicRow *r, const uint32_t *prev, const uint32_t *cur, int i)
 {
+    uint32_t x = cur[i], up = prev[i];
     for (int k = 0; k < 3; k++) {
-        QuicChannel *c = &q->ch[k];
-        unsigned s = c->shift;
-        unsigned x = (cur[i] >> s) & 0xff, up = (prev[i] >> s) & 0xff;
-        unsigned pred = i > 0 ? (((cur[i - 1] >> s) & 0xff) + up) >> 1 : up;
-        unsigned v = quic_u2l[(x - pred) & 0xff];
-        c->corr[i] = (uint8_t)v;
-        code_value(q, c, v, c->corr[i - 1]);
+        unsigned sh = 16 - 8 * (unsigned)k;
+        unsigned u = (up >> sh) & 0xff;
+        unsigned pred = i > 0 ? (((cur[i - 1] >> sh) & 0xff) + u) >> 1 : u;
+        unsigned v = quic_u2l[((x >> sh) - pred) & 0xff];
+        r->corr[k][i] = (uint8_t)v;
+        code_value(&r->bits, r->best[k], v, r->corr[k][i - 1]);
     }
 }
 
@@ -287,9 +306,11 @@ static int first_pixel_done(QuicEncoder *q, unsigned waitmask)
 
 static void row0_segment(QuicEncoder *q, const uint32_t *cur, int i, int end, unsigned waitmask)
 {
+    QuicRow r;
+    row_begin(&r, q);
     int stop;
     if (i == 0) {
-        code_row0_pixel(q, cur, 0);
+        code_row0_pixel(&r, cur, 0);
         stop = first_pixel_done(q, waitmask);
         i = 1;
     } else {
@@ -297,18 +318,19 @@ static void row0_segment(QuicEncoder *q, const uint32_t *cur, int i, int end, un
     }
     while (stop < end) {
         for (; i <= stop; i++) {
-            code_row0_pixel(q, cur, i);
+            code_row0_pixel(&r, cur, i);
         }
         update_model(q, stop);
         stop = i + (int)(tabrand(q) & waitmask);
     }
     for (; i < end; i++) {
-        code_row0_pixel(q, cur, i);
+        code_row0_pixel(&r, cur, i);
     }
     q->waitcnt = (unsigned)(stop - end);
+    q->bits = r.bits;
 }
 
-static void put_run(QuicEncoder *q, unsigned len)
+static inline void put_run(QuicEncoder *q, QuicBits *b, unsigned len)
 {
     unsigned hits = 0;
     while (len >= q->melcorder) {
@@ -320,12 +342,12 @@ static void put_run(QuicEncoder *q, unsigned len)
         }
     }
     for (; hits >= 31; hits -= 31) {
-        put_bits(q, 0x7fffffffu, 31);
+        put_bits(b, 0x7fffffffu, 31);
     }
     if (hits) {
-        put_bits(q, (1u << hits) - 1, hits);
+        put_bits(b, (1u << hits) - 1, hits);
     }
-    put_bits(q, len, q->melclen + 1);
+    put_bits(b, len, q->melclen + 1);
     if (q->melcstate) {
         q->melclen = quic_melc_len[--q->melcstate];
         q->melcorder = 1u << q->melclen;
@@ -335,9 +357,11 @@ static void put_run(QuicEncoder *q, unsigned len)
 static void row_segment(QuicEncoder *q, const uint32_t *prev, const uint32_t *cur, int i, int end,
                         unsigned waitmask)
 {
+    QuicRow r;
+    row_begin(&r, q);
     int stop, run_at = 0;
     if (i == 0) {
-        code_pixel(q, prev, cur, 0);
+        code_pixel(&r, prev, cur, 0);
         stop = first_pixel_done(q, waitmask);
         i = 1;
     } else {
@@ -352,7 +376,7 @@ static void row_segment(QuicEncoder *q, const uint32_t *prev, const uint32_t *cu
                 if (RUN_HERE(i)) {
                     goto run;
                 }
-                code_pixel(q, prev, cur, i);
+                code_pixel(&r, prev, cur, i);
             }
             update_model(q, stop);
             stop = i + (int)(tabrand(q) & waitmask);
@@ -361,9 +385,10 @@ static void row_segment(QuicEncoder *q, const uint32_t *prev, const uint32_t *cu
             if (RUN_HERE(i)) {
                 goto run;
             }
-            code_pixel(q, prev, cur, i);
+            code_pixel(&r, prev, cur, i);
         }
         q->waitcnt = (unsigned)(stop - end);
+        q->bits = r.bits;
         return;
     run:
         run_at = i;
@@ -372,11 +397,12 @@ static void row_segment(QuicEncoder *q, const uint32_t *prev, const uint32_t *cu
         while (cur[i] == cur[i - 1]) {
             len++;
             if (++i == end) {
-                put_run(q, len);
+                put_run(q, &r.bits, len);
+                q->bits = r.bits;
                 return;
             }
         }
-        put_run(q, len);
+        put_run(q, &r.bits, len);
         stop = i + (int)q->waitcnt;
     }
 #undef RUN_HERE
@@ -439,21 +465,20 @@ bool image_encode_quic(SpiceWireWriter *w, const uint8_t *pixels, int32_t stride
     for (int k = 0; ok && k < 3; k++) {
         q.ch[k].corr = corr + (size_t)k * (width + 1) + 1;
         q.ch[k].corr[-1] = 0;
-        q.ch[k].shift = 16 - 8 * (unsigned)k; /* r, g, b */
         memset(q.ch[k].best, QUIC_CODES - 1, sizeof(q.ch[k].best));
     }
     q.seed = 0xff;
     q.wmileft = QUIC_WMI_NEXT;
     q.trigger = quic_wm_trigger[0];
     q.melcorder = 1;
-    q.avail = 32;
 
     if (ok) {
-        emit_word(&q, QUIC_MAGIC);
-        emit_word(&q, QUIC_VERSION);
-        emit_word(&q, QUIC_TYPE_RGB32);
-        emit_word(&q, width);
-        emit_word(&q, height);
+        q.bits.next = q.out;
+        emit_word(&q.bits, QUIC_MAGIC);
+        emit_word(&q.bits, QUIC_VERSION);
+        emit_word(&q.bits, QUIC_TYPE_RGB32);
+        emit_word(&q.bits, width);
+        emit_word(&q.bits, height);
     }
     /* Worst case for a row: 3 codes of 26 bits a pixel, and run codes
      * (at most one bit per pixel plus a few words). */
@@ -479,12 +504,14 @@ bool image_encode_quic(SpiceWireWriter *w, const uint8_t *pixels, int32_t stride
     }
     /* The last word, padded, then one zero word. */
     if (ok && quic_reserve(&q, 2)) {
-        emit_word(&q, q.word);
-        emit_word(&q, 0);
+        if (q.bits.pending) {
+            emit_word(&q.bits, (uint32_t)(q.bits.acc << (32 - q.bits.pending)));
+        }
+        emit_word(&q.bits, 0);
     }
     ok = ok && !q.failed;
 
-    size_t bytes = q.n_out * 4;
+    size_t bytes = ok ? (size_t)(q.bits.next - q.out) * 4 : 0;
     uint8_t *dst = ok && bytes <= UINT32_MAX ? spice_wire_reserve(w, 4 + bytes) : NULL;
     if (dst) {
         spice_wire_put_u32(dst, (uint32_t)bytes);
