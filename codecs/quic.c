@@ -147,7 +147,7 @@ static void quic_tables_init(void)
 typedef struct QuicChannel {
     uint32_t counters[QUIC_BUCKETS][QUIC_CODES];
     uint8_t best[QUIC_BUCKETS];
-    uint8_t *corr;  /* mapped residuals of the row; corr[-1] is valid */
+    uint8_t *corr; /* mapped residuals of the row; corr[-1] is valid */
 } QuicChannel;
 
 /* The bit writer: whole words go to `next`; the low `pending` bits of acc
