@@ -226,6 +226,8 @@ static int64_t host_server_get_int(SpicePlugin *plugin, SpiceServerInt key)
         return registry_count_type(s, SPICE_CHANNEL_DISPLAY);
     case SPICE_SERVER_INT_QXL_RAM_SIZE:
         return s->qxl_ram_size;
+    case SPICE_SERVER_INT_VIDEO_CODECS:
+        return c->video_codec_mask;
     }
     return -1;
 }

@@ -293,19 +293,107 @@ SPICE_EXPORT int spice_server_set_streaming_video(SpiceServer *s, int value)
     return 0;
 }
 
+/*
+ * The video codec list: "encoder:codec" entries separated by ';', as the
+ * reference parses it (an entry is letters, digits and '_', a ':', the
+ * same again; anything else up to the next ';' is an invalid entry).
+ * Encoders: "spice" (ours: MJPEG with libjpeg-turbo) and "gstreamer",
+ * which is known but not in this build. The codecs are the reference's
+ * names; the reference also takes "spice:vp8" and then streams nothing
+ * with it, and so do we (SPICE_SERVER_INT_VIDEO_CODECS holds the codecs
+ * of "spice" entries; the display streams only MJPEG). "auto" is the
+ * default list. At least one entry must be taken, or the list stays as it
+ * was and the call returns -1.
+ */
+#define DEFAULT_VIDEO_CODECS "spice:mjpeg"
+
+static const struct {
+    const char *name;
+    uint32_t type; /* SPICE_VIDEO_CODEC_TYPE_* */
+} video_codec_names[] = {
+    { "mjpeg", SPICE_VIDEO_CODEC_TYPE_MJPEG }, { "vp8", SPICE_VIDEO_CODEC_TYPE_VP8 },
+    { "h264", SPICE_VIDEO_CODEC_TYPE_H264 },   { "vp9", SPICE_VIDEO_CODEC_TYPE_VP9 },
+    { "h265", SPICE_VIDEO_CODEC_TYPE_H265 },
+};
+
+static size_t name_span(const char *p)
+{
+    size_t n = 0;
+    while (g_ascii_isalnum(p[n]) || p[n] == '_') {
+        n++;
+    }
+    return n;
+}
+
+int server_set_video_codecs(SpiceServer *s, const char *list)
+{
+    if (strcmp(list, "auto") == 0) {
+        list = DEFAULT_VIDEO_CODECS;
+    }
+    g_autofree char *copy = g_strdup_printf("%s;", list);
+    g_autoptr(GString) taken = g_string_new(NULL);
+    uint32_t mask = 0;
+    const char *p = copy;
+    for (;;) {
+        p += strspn(p, ";");
+        if (!*p) {
+            break;
+        }
+        size_t e = name_span(p), c = p[e] == ':' ? name_span(p + e + 1) : 0;
+        if (e == 0 || c == 0 || p[e + 1 + c] != ';') {
+            g_warning("spice_server_set_video_codecs: invalid encoder:codec value at %s", p);
+            p += strcspn(p, ";");
+            continue;
+        }
+        g_autofree char *encoder = g_strndup(p, e);
+        g_autofree char *codec = g_strndup(p + e + 1, c);
+        p += e + 1 + c + 1;
+        size_t k = 0;
+        while (k < G_N_ELEMENTS(video_codec_names) && strcmp(video_codec_names[k].name, codec)) {
+            k++;
+        }
+        if (strcmp(encoder, "spice") != 0 && strcmp(encoder, "gstreamer") != 0) {
+            g_warning("spice_server_set_video_codecs: unknown video encoder %s", encoder);
+        } else if (k == G_N_ELEMENTS(video_codec_names)) {
+            g_warning("spice_server_set_video_codecs: unknown video codec %s", codec);
+        } else if (strcmp(encoder, "gstreamer") == 0) {
+            g_warning("spice_server_set_video_codecs: unsupported video encoder %s (this build "
+                      "has no GStreamer encoders)",
+                      encoder);
+        } else {
+            g_string_append_printf(taken, "%s%s:%s", taken->len ? ";" : "", encoder, codec);
+            mask |= 1u << video_codec_names[k].type;
+        }
+    }
+    if (taken->len == 0) {
+        g_warning("spice_server_set_video_codecs: no video codec taken from '%s'", list);
+        return -1;
+    }
+    g_free(s->config.video_codecs);
+    s->config.video_codecs = g_string_free(g_steal_pointer(&taken), FALSE);
+    s->config.video_codec_mask = mask;
+    return 0;
+}
+
 SPICE_EXPORT int spice_server_set_video_codecs(SpiceServer *s, const char *video_codecs)
 {
-    g_return_val_if_fail(s != NULL, -1);
-    g_warning("spice_server_set_video_codecs('%s'): this build has no video stream encoders",
-              video_codecs ? video_codecs : "");
-    return -1;
+    g_return_val_if_fail(s != NULL && video_codecs != NULL, -1);
+    return server_set_video_codecs(s, video_codecs);
+}
+
+void server_default_video_codecs(SpiceServer *s)
+{
+    if (!s->config.video_codecs) {
+        server_set_video_codecs(s, DEFAULT_VIDEO_CODECS);
+    }
 }
 
 SPICE_EXPORT const char *spice_server_get_video_codecs(SpiceServer *s)
 {
     g_return_val_if_fail(s != NULL, NULL);
-    /* No stream encoders: the list is empty. Freed with free_video_codecs. */
-    return g_strdup("");
+    /* Empty until set or until spice_server_init() sets the default, as
+     * the reference. Freed with free_video_codecs. */
+    return g_strdup(s->config.video_codecs ? s->config.video_codecs : "");
 }
 
 SPICE_EXPORT void spice_server_free_video_codecs(SpiceServer *s, const char *video_codecs)

@@ -111,6 +111,7 @@ SPICE_EXPORT int spice_server_init(SpiceServer *s, SpiceCoreInterface *core)
         return -1;
     }
     s->core = core;
+    server_default_video_codecs(s);
     s->loop = event_loop_new_host(core);
     if (!s->loop) {
         return -1;
@@ -193,6 +194,7 @@ SPICE_EXPORT void spice_server_destroy(SpiceServer *s)
     g_free(c->addr);
     g_free(c->name);
     g_free(c->sasl_appname);
+    g_free(c->video_codecs);
     g_hash_table_unref(c->channel_security);
     g_ptr_array_unref(s->listeners);
     g_ptr_array_unref(s->plugins);

@@ -86,6 +86,8 @@ typedef struct ServerConfig {
     spice_wan_compression_t jpeg_compression;
     spice_wan_compression_t zlib_glz_compression;
     int streaming_video;
+    char *video_codecs;        /* NULL: not set yet (the default at init) */
+    uint32_t video_codec_mask; /* 1 << SPICE_VIDEO_CODEC_TYPE_* of "spice" entries */
     bool playback_compression;
     bool agent_mouse;
     bool agent_copypaste;
@@ -135,6 +137,13 @@ uint32_t server_mm_time(SpiceServer *s);
  * under us (exit-on-disconnect): exit() runs library destructors, which
  * must not race with a thread still inside OpenSSL. */
 void server_prepare_exit(SpiceServer *s);
+
+/* ---- server-config.c ---- */
+/* Parse and take a video codec list (spice_server_set_video_codecs):
+ * 0, or -1 with the list unchanged. */
+int server_set_video_codecs(SpiceServer *s, const char *list);
+/* The default list, if none was set (at spice_server_init). */
+void server_default_video_codecs(SpiceServer *s);
 
 /* ---- host event ---- */
 void server_channel_event(SpiceServer *s, int event, SpiceChannelEventInfo *info);

@@ -63,7 +63,7 @@ extern "C" {
  * minor changes only append. History in docs/plugin-abi.md.
  */
 #define SPICE_PLUGIN_ABI_MAJOR 1
-#define SPICE_PLUGIN_ABI_MINOR 4
+#define SPICE_PLUGIN_ABI_MINOR 5
 
 #if defined(__GNUC__)
 #define SPICE_PLUGIN_EXPORT          __attribute__((visibility("default")))
@@ -315,6 +315,9 @@ typedef enum {
     SPICE_SERVER_INT_VM_RUNNING = 9,
     SPICE_SERVER_INT_DISPLAY_CHANNELS = 10, /* registered display channels */
     SPICE_SERVER_INT_QXL_RAM_SIZE = 11,     /* hint for MAIN_INIT, bytes */
+    /* since 1.5: the codecs video streams may use, 1 << SPICE_VIDEO_CODEC_TYPE_*
+     * (spice_server_set_video_codecs' "spice" entries); a 1.4 core returns -1 */
+    SPICE_SERVER_INT_VIDEO_CODECS = 12,
 } SpiceServerInt;
 
 /* ------------------------------------------------------------------------

@@ -271,6 +271,7 @@ static const FrozenRow frozen[] = {
     { 0, ABI_NOW, { "SPICE_SERVER_INT_VM_RUNNING", NULL, 9u, 0, true } },
     { 0, ABI_NOW, { "SPICE_SERVER_INT_DISPLAY_CHANNELS", NULL, 10u, 0, true } },
     { 0, ABI_NOW, { "SPICE_SERVER_INT_QXL_RAM_SIZE", NULL, 11u, 0, true } },
+    { 5, ABI_NOW, { "SPICE_SERVER_INT_VIDEO_CODECS", NULL, 12u, 0, true } },
     { 2, ABI_NOW, { "SPICE_PLUGIN_EVENT_DISPLAY_ADDED", NULL, 1u, 0, true } },
     { 2, ABI_NOW, { "SPICE_PLUGIN_EVENT_DISPLAY_REMOVED", NULL, 2u, 0, true } },
     { 2, ABI_NOW, { "SPICE_PLUGIN_EVENT_PRIMARY", NULL, 3u, 0, true } },

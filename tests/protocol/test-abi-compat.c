@@ -62,7 +62,7 @@ static void test_old_and_v12(void)
     g_assert_cmpint(spice_server_init(s, core), ==, 0);
     g_unsetenv("SPICE_PLUGIN_ENABLE");
     g_unsetenv("SPICE_PLUGIN_PATH");
-    g_assert_true(heard("plugin v12: v12: host provides ABI 1.4"));
+    g_assert_true(heard("plugin v12: v12: host provides ABI 1.5"));
     /* The 1.0 plugin's channel is there, and its char device (a 1.0
      * interface class with garbage past its size) is routed to it. */
     g_assert_nonnull(registry_find(s, 201, 0));
