@@ -283,6 +283,7 @@ int main(int argc, char **argv)
     g_auto(GStrv) plaintext_channels = NULL;
     g_autofree char *image_compression = NULL;
     g_autofree char *zlib_glz = NULL;
+    g_autofree char *streaming = NULL;
 
     GOptionEntry entries[] = {
         { "port", 'p', 0, G_OPTION_ARG_INT, &port, "TCP port (0: any free port)", "PORT" },
@@ -355,6 +356,9 @@ int main(int argc, char **argv)
         { "image-compression", 0, 0, G_OPTION_ARG_STRING, &image_compression,
           "off, auto_glz (default), auto_lz, quic, glz, lz or lz4, as QEMU's image-compression",
           "MODE" },
+        { "streaming-video", 0, 0, G_OPTION_ARG_STRING, &streaming,
+          "off (default here: pictures stay lossless), all or filter, as QEMU's streaming-video",
+          "MODE" },
         { "zlib-glz-compression", 0, 0, G_OPTION_ARG_STRING, &zlib_glz,
           "never (default here), auto or always, as QEMU's zlib-glz-wan-compression", "WHEN" },
         { "frame-stamp", 0, 0, G_OPTION_ARG_NONE, &frame_stamp,
@@ -403,7 +407,9 @@ int main(int argc, char **argv)
     static const char *const whens[] = { "auto", "always", "never", NULL }; /* enum order */
     int mode = option_choice("--image-compression", image_compression, modes, 1);
     int when = option_choice("--zlib-glz-compression", zlib_glz, whens, 2);
-    if (mode < 0 || when < 0) {
+    static const char *const streamings[] = { "off", "all", "filter", NULL }; /* enum order */
+    int stream_mode = option_choice("--streaming-video", streaming, streamings, 0);
+    if (mode < 0 || when < 0 || stream_mode < 0) {
         return 2;
     }
     SpiceImageCompression compression = (SpiceImageCompression)(SPICE_IMAGE_COMPRESSION_OFF + mode);
@@ -481,10 +487,10 @@ int main(int argc, char **argv)
     spice_server_set_agent_copypaste(host.server, !disable_copy_paste);
     spice_server_set_agent_file_xfer(host.server, !disable_file_xfer);
     if (want_display) {
-        /* Lossless pictures only: the client's screen must equal the
-         * reference frame. */
+        /* Lossless pictures unless asked otherwise (--streaming-video):
+         * the client's screen must equal the reference frame. */
         spice_server_set_jpeg_compression(host.server, SPICE_WAN_COMPRESSION_NEVER);
-        spice_server_set_streaming_video(host.server, SPICE_STREAM_VIDEO_OFF);
+        spice_server_set_streaming_video(host.server, SPICE_STREAM_VIDEO_OFF + stream_mode);
         spice_server_set_image_compression(host.server, compression);
         spice_server_set_zlib_glz_compression(host.server, zlib_mode);
     }

@@ -38,6 +38,7 @@
 
 #include "display.h"
 #include "display-output.h"
+#include "display-stream.h"
 #include "glz-sessions.h"
 
 #define TILE                   128
@@ -59,6 +60,9 @@ typedef enum {
     ITEM_INVAL_ALL_PIXMAPS,
     ITEM_INVAL_PALETTES,
     ITEM_IMAGE,
+    ITEM_STREAM_CREATE,
+    ITEM_STREAM_DATA,
+    ITEM_STREAM_DESTROY,
 } ItemType;
 
 /* The pixels of a box of the primary right after an opaque image was
@@ -73,7 +77,9 @@ typedef struct Item {
     pixman_box32_t box;
     int32_t src_x;
     int32_t src_y;
-    Snapshot *snap; /* ITEM_IMAGE */
+    Snapshot *snap;     /* ITEM_IMAGE */
+    uint32_t stream_id; /* ITEM_STREAM_* */
+    StreamFrame *frame; /* ITEM_STREAM_DATA */
 } Item;
 
 static void snapshot_unref(Snapshot *snap)
@@ -87,6 +93,7 @@ static void snapshot_unref(Snapshot *snap)
 static void item_free(Item *it)
 {
     snapshot_unref(it->snap);
+    stream_frame_unref(it->frame);
     g_free(it);
 }
 
@@ -113,6 +120,8 @@ struct DisplayOutput {
     const DisplaySource *source;
     SpiceChannel *channel;
     GList *clients; /* DisplayClient*, once moved to the loop */
+    StreamSet *streams;
+    SpicePluginTimer *stream_timer; /* while streams run: ends idle ones */
 };
 
 struct DisplayClient {
@@ -138,6 +147,13 @@ struct DisplayClient {
     int preferred_compression; /* 0: the server's setting */
     GlzSession *glz;           /* NULL: the client has no GLZ window */
     uint32_t caps;             /* display caps the guest cares about */
+
+    /* video streams: which the client was told about */
+    bool streams_refused; /* the client said it cannot decode them */
+    bool stream_live[STREAM_MAX];
+    uint32_t stream_unique[STREAM_MAX]; /* of the report activation */
+    uint32_t next_unique;
+    bool bad_report_logged;
 };
 
 /* pixman has union_rect and intersect_rect but no subtract_rect. */
@@ -151,11 +167,12 @@ static void region_subtract_box(pixman_region32_t *r, const pixman_box32_t *b)
 
 /* ---- queue ------------------------------------------------------------------------- */
 
-static void push_item(DisplayClient *dc, ItemType type)
+static Item *push_item(DisplayClient *dc, ItemType type)
 {
     Item *it = g_new0(Item, 1);
     it->type = type;
     g_queue_push_tail(&dc->items, it);
+    return it;
 }
 
 /* The queue stays small whatever the guest does while a client does not
@@ -194,7 +211,9 @@ static bool surface_withdrawn(DisplayClient *dc)
         GList *next = l->next;
         Item *it = l->data;
         if (it->type == ITEM_SURFACE_CREATE || it->type == ITEM_MONITORS ||
-            it->type == ITEM_COPY_BITS || it->type == ITEM_IMAGE) {
+            it->type == ITEM_COPY_BITS || it->type == ITEM_IMAGE ||
+            it->type == ITEM_STREAM_CREATE || it->type == ITEM_STREAM_DATA ||
+            it->type == ITEM_STREAM_DESTROY) {
             dc->queued_image_bytes -= item_image_bytes(it);
             g_queue_delete_link(&dc->items, l);
             item_free(it);
@@ -213,7 +232,8 @@ static void collapse_items(DisplayClient *dc, bool images)
     for (GList *l = dc->items.head; l;) {
         GList *next = l->next;
         Item *it = l->data;
-        if (it->type == ITEM_COPY_BITS || (images && it->type == ITEM_IMAGE)) {
+        if (it->type == ITEM_COPY_BITS ||
+            (images && (it->type == ITEM_IMAGE || it->type == ITEM_STREAM_DATA))) {
             pixman_region32_union_rect(&dc->dirty, &dc->dirty, it->box.x1, it->box.y1,
                                        (unsigned)(it->box.x2 - it->box.x1),
                                        (unsigned)(it->box.y2 - it->box.y1));
@@ -344,6 +364,38 @@ static void send_monitors(DisplayClient *dc)
 
 static void send_pixels(DisplayClient *dc, pixman_box32_t t, const uint8_t *px, int32_t stride);
 
+/* STREAM_CREATE for the stream's box, then the report activation when
+ * the client sends reports (every 5 frames or second, the reference's
+ * window). */
+static void send_stream_create(DisplayClient *dc, const Item *it)
+{
+    const pixman_box32_t *b = &it->box;
+    uint32_t w = (uint32_t)(b->x2 - b->x1), h = (uint32_t)(b->y2 - b->y1);
+    SpiceWireWriter wr;
+    spice_wire_writer_init(&wr, 64);
+    spice_wire_write_u32(&wr, 0); /* surface */
+    spice_wire_write_u32(&wr, it->stream_id);
+    spice_wire_write_u8(&wr, SPICE_STREAM_FLAGS_TOP_DOWN);
+    spice_wire_write_u8(&wr, SPICE_VIDEO_CODEC_TYPE_MJPEG);
+    spice_wire_write_u64(&wr, 0); /* stamp */
+    spice_wire_write_u32(&wr, w); /* stream size */
+    spice_wire_write_u32(&wr, h);
+    spice_wire_write_u32(&wr, w); /* source size */
+    spice_wire_write_u32(&wr, h);
+    put_rect(&wr, b);
+    spice_wire_write_u8(&wr, SPICE_CLIP_TYPE_NONE);
+    send_writer(dc, SPICE_MSG_DISPLAY_STREAM_CREATE, &wr);
+    if (display_host->channel_client_test_cap(dc->cc, SPICE_DISPLAY_CAP_STREAM_REPORT)) {
+        uint8_t body[16];
+        spice_wire_put_u32(body, it->stream_id);
+        spice_wire_put_u32(body + 4, dc->stream_unique[it->stream_id]);
+        spice_wire_put_u32(body + 8, 5);     /* frames per report */
+        spice_wire_put_u32(body + 12, 1000); /* ms at most between reports */
+        display_host->channel_client_send(dc->cc, SPICE_MSG_DISPLAY_STREAM_ACTIVATE_REPORT, body,
+                                          sizeof(body));
+    }
+}
+
 static void send_item(DisplayClient *dc, Item *it)
 {
     switch (it->type) {
@@ -384,6 +436,29 @@ static void send_item(DisplayClient *dc, Item *it)
     case ITEM_INVAL_PALETTES:
         display_host->channel_client_send(dc->cc, SPICE_MSG_DISPLAY_INVAL_ALL_PALETTES, NULL, 0);
         break;
+    case ITEM_STREAM_CREATE:
+        send_stream_create(dc, it);
+        break;
+    case ITEM_STREAM_DATA: {
+        VideoStream *st = stream_set_get(dc->out->streams, it->stream_id);
+        if (st) {
+            stream_count_frame(st, false, g_get_monotonic_time());
+        }
+        uint8_t *body = g_malloc(12 + it->frame->size);
+        spice_wire_put_u32(body, it->stream_id);
+        spice_wire_put_u32(body + 4, it->frame->mm_time);
+        spice_wire_put_u32(body + 8, (uint32_t)it->frame->size);
+        memcpy(body + 12, it->frame->jpeg, it->frame->size);
+        display_host->channel_client_send_owned(dc->cc, SPICE_MSG_DISPLAY_STREAM_DATA, body,
+                                                (uint32_t)(12 + it->frame->size), g_free);
+        break;
+    }
+    case ITEM_STREAM_DESTROY: {
+        uint8_t body[4];
+        spice_wire_put_u32(body, it->stream_id);
+        display_host->channel_client_send(dc->cc, SPICE_MSG_DISPLAY_STREAM_DESTROY, body, 4);
+        break;
+    }
     }
 }
 
@@ -626,6 +701,210 @@ static void kick(DisplayClient *dc)
     }
 }
 
+/* ---- video streams (worker thread) --------------------------------------------------- */
+
+/* The streaming setting, OFF when MJPEG is not among the video codecs
+ * or not built. */
+static int streaming_mode(DisplayOutput *out)
+{
+#ifdef SPICE_CODEC_JPEG
+    int64_t codecs = display_host->server_get_int(out->plugin, SPICE_SERVER_INT_VIDEO_CODECS);
+    if (codecs < 0 || !(codecs & (1 << SPICE_VIDEO_CODEC_TYPE_MJPEG))) {
+        return SPICE_STREAM_VIDEO_OFF;
+    }
+    return (int)display_host->server_get_int(out->plugin, SPICE_SERVER_INT_STREAMING_VIDEO);
+#else
+    (void)out;
+    return SPICE_STREAM_VIDEO_OFF;
+#endif
+}
+
+/* Whether dc gets streams: it decodes MJPEG (any client without the
+ * codec caps does; one with them says so) and did not say it cannot. */
+static bool client_streams(DisplayClient *dc)
+{
+    if (!dc->has_primary || dc->streams_refused) {
+        return false;
+    }
+    return !display_host->channel_client_test_cap(dc->cc, SPICE_DISPLAY_CAP_MULTI_CODEC) ||
+           display_host->channel_client_test_cap(dc->cc, SPICE_DISPLAY_CAP_CODEC_MJPEG);
+}
+
+static Item *pending_stream_data(DisplayClient *dc, uint32_t id)
+{
+    for (GList *l = dc->items.tail; l; l = l->prev) {
+        Item *it = l->data;
+        if (it->type == ITEM_STREAM_DATA && it->stream_id == id) {
+            return it;
+        }
+        if (it->type == ITEM_STREAM_CREATE && it->stream_id == id) {
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+/* dc hears that the stream is over, and gets its box again losslessly
+ * (the frames were JPEG). */
+static void client_stream_end(DisplayClient *dc, const VideoStream *st)
+{
+    if (!dc->stream_live[st->id]) {
+        return;
+    }
+    dc->stream_live[st->id] = false;
+    for (GList *l = dc->items.head; l;) {
+        GList *next = l->next;
+        Item *it = l->data;
+        if (it->type == ITEM_STREAM_DATA && it->stream_id == st->id) {
+            g_queue_delete_link(&dc->items, l);
+            item_free(it);
+        }
+        l = next;
+    }
+    Item *it = push_item(dc, ITEM_STREAM_DESTROY);
+    it->stream_id = st->id;
+    if (dc->has_primary) {
+        pixman_region32_union_rect(&dc->dirty, &dc->dirty, st->box.x1, st->box.y1, st->width,
+                                   st->height);
+    }
+    kick(dc);
+}
+
+static void stream_end(DisplayOutput *out, VideoStream *st, const char *why)
+{
+    for (GList *l = out->clients; l; l = l->next) {
+        client_stream_end(l->data, st);
+    }
+    display_host->log(
+        out->plugin, SPICE_PLUGIN_LOG_INFO,
+        "display %u: video stream %u (%ux%u at %d,%d) ended (%s): %u frames, "
+        "%.1f KiB a frame, last quality %d",
+        out->id, st->id, st->width, st->height, st->box.x1, st->box.y1, why, st->total_frames,
+        st->total_frames ? st->bytes / 1024.0 / st->total_frames : 0.0, stream_quality(st));
+    stream_set_remove(out->streams, st);
+}
+
+static void streams_end_all(DisplayOutput *out, const char *why)
+{
+    for (uint32_t id = 0; id < STREAM_MAX; id++) {
+        VideoStream *st = stream_set_get(out->streams, id);
+        if (st) {
+            stream_end(out, st, why);
+        }
+    }
+    display_host->timer_free(out->stream_timer);
+    out->stream_timer = NULL;
+}
+
+/* Something other than the stream's frames draws over part of it. */
+static void streams_end_under(DisplayOutput *out, const pixman_region32_t *region, const char *why)
+{
+    for (uint32_t id = 0; id < STREAM_MAX; id++) {
+        VideoStream *st = stream_set_get(out->streams, id);
+        if (st && pixman_region32_contains_rectangle((pixman_region32_t *)region, &st->box) !=
+                      PIXMAN_REGION_OUT) {
+            stream_end(out, st, why);
+        }
+    }
+}
+
+static void stream_timer_cb(void *opaque)
+{
+    DisplayOutput *out = opaque;
+    int64_t now = g_get_monotonic_time();
+    VideoStream *st;
+    while ((st = stream_set_expired(out->streams, now)) != NULL) {
+        stream_end(out, st, "no frame for a second");
+    }
+    bool any = false;
+    for (uint32_t id = 0; id < STREAM_MAX && !any; id++) {
+        any = stream_set_get(out->streams, id) != NULL;
+    }
+    if (any) {
+        display_host->timer_start(out->stream_timer, 250);
+    }
+}
+
+/* The box's pixels, as drawn just now. */
+static Snapshot *snapshot_take(const DisplayPrimary *s, const pixman_box32_t *box)
+{
+    int32_t bw = box->x2 - box->x1, bh = box->y2 - box->y1;
+    pixman_image_t *img = pixman_image_create_bits(PIXMAN_x8r8g8b8, bw, bh, NULL, 0);
+    if (!img) {
+        return NULL;
+    }
+    pixman_image_composite32(PIXMAN_OP_SRC, s->image, NULL, img, box->x1, box->y1, 0, 0, 0, 0, bw,
+                             bh);
+    Snapshot *snap = g_new0(Snapshot, 1);
+    snap->ref = 1;
+    snap->image = img;
+    return snap;
+}
+
+/* dc gets the box's pixels as one image now instead of as dirty tiles
+ * later. */
+static void queue_image(DisplayClient *dc, const pixman_box32_t *box, Snapshot *snap)
+{
+    size_t bytes = (size_t)pixman_image_get_stride(snap->image) * (size_t)(box->y2 - box->y1);
+    if (dc->queued_image_bytes + bytes > MAX_QUEUED_IMAGE_BYTES) {
+        collapse_items(dc, true);
+    }
+    Item *it = push_item(dc, ITEM_IMAGE);
+    it->box = *box;
+    it->snap = snap;
+    snap->ref++;
+    dc->queued_image_bytes += bytes;
+    region_subtract_box(&dc->dirty, box);
+}
+
+/* A frame of st: to each client that takes streams (replacing a frame it
+ * was not sent yet: that one is dropped), as an image to the others. */
+static void stream_frame(DisplayOutput *out, VideoStream *st, Snapshot *snap)
+{
+    int64_t now = g_get_monotonic_time();
+    StreamFrame *f = NULL;
+    for (GList *l = out->clients; l; l = l->next) {
+        DisplayClient *dc = l->data;
+        if (!dc->has_primary) {
+            continue;
+        }
+        if (!client_streams(dc)) {
+            queue_image(dc, &st->box, snap);
+            continue;
+        }
+        if (!f) {
+            f = stream_encode_frame(st, snap->image, display_host->mm_time(out->plugin));
+            if (!f) {
+                display_host->log(out->plugin, SPICE_PLUGIN_LOG_WARNING,
+                                  "display %u: cannot encode a video frame", out->id);
+                queue_image(dc, &st->box, snap);
+                continue;
+            }
+        }
+        if (!dc->stream_live[st->id]) {
+            dc->stream_live[st->id] = true;
+            dc->stream_unique[st->id] = ++dc->next_unique;
+            Item *c = push_item(dc, ITEM_STREAM_CREATE);
+            c->stream_id = st->id;
+            c->box = st->box;
+        }
+        Item *pending = pending_stream_data(dc, st->id);
+        if (pending) {
+            stream_frame_unref(pending->frame);
+            pending->frame = stream_frame_ref(f);
+            stream_count_frame(st, true, now);
+        } else {
+            Item *d = push_item(dc, ITEM_STREAM_DATA);
+            d->stream_id = st->id;
+            d->box = st->box;
+            d->frame = stream_frame_ref(f);
+        }
+        region_subtract_box(&dc->dirty, &st->box);
+        kick(dc);
+    }
+    stream_frame_unref(f);
+}
+
 /* ---- the output ops (worker thread) -------------------------------------------------- */
 
 static void client_primary_created(DisplayClient *dc)
@@ -651,6 +930,7 @@ static void output_primary_created(DisplayOutput *out)
 
 static void output_primary_destroyed(DisplayOutput *out)
 {
+    streams_end_all(out, "the surface went");
     for (GList *l = out->clients; l; l = l->next) {
         DisplayClient *dc = l->data;
         if (dc->has_primary) {
@@ -669,6 +949,7 @@ static void output_primary_destroyed(DisplayOutput *out)
 
 static void output_damage(DisplayOutput *out, const pixman_region32_t *damage)
 {
+    streams_end_under(out, damage, "drawn over");
     for (GList *l = out->clients; l; l = l->next) {
         DisplayClient *dc = l->data;
         if (dc->has_primary) {
@@ -682,6 +963,13 @@ static void output_copy_bits(DisplayOutput *out, const pixman_box32_t *dest, int
 {
     const DisplayPrimary *s = out->source->primary;
     int32_t dw = dest->x2 - dest->x1, dh = dest->y2 - dest->y1;
+    /* The clients' copy of a stream's box is lossy: neither a source
+     * nor a destination for copies. */
+    pixman_region32_t touched;
+    pixman_region32_init_rect(&touched, dest->x1, dest->y1, (unsigned)dw, (unsigned)dh);
+    pixman_region32_union_rect(&touched, &touched, src_x, src_y, (unsigned)dw, (unsigned)dh);
+    streams_end_under(out, &touched, "copied over");
+    pixman_region32_fini(&touched);
     for (GList *l = out->clients; l; l = l->next) {
         DisplayClient *dc = l->data;
         if (!dc->has_primary) {
@@ -715,7 +1003,8 @@ static void output_copy_bits(DisplayOutput *out, const pixman_box32_t *dest, int
 /* An opaque image was just drawn over all of box (inside the primary):
  * clients get the box's pixels as one image now instead of as dirty
  * tiles later. When the same picture comes again (a window moving, a
- * repeated frame) it is one cache reference. */
+ * repeated frame) it is one cache reference. A box redrawn like video
+ * becomes a video stream. */
 static void output_image(DisplayOutput *out, const pixman_box32_t *box)
 {
     const DisplayPrimary *s = out->source->primary;
@@ -731,36 +1020,51 @@ static void output_image(DisplayOutput *out, const pixman_box32_t *box)
         pixman_region32_fini(&damage);
         return;
     }
-    Snapshot *snap = NULL;
-    for (GList *l = out->clients; l; l = l->next) {
-        DisplayClient *dc = l->data;
-        if (!dc->has_primary) {
-            continue;
+    bool any = false;
+    for (GList *l = out->clients; l && !any; l = l->next) {
+        any = ((DisplayClient *)l->data)->has_primary;
+    }
+    Snapshot *snap = any ? snapshot_take(s, box) : NULL;
+    if (any && !snap) {
+        for (GList *l = out->clients; l; l = l->next) {
+            display_host->channel_client_disconnect(((DisplayClient *)l->data)->cc,
+                                                    "out of memory for an image");
         }
-        if (!snap) {
-            pixman_image_t *img = pixman_image_create_bits(PIXMAN_x8r8g8b8, bw, bh, NULL, 0);
-            if (!img) {
-                display_host->channel_client_disconnect(dc->cc, "out of memory for an image");
-                continue;
+        return;
+    }
+    int mode = streaming_mode(out);
+    if (mode == SPICE_STREAM_VIDEO_OFF) {
+        streams_end_all(out, "streaming turned off");
+    }
+    bool started = false;
+    VideoStream *st = snap ? stream_set_image(out->streams, box, snap->image, mode,
+                                              g_get_monotonic_time(), &started)
+                           : NULL;
+    if (st) {
+        if (started) {
+            display_host->log(out->plugin, SPICE_PLUGIN_LOG_INFO,
+                              "display %u: video stream %u started: %ux%u at %d,%d", out->id,
+                              st->id, st->width, st->height, box->x1, box->y1);
+            if (!out->stream_timer) {
+                out->stream_timer =
+                    display_host->timer_new(out->plugin, out->loop, stream_timer_cb, out);
             }
-            pixman_image_composite32(PIXMAN_OP_SRC, s->image, NULL, img, box->x1, box->y1, 0, 0, 0,
-                                     0, bw, bh);
-            snap = g_new0(Snapshot, 1);
-            snap->ref = 1;
-            snap->image = img;
+            if (out->stream_timer) {
+                display_host->timer_start(out->stream_timer, 250);
+            }
         }
-        size_t bytes = (size_t)pixman_image_get_stride(snap->image) * (size_t)bh;
-        if (dc->queued_image_bytes + bytes > MAX_QUEUED_IMAGE_BYTES) {
-            collapse_items(dc, true);
+        stream_frame(out, st, snap);
+    } else {
+        pixman_region32_t region;
+        pixman_region32_init_rect(&region, box->x1, box->y1, (unsigned)bw, (unsigned)bh);
+        streams_end_under(out, &region, "drawn over");
+        pixman_region32_fini(&region);
+        for (GList *l = out->clients; l; l = l->next) {
+            DisplayClient *dc = l->data;
+            if (dc->has_primary) {
+                queue_image(dc, box, snap);
+            }
         }
-        Item *it = g_new0(Item, 1);
-        it->type = ITEM_IMAGE;
-        it->box = *box;
-        it->snap = snap;
-        snap->ref++;
-        g_queue_push_tail(&dc->items, it);
-        dc->queued_image_bytes += bytes;
-        region_subtract_box(&dc->dirty, box);
     }
     snapshot_unref(snap);
 }
@@ -790,6 +1094,7 @@ static void output_reset_caches(DisplayOutput *out)
 
 static void output_reset(DisplayOutput *out)
 {
+    streams_end_all(out, "the device was reset");
     for (GList *l = out->clients; l; l = l->next) {
         DisplayClient *dc = l->data;
         if (dc->initialized) {
@@ -921,6 +1226,67 @@ static int handle_init(DisplayClient *dc, const uint8_t *body, uint32_t size)
     return 0;
 }
 
+/*
+ * A client's STREAM_REPORT on a stream it was asked to report on: late
+ * frames lower the quality and ask for more latency; the "cannot decode"
+ * report (no frames, 0xffffffff drops) stops streams for that client.
+ * Reports for another stream or activation, and impossible ones (more
+ * drops than frames), are ignored, logged once per client.
+ */
+static int handle_stream_report(DisplayClient *dc, const uint8_t *body, uint32_t size)
+{
+    SpiceWireReader r = spice_wire_reader(body, size);
+    uint32_t id = spice_wire_u32(&r), unique = spice_wire_u32(&r);
+    (void)spice_wire_u32(&r); /* start frame mm time */
+    (void)spice_wire_u32(&r); /* end frame mm time */
+    uint32_t frames = spice_wire_u32(&r), drops = spice_wire_u32(&r);
+    int32_t delay = spice_wire_i32(&r);
+    (void)spice_wire_u32(&r); /* audio delay */
+    if (r.error) {
+        display_host->log(dc->out->plugin, SPICE_PLUGIN_LOG_MESSAGE,
+                          "display %u: malformed STREAM_REPORT (%u bytes)", dc->out->id, size);
+        return -EINVAL;
+    }
+    VideoStream *st = stream_set_get(dc->out->streams, id);
+    const char *odd = NULL;
+    if (!st || !dc->stream_live[id] || dc->stream_unique[id] != unique) {
+        odd = "for a stream that is not there (or an old activation)";
+    } else if (frames == 0 && drops == UINT32_MAX) {
+        display_host->log(dc->out->plugin, SPICE_PLUGIN_LOG_MESSAGE,
+                          "display %u: the client cannot decode video stream %u; it gets images "
+                          "instead",
+                          dc->out->id, id);
+        dc->streams_refused = true;
+        client_stream_end(dc, st);
+        return 0;
+    } else if (drops > frames) {
+        odd = "with more drops than frames";
+    }
+    if (odd) {
+        if (!dc->bad_report_logged) {
+            dc->bad_report_logged = true;
+            display_host->log(dc->out->plugin, SPICE_PLUGIN_LOG_MESSAGE,
+                              "display %u: STREAM_REPORT %s ignored (stream %u, activation %u, "
+                              "%u frames, %u drops); further ones are ignored silently",
+                              dc->out->id, odd, id, unique, frames, drops);
+        }
+        return 0;
+    }
+    uint32_t latency = stream_client_report(st, frames, drops, delay, g_get_monotonic_time());
+    if (latency) {
+        SpiceMmLatencyRequest req = { .size = sizeof(req), .latency_ms = latency };
+        SpiceClient *client = display_host->channel_client_get_client(dc->cc);
+        display_host->topic_publish(dc->out->plugin, SPICE_TOPIC_MM_LATENCY,
+                                    display_host->client_get_session_id(client), &req, sizeof(req),
+                                    0);
+        display_host->log(dc->out->plugin, SPICE_PLUGIN_LOG_INFO,
+                          "display %u: video stream %u frames come late (%d ms, %u of %u "
+                          "dropped): latency %u ms asked for",
+                          dc->out->id, id, delay, drops, frames, latency);
+    }
+    return 0;
+}
+
 static int display_handle_message(SpiceChannelClient *cc, uint16_t type, const uint8_t *body,
                                   uint32_t size)
 {
@@ -930,8 +1296,9 @@ static int display_handle_message(SpiceChannelClient *cc, uint16_t type, const u
     case SPICE_MSGC_DISPLAY_INIT:
         return handle_init(dc, body, size);
     case SPICE_MSGC_DISPLAY_STREAM_REPORT:
+        return handle_stream_report(dc, body, size);
     case SPICE_MSGC_DISPLAY_GL_DRAW_DONE:
-        /* No streams and no GL scanout are ever started. */
+        /* No GL scanout is ever started. */
         return 0;
     case SPICE_MSGC_DISPLAY_PREFERRED_COMPRESSION: {
         uint8_t comp = spice_wire_u8(&r);
@@ -966,6 +1333,7 @@ static const SpiceChannelOps display_ops = {
 static const SpiceChannelCap display_caps[] = {
     { SPICE_DISPLAY_CAP_MONITORS_CONFIG, "MONITORS_CONFIG" },
     { SPICE_DISPLAY_CAP_PREF_COMPRESSION, "PREF_COMPRESSION" },
+    { SPICE_DISPLAY_CAP_STREAM_REPORT, "STREAM_REPORT" },
 };
 
 const SpiceChannelClass display_channel_class = {
@@ -989,9 +1357,11 @@ static DisplayOutput *output_create(SpicePlugin *plugin, uint32_t id, SpicePlugi
     out->id = id;
     out->loop = loop;
     out->source = source;
+    out->streams = stream_set_new();
     out->channel = display_host->channel_register(plugin, &display_channel_class, (uint8_t)id, out);
     if (!out->channel) {
         *why = "a display channel with this id exists already";
+        stream_set_free(out->streams);
         g_free(out);
         return NULL;
     }
@@ -1005,6 +1375,8 @@ static void output_close(DisplayOutput *out)
 
 static void output_free(DisplayOutput *out)
 {
+    /* Streams ended with the primary, on the worker (their timer too). */
+    stream_set_free(out->streams);
     g_free(out);
 }
 

@@ -382,6 +382,41 @@ def case_display_zlib_glz():
                               "--frames", "40"], connect_early=True)
 
 
+def stream_session(library_dir, tmp):
+    """The video scene streamed (streaming-video filter) to a client that
+    watches: the stream ends after the last frame and the picture then
+    equals the host's framebuffer exactly (the box comes again
+    losslessly)."""
+    path = os.path.join(tmp, "frame.ppm")
+    host = DemoHost("--streaming-video", "filter", "--scene", "static,video", "--frames", "150",
+                    "--dump-frame", path, env={"G_MESSAGES_DEBUG": "spicecore"},
+                    library_dir=library_dir)
+    try:
+        c = Client(host.port)
+        seen = []
+        c.run_until(lambda: seen.extend(host.drain()) or
+                    any(line.startswith("frame: dumped ") for line in seen),
+                    timeout=30, what="the host's last frame")
+        c.wait_picture(read_ppm(path), timeout=30, what="the host's framebuffer")
+        c.close()
+        time.sleep(0.2)
+        log = host.log + host.drain()
+        return {"picture equal": True,
+                "stream started": any("video stream 0 started" in line for line in log),
+                "stream ended": any("video stream 0 (" in line and "ended" in line
+                                    for line in log)}
+    finally:
+        host.stop()
+
+
+def case_display_stream():
+    results, _ = on_both_libraries(stream_session)
+    ours = results["ours"]
+    assert ours == {"picture equal": True, "stream started": True, "stream ended": True}, ours
+    if "reference" in results:
+        assert results["reference"]["picture equal"], results["reference"]
+
+
 def case_display_off():
     display_case("off", ["--image-compression", "off", "--frames", "30"], connect_early=True)
 
@@ -1549,6 +1584,50 @@ def case_html5_display_quic():
     return check_html5_display(False, ["--image-compression", "quic"])
 
 
+def html5_stream_session(library_dir, tmp):
+    """spice-html5 watches the video scene streamed as MJPEG (it decodes
+    MJPEG frames as JPEG images); once the stream ends the canvas equals
+    the host's framebuffer."""
+    import html5client
+    path = os.path.join(tmp, "frame.ppm")
+    host = DemoHost("--streaming-video", "filter", "--scene", "static,video", "--frames", "240",
+                    "--dump-frame", path, "--no-audio", env={"G_MESSAGES_DEBUG": "spicecore"},
+                    library_dir=library_dir)
+    browser = None
+    try:
+        browser = html5client.Html5Client(host.port)
+        host.wait_line("frame: dumped ", timeout=60)
+        expected = read_ppm(path)
+        deadline = time.monotonic() + 30
+        got = None
+        while time.monotonic() < deadline:
+            got = browser.canvas()
+            if got == expected:
+                break
+            time.sleep(0.2)
+        browser.pump()
+        log = host.log + host.drain()
+        return {"canvas equals framebuffer": got == expected,
+                "exceptions": browser.exceptions,
+                "stream started": any("video stream 0 started" in line for line in log)}
+    finally:
+        if browser:
+            browser.close()
+        host.stop()
+
+
+def case_html5_stream():
+    if not html5_available():
+        return "SKIP spice-html5 or chromium is not installed (scripts/install-deps.sh --tests)"
+    results, _ = on_both_libraries(html5_stream_session)
+    ours = results["ours"]
+    assert ours == {"canvas equals framebuffer": True, "exceptions": [],
+                    "stream started": True}, ours
+    if "reference" in results:
+        assert results["reference"]["canvas equals framebuffer"], results["reference"]
+    return None
+
+
 def html5_playback_session(library_dir, tmp):
     """spice-html5 plays the host's tone: Opus data reaches MediaSource."""
     import html5client
@@ -1617,7 +1696,9 @@ CASES = {
     "html5-display": case_html5_display,
     "html5-display-wss": case_html5_display_wss,
     "html5-display-quic": case_html5_display_quic,
+    "html5-stream": case_html5_stream,
     "display-glz": case_display_glz,
+    "display-stream": case_display_stream,
     "display-zlib-glz": case_display_zlib_glz,
     "tls-ca": case_tls_ca,
     "sasl-digest-md5": case_sasl_digest_md5,

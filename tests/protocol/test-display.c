@@ -8,15 +8,19 @@
  * image with the strict decoders of tests/codecs/image-decoders.c (what
  * spice-gtk and spice-html5 accept), keeps the pixmap cache the server
  * fills (CACHE_ME, FROM_CACHE, INVAL_LIST, INVAL_ALL_PIXMAPS), applies
- * COPY_BITS, and acknowledges as spice-gtk does. Each case then checks
- * which image types each image compression mode sent, and that the
- * picture equals the device's reference framebuffer pixel for pixel.
+ * COPY_BITS, plays video streams (MJPEG frames decoded with libjpeg into
+ * the picture, as spice-gtk does), and acknowledges as spice-gtk does.
+ * Each case then checks which image types each image compression mode
+ * sent, and that the picture equals the device's reference framebuffer
+ * pixel for pixel (after a stream, once its box came again losslessly).
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <glib.h>
+#include <jpeglib.h>
 #include <spice/enums.h>
 #include <spice/protocol.h>
 
@@ -36,14 +40,28 @@ typedef struct Cached {
     uint32_t *px;
 } Cached;
 
+typedef struct ClientStream {
+    bool live;
+    int32_t left, top, right, bottom;
+    uint32_t unique; /* of its report activation; 0: none */
+} ClientStream;
+
 typedef struct Session {
     TestServer *ts;
     DemoDisplay *dd;
     GAsyncQueue *lines; /* the device's "frame: ..." lines */
     char *dump_path;
-    int mode; /* server image compression */
-    int zlib; /* server zlib-glz compression */
+    int mode;        /* server image compression */
+    int zlib;        /* server zlib-glz compression */
+    int streaming;   /* server streaming-video */
+    unsigned frames; /* the device draws this many frames */
+    unsigned scenes; /* DEMO_SCENE_*; 0: all */
     GlzTestWindow *glz;
+    ClientStream streams[SPICE_MAX_NUM_STREAMS];
+    unsigned stream_creates, stream_frames, stream_destroys, activations;
+    uint32_t last_stream;   /* the last frame's stream */
+    uint32_t *at_destroy;   /* the picture when the last stream ended */
+    ClientStream destroyed; /* that stream */
     TestClient *main;
     TestClient *display;
     uint32_t fb_w, fb_h;
@@ -74,7 +92,7 @@ static void setup_server(SpiceServer *server, void *opaque)
     spice_server_set_image_compression(server, (SpiceImageCompression)s->mode);
     spice_server_set_jpeg_compression(server, SPICE_WAN_COMPRESSION_NEVER);
     spice_server_set_zlib_glz_compression(server, (spice_wan_compression_t)s->zlib);
-    spice_server_set_streaming_video(server, SPICE_STREAM_VIDEO_OFF);
+    spice_server_set_streaming_video(server, s->streaming ? s->streaming : SPICE_STREAM_VIDEO_OFF);
 }
 
 static void add_display(TestServer *ts, void *opaque)
@@ -83,9 +101,9 @@ static void add_display(TestServer *ts, void *opaque)
     DemoDisplayConfig cfg = {
         .width = W,
         .height = H,
-        .scenes = DEMO_SCENE_ALL,
+        .scenes = s->scenes ? s->scenes : DEMO_SCENE_ALL,
         .fps = 60,
-        .frames = FRAMES,
+        .frames = s->frames ? s->frames : FRAMES,
         .dump_path = s->dump_path,
     };
     s->dd = demo_display_new(&cfg, on_frame_line, s);
@@ -109,13 +127,18 @@ typedef struct SessionParams {
     bool lz4_cap;
     uint32_t glz_window; /* pixels; 0: none, as spice-html5 */
     int zlib;            /* spice_wan_compression_t; 0: never */
+    int streaming;       /* SPICE_STREAM_VIDEO_*; 0: off */
+    unsigned frames;     /* 0: FRAMES */
+    unsigned scenes;     /* DEMO_SCENE_*; 0: all */
 } SessionParams;
 
 /* The display channel links (the LZ4 cap as asked) and sends its INIT. */
 static void display_link(Session *s, uint32_t session, bool lz4_cap, uint32_t glz_window)
 {
     s->display = test_client_connect(test_server_port(s->ts));
-    uint32_t caps = 1u << SPICE_DISPLAY_CAP_PREF_COMPRESSION;
+    uint32_t caps = 1u << SPICE_DISPLAY_CAP_PREF_COMPRESSION |
+                    1u << SPICE_DISPLAY_CAP_STREAM_REPORT | 1u << SPICE_DISPLAY_CAP_MULTI_CODEC |
+                    1u << SPICE_DISPLAY_CAP_CODEC_MJPEG;
     if (lz4_cap) {
         caps |= 1u << SPICE_DISPLAY_CAP_LZ4_COMPRESSION;
     }
@@ -137,6 +160,9 @@ static uint32_t session_open_with(Session *s, const SessionParams *sp)
     memset(s, 0, sizeof(*s));
     s->mode = sp->mode;
     s->zlib = sp->zlib ? sp->zlib : SPICE_WAN_COMPRESSION_NEVER;
+    s->streaming = sp->streaming;
+    s->frames = sp->frames;
+    s->scenes = sp->scenes;
     s->glz = glz_test_window_new();
     s->lines = g_async_queue_new_full(g_free);
     s->dump_path = g_strdup_printf("%s/test-display-%d.ppm", g_get_tmp_dir(), (int)getpid());
@@ -168,21 +194,15 @@ static void session_close(Session *s)
     g_async_queue_unref(s->lines);
     g_hash_table_destroy(s->cache);
     glz_test_window_free(s->glz);
+    g_free(s->at_destroy);
     g_free(s->fb);
     unlink(s->dump_path);
     g_free(s->dump_path);
 }
 
 /* The device's reference frame, once it has stopped and dumped it. */
-static uint32_t *wait_reference(Session *s)
+static uint32_t *read_reference(Session *s)
 {
-    for (;;) {
-        g_autofree char *line = g_async_queue_timeout_pop(s->lines, 20 * G_USEC_PER_SEC);
-        g_assert_nonnull(line);
-        if (g_str_has_prefix(line, "frame: dumped ")) {
-            break;
-        }
-    }
     g_autofree char *data = NULL;
     gsize len;
     g_assert_true(g_file_get_contents(s->dump_path, &data, &len, NULL));
@@ -196,6 +216,17 @@ static uint32_t *wait_reference(Session *s)
         ref[i] = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
     }
     return ref;
+}
+
+static uint32_t *wait_reference(Session *s)
+{
+    for (;;) {
+        g_autofree char *line = g_async_queue_timeout_pop(s->lines, 20 * G_USEC_PER_SEC);
+        g_assert_nonnull(line);
+        if (g_str_has_prefix(line, "frame: dumped ")) {
+            return read_reference(s);
+        }
+    }
 }
 
 typedef struct Rect {
@@ -304,13 +335,124 @@ static void handle_copy_bits(Session *s, const uint8_t *body, uint32_t size)
     }
 }
 
+/* PSNR (dB) of the last ended stream's box, as the picture had it then,
+ * against the reference. */
+static double box_psnr(const Session *s, const uint32_t *ref)
+{
+    const ClientStream *cs = &s->destroyed;
+    double se = 0;
+    size_t n = 0;
+    for (int32_t y = cs->top; y < cs->bottom; y++) {
+        for (int32_t x = cs->left; x < cs->right; x++) {
+            uint32_t a = s->at_destroy[(size_t)y * W + x], b = ref[(size_t)y * W + x];
+            for (int k = 0; k < 24; k += 8) {
+                double d = (double)((a >> k) & 0xff) - (double)((b >> k) & 0xff);
+                se += d * d;
+                n++;
+            }
+        }
+    }
+    return se == 0 ? 99.0 : 10.0 * log10(255.0 * 255.0 * (double)n / se);
+}
+
+static void handle_stream_create(Session *s, const uint8_t *body, uint32_t size)
+{
+    SpiceWireReader r = spice_wire_reader(body, size);
+    g_assert_cmpuint(spice_wire_u32(&r), ==, 0);
+    uint32_t id = spice_wire_u32(&r);
+    g_assert_cmpuint(id, <, SPICE_MAX_NUM_STREAMS);
+    g_assert_false(s->streams[id].live);
+    g_assert_cmpuint(spice_wire_u8(&r), ==, SPICE_STREAM_FLAGS_TOP_DOWN);
+    g_assert_cmpuint(spice_wire_u8(&r), ==, SPICE_VIDEO_CODEC_TYPE_MJPEG);
+    (void)spice_wire_u64(&r);
+    uint32_t sw = spice_wire_u32(&r), sh = spice_wire_u32(&r);
+    uint32_t srcw = spice_wire_u32(&r), srch = spice_wire_u32(&r);
+    Rect dest = get_rect(&r);
+    g_assert_cmpuint(spice_wire_u8(&r), ==, SPICE_CLIP_TYPE_NONE);
+    g_assert_true(spice_wire_done(&r));
+    assert_rect_in(s, dest);
+    g_assert_cmpuint(sw, ==, (uint32_t)(dest.right - dest.left));
+    g_assert_cmpuint(sh, ==, (uint32_t)(dest.bottom - dest.top));
+    g_assert_cmpuint(srcw, ==, sw);
+    g_assert_cmpuint(srch, ==, sh);
+    s->streams[id] = (ClientStream){ true, dest.left, dest.top, dest.right, dest.bottom, 0 };
+    s->stream_creates++;
+}
+
+/* A frame: decoded as spice-gtk's MJPEG decoder does (libjpeg, BGRX)
+ * into the picture at the stream's box. */
+static void handle_stream_data(Session *s, const uint8_t *body, uint32_t size)
+{
+    g_assert_cmpuint(size, >=, 12);
+    uint32_t id = spice_wire_get_u32(body);
+    g_assert_cmpuint(id, <, SPICE_MAX_NUM_STREAMS);
+    ClientStream *cs = &s->streams[id];
+    g_assert_true(cs->live);
+    g_assert_cmpuint(spice_wire_get_u32(body + 8), ==, size - 12);
+    struct jpeg_decompress_struct cinfo;
+    struct jpeg_error_mgr jerr;
+    cinfo.err = jpeg_std_error(&jerr);
+    jpeg_create_decompress(&cinfo);
+    jpeg_mem_src(&cinfo, body + 12, size - 12);
+    g_assert_cmpint(jpeg_read_header(&cinfo, TRUE), ==, JPEG_HEADER_OK);
+    cinfo.out_color_space = JCS_EXT_BGRX;
+    jpeg_start_decompress(&cinfo);
+    uint32_t w = (uint32_t)(cs->right - cs->left), h = (uint32_t)(cs->bottom - cs->top);
+    g_assert_cmpuint(cinfo.output_width, ==, w);
+    g_assert_cmpuint(cinfo.output_height, ==, h);
+    while (cinfo.output_scanline < h) {
+        JSAMPROW row =
+            (JSAMPROW)(s->fb + (size_t)(cs->top + (int32_t)cinfo.output_scanline) * s->fb_w +
+                       cs->left);
+        jpeg_read_scanlines(&cinfo, &row, 1);
+    }
+    jpeg_finish_decompress(&cinfo);
+    jpeg_destroy_decompress(&cinfo);
+    for (uint32_t y = 0; y < h; y++) {
+        uint32_t *p = s->fb + (size_t)(cs->top + (int32_t)y) * s->fb_w + cs->left;
+        for (uint32_t x = 0; x < w; x++) {
+            p[x] &= 0x00ffffffu;
+        }
+    }
+    s->stream_frames++;
+    s->last_stream = id;
+}
+
+static const uint32_t *known_ref; /* for describe_difference() */
+
+/* Where the picture differs from the reference, if it is known. */
+static void describe_difference(const Session *s)
+{
+    if (!known_ref || !s->fb) {
+        return;
+    }
+    int32_t x1 = W, y1 = H, x2 = -1, y2 = -1;
+    unsigned n = 0;
+    for (int32_t y = 0; y < H; y++) {
+        for (int32_t x = 0; x < W; x++) {
+            if (s->fb[(size_t)y * W + x] != known_ref[(size_t)y * W + x]) {
+                n++;
+                x1 = MIN(x1, x), y1 = MIN(y1, y), x2 = MAX(x2, x), y2 = MAX(y2, y);
+            }
+        }
+    }
+    g_test_message("%u pixels differ from the reference, within (%d,%d)-(%d,%d)", n, x1, y1, x2,
+                   y2);
+}
+
 /* One message from the server, applied to the picture. */
 static void handle_one(Session *s)
 {
     uint16_t type;
     uint8_t *body;
     uint32_t size;
-    g_assert_true(test_client_recv(s->display, &type, &body, &size));
+    if (!test_client_recv(s->display, &type, &body, &size)) {
+        describe_difference(s);
+        for (char *line; (line = g_async_queue_try_pop(s->lines)) != NULL; g_free(line)) {
+            g_test_message("device: %s", line);
+        }
+        g_error("no message from the server (%u messages so far)", s->messages);
+    }
     s->messages++;
     switch (type) {
     case SPICE_MSG_SET_ACK:
@@ -351,6 +493,32 @@ static void handle_one(Session *s)
     }
     case SPICE_MSG_DISPLAY_INVAL_ALL_PIXMAPS:
         g_hash_table_remove_all(s->cache);
+        break;
+    case SPICE_MSG_DISPLAY_STREAM_CREATE:
+        g_assert_nonnull(s->fb);
+        handle_stream_create(s, body, size);
+        break;
+    case SPICE_MSG_DISPLAY_STREAM_DATA:
+        g_assert_nonnull(s->fb);
+        handle_stream_data(s, body, size);
+        break;
+    case SPICE_MSG_DISPLAY_STREAM_DESTROY:
+        g_assert_cmpuint(size, ==, 4);
+        g_assert_cmpuint(spice_wire_get_u32(body), <, SPICE_MAX_NUM_STREAMS);
+        g_assert_true(s->streams[spice_wire_get_u32(body)].live);
+        s->streams[spice_wire_get_u32(body)].live = false;
+        s->stream_destroys++;
+        /* The picture as the stream left it, for box_psnr(). */
+        g_free(s->at_destroy);
+        s->at_destroy = g_memdup2(s->fb, (size_t)W * H * 4);
+        s->destroyed = s->streams[spice_wire_get_u32(body)];
+        break;
+    case SPICE_MSG_DISPLAY_STREAM_ACTIVATE_REPORT:
+        g_assert_cmpuint(size, ==, 16);
+        g_assert_cmpuint(spice_wire_get_u32(body), <, SPICE_MAX_NUM_STREAMS);
+        g_assert_true(s->streams[spice_wire_get_u32(body)].live);
+        s->streams[spice_wire_get_u32(body)].unique = spice_wire_get_u32(body + 4);
+        s->activations++;
         break;
     default:
         break; /* MARK, MONITORS_CONFIG, RESET, notifications */
@@ -422,6 +590,7 @@ static void check_mode(gconstpointer data)
          * of them on a slow (sanitized) build. */
         g_assert_cmpuint(s.types[SPICE_IMAGE_TYPE_BITMAP] * 2, <, encoded);
     }
+    g_assert_cmpuint(s.stream_creates, ==, 0); /* streaming is off */
     if (mc->also[0] == SPICE_IMAGE_TYPE_QUIC) {
         /* The video scene is photographic. */
         g_assert_cmpuint(s.types[SPICE_IMAGE_TYPE_QUIC], >, 0);
@@ -528,6 +697,163 @@ static void test_glz_reconnect(void)
     session_close(&s);
 }
 
+/* Reads while the device draws (as a client watching), then until the
+ * picture equals the reference; returns the reference. */
+static uint32_t *watch_until_picture(Session *s)
+{
+    uint32_t *ref = NULL;
+    for (;;) {
+        handle_one(s);
+        if (!ref) {
+            for (char *line; !ref && (line = g_async_queue_try_pop(s->lines)) != NULL;) {
+                /* Once the device stopped, its dump follows (the last
+                 * messages may all be here before it). */
+                if (g_str_has_prefix(line, "frame: dumped ")) {
+                    ref = read_reference(s);
+                } else if (g_str_has_prefix(line, "frame: stopped ")) {
+                    ref = wait_reference(s);
+                }
+                known_ref = ref;
+                g_free(line);
+            }
+        }
+        if (ref && s->fb && memcmp(s->fb, ref, (size_t)W * H * 4) == 0) {
+            return ref;
+        }
+    }
+}
+
+static void log_streams(const Session *s, const char *what)
+{
+    g_test_message("%s: %u stream creates, %u frames, %u destroys, %u report activations", what,
+                   s->stream_creates, s->stream_frames, s->stream_destroys, s->activations);
+}
+
+/* Every scene but the moving window, which crosses the video at this
+ * size. */
+#define NO_WINDOW (DEMO_SCENE_STATIC | DEMO_SCENE_SCROLL | DEMO_SCENE_VIDEO)
+
+/* The video scene's box becomes an MJPEG stream (both streaming modes:
+ * it is photographic), its last frame is close to the picture, and when
+ * it stops the box comes again losslessly. */
+static void check_stream(gconstpointer data)
+{
+    Session s;
+    SessionParams sp = { .mode = SPICE_IMAGE_COMPRESSION_AUTO_GLZ,
+                         .lz4_cap = true,
+                         .glz_window = GLZ_WINDOW,
+                         .streaming = GPOINTER_TO_INT(data),
+                         .frames = 90,
+                         .scenes = NO_WINDOW };
+    session_open_with(&s, &sp);
+    g_autofree uint32_t *ref = watch_until_picture(&s);
+    log_types(&s, "picture equal");
+    log_streams(&s, "streams");
+    g_assert_cmpuint(s.stream_creates, ==, 1);
+    g_assert_cmpuint(s.stream_destroys, ==, 1);
+    g_assert_cmpuint(s.activations, ==, 1);
+    g_assert_cmpuint(s.stream_frames, >=, 10);
+    double psnr = box_psnr(&s, ref);
+    g_test_message("the last frame against the picture: PSNR %.1f dB", psnr);
+    g_assert_cmpfloat(psnr, >, 30.0);
+    session_close(&s);
+}
+
+/* The moving window crosses the video: each time, the stream ends (the
+ * picture under the window is not the stream's) and may start again;
+ * the picture ends up exact all the same. */
+static void test_stream_drawn_over(void)
+{
+    Session s;
+    SessionParams sp = { .mode = SPICE_IMAGE_COMPRESSION_AUTO_GLZ,
+                         .lz4_cap = true,
+                         .glz_window = GLZ_WINDOW,
+                         .streaming = SPICE_STREAM_VIDEO_FILTER,
+                         .frames = 90 };
+    session_open_with(&s, &sp);
+    g_autofree uint32_t *ref = watch_until_picture(&s);
+    log_streams(&s, "streams");
+    g_assert_cmpuint(s.stream_creates, >=, 1);
+    g_assert_cmpuint(s.stream_destroys, ==, s.stream_creates);
+    session_close(&s);
+}
+
+static void send_report(Session *s, uint32_t id, uint32_t unique, uint32_t frames, uint32_t drops,
+                        int32_t delay)
+{
+    uint8_t r[32];
+    spice_wire_put_u32(r, id);
+    spice_wire_put_u32(r + 4, unique);
+    spice_wire_put_u32(r + 8, 1000);
+    spice_wire_put_u32(r + 12, 2000);
+    spice_wire_put_u32(r + 16, frames);
+    spice_wire_put_u32(r + 20, drops);
+    spice_wire_put_u32(r + 24, (uint32_t)delay);
+    spice_wire_put_u32(r + 28, UINT32_MAX);
+    g_assert_true(test_client_send(s->display, SPICE_MSGC_DISPLAY_STREAM_REPORT, r, sizeof(r)));
+}
+
+/* Reports for another stream or activation, and impossible ones, are
+ * ignored; late frames are taken; "cannot decode" ends the stream for
+ * this client, which gets the box as images from then on. */
+static void test_stream_reports(void)
+{
+    Session s;
+    SessionParams sp = { .mode = SPICE_IMAGE_COMPRESSION_AUTO_GLZ,
+                         .lz4_cap = true,
+                         .glz_window = GLZ_WINDOW,
+                         .streaming = SPICE_STREAM_VIDEO_FILTER,
+                         .frames = 150,
+                         .scenes = NO_WINDOW };
+    session_open_with(&s, &sp);
+    while (s.activations == 0) {
+        handle_one(&s);
+    }
+    uint32_t id = s.last_stream;
+    for (uint32_t i = 0; i < SPICE_MAX_NUM_STREAMS; i++) {
+        if (s.streams[i].live) {
+            id = i;
+        }
+    }
+    uint32_t unique = s.streams[id].unique;
+    send_report(&s, SPICE_MAX_NUM_STREAMS - 1, unique, 5, 0, 10);
+    send_report(&s, UINT32_MAX, unique, 5, 0, 10);
+    send_report(&s, id, unique + 1, 5, 0, 10);
+    send_report(&s, id, unique, 5, 6, 10);
+    send_report(&s, id, unique, 5, 3, -120);
+    unsigned frames = s.stream_frames;
+    while (s.stream_frames < frames + 3) {
+        handle_one(&s);
+    }
+    g_assert_cmpuint(s.stream_destroys, ==, 0);
+    send_report(&s, id, unique, 0, UINT32_MAX, 0);
+    while (s.stream_destroys == 0) {
+        handle_one(&s);
+    }
+    frames = s.stream_frames;
+    g_autofree uint32_t *ref = watch_until_picture(&s);
+    log_streams(&s, "after cannot-decode");
+    g_assert_cmpuint(s.stream_frames, ==, frames);
+    g_assert_cmpuint(s.stream_creates, ==, 1);
+    session_close(&s);
+}
+
+/* A STREAM_REPORT too short for its fields closes the channel. */
+static void test_stream_report_malformed(void)
+{
+    Session s;
+    session_open(&s, SPICE_IMAGE_COMPRESSION_LZ, true);
+    uint8_t r[31] = { 0 };
+    g_assert_true(test_client_send(s.display, SPICE_MSGC_DISPLAY_STREAM_REPORT, r, sizeof(r)));
+    uint16_t type;
+    uint8_t *body;
+    uint32_t size;
+    while (test_client_recv(s.display, &type, &body, &size)) {
+        g_free(body);
+    }
+    session_close(&s);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -537,5 +863,12 @@ int main(int argc, char **argv)
     }
     g_test_add_func("/display/preferred-compression", test_preferred_compression);
     g_test_add_func("/display/glz/reconnect", test_glz_reconnect);
+    g_test_add_data_func("/display/stream/filter", GINT_TO_POINTER(SPICE_STREAM_VIDEO_FILTER),
+                         check_stream);
+    g_test_add_data_func("/display/stream/all", GINT_TO_POINTER(SPICE_STREAM_VIDEO_ALL),
+                         check_stream);
+    g_test_add_func("/display/stream/drawn-over", test_stream_drawn_over);
+    g_test_add_func("/display/stream/reports", test_stream_reports);
+    g_test_add_func("/display/stream/report-malformed", test_stream_report_malformed);
     return g_test_run();
 }

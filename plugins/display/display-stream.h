@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * display-stream.h: video streams of one display output (see
+ * display-stream.c): which boxes are redrawn like video, their MJPEG
+ * frames and the rate control. Worker thread only.
+ */
+#ifndef SPICE_DISPLAY_STREAM_H_
+#define SPICE_DISPLAY_STREAM_H_
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <pixman.h>
+
+#define STREAM_MAX 8 /* streams of one output at a time (ids 0..7) */
+
+/* One encoded frame, shared by the clients it goes to. */
+typedef struct StreamFrame {
+    int ref;
+    uint32_t mm_time;
+    size_t size;
+    uint8_t *jpeg;
+} StreamFrame;
+
+typedef struct VideoStream {
+    uint32_t id;
+    pixman_box32_t box;
+    uint32_t width, height;
+    int64_t last_frame_us;
+    /* rate control */
+    unsigned level;         /* index into the quality ladder */
+    unsigned frames;        /* sent (to any client) since the last decision */
+    unsigned drops;         /* frames a client had no room for since then */
+    int64_t decided_us;     /* last quality decision */
+    int64_t quiet_since_us; /* no drops since */
+    uint32_t latency_ms;    /* what the clients were asked for */
+    uint64_t bytes;         /* all frames' bytes, for the log */
+    unsigned total_frames;
+} VideoStream;
+
+typedef struct StreamSet StreamSet;
+
+StreamSet *stream_set_new(void);
+void stream_set_free(StreamSet *set);
+
+/*
+ * An opaque image was drawn over box, of the pixels in img (box-sized).
+ * Returns the stream it is the next frame of: an existing one with this
+ * box, or one started now (*started) because the box has been redrawn
+ * like video: STREAM_START_FRAMES images within STREAM_DETECT_GAP_US of
+ * each other, and with mode SPICE_STREAM_VIDEO_FILTER photographic ones
+ * among them. NULL: not video (or no room for another stream).
+ */
+VideoStream *stream_set_image(StreamSet *set, const pixman_box32_t *box, pixman_image_t *img,
+                              int mode, int64_t now_us, bool *started);
+
+/* The stream whose box intersects box, or NULL. */
+VideoStream *stream_set_overlapping(StreamSet *set, const pixman_box32_t *box);
+VideoStream *stream_set_get(StreamSet *set, uint32_t id);
+/* The first stream idle for longer than STREAM_TIMEOUT_US, or NULL. */
+VideoStream *stream_set_expired(StreamSet *set, int64_t now_us);
+/* Forget the stream (the caller told the clients). */
+void stream_set_remove(StreamSet *set, VideoStream *st);
+/* Each live stream in turn; stops when fn returns false. */
+void stream_set_foreach(StreamSet *set, bool (*fn)(VideoStream *st, void *opaque), void *opaque);
+
+/* The frame as MJPEG at the stream's current quality; NULL when the
+ * encoder fails. */
+StreamFrame *stream_encode_frame(VideoStream *st, pixman_image_t *img, uint32_t mm_time);
+StreamFrame *stream_frame_ref(StreamFrame *f);
+void stream_frame_unref(StreamFrame *f);
+
+/* Rate control. A frame went out to a client (sent) or was replaced
+ * before it could (dropped). */
+void stream_count_frame(VideoStream *st, bool dropped, int64_t now_us);
+
+/* A client's STREAM_REPORT, already checked to be for st. Returns the
+ * latency the client should get (ms), or 0 to leave it. */
+uint32_t stream_client_report(VideoStream *st, uint32_t num_frames, uint32_t num_drops,
+                              int32_t last_frame_delay, int64_t now_us);
+
+/* The quality (1..100) frames are encoded at now. */
+int stream_quality(const VideoStream *st);
+
+#endif /* SPICE_DISPLAY_STREAM_H_ */
