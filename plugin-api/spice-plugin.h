@@ -599,6 +599,24 @@ typedef struct SpiceMmLatencyRequest {
     uint32_t latency_ms;
 } SpiceMmLatencyRequest;
 
+/*
+ * "spice.client-link" (retained; key: the client's session id;
+ *   SpiceClientLinkInfo; since 1.5) What the main channel's network test
+ *   measured for the client's link: published by the main plugin when
+ *   the test ends, withdrawn when the main channel goes. Read by the
+ *   display plugin: JPEG and ZLIB-GLZ "auto" mean "when the bandwidth is
+ *   low", as the reference. Nobody: no test ran (a unix socket, or it is
+ *   not over yet), and the link counts as fast.
+ */
+#define SPICE_TOPIC_CLIENT_LINK "spice.client-link"
+
+typedef struct SpiceClientLinkInfo {
+    uint32_t size;
+    uint32_t low_bandwidth; /* 1: below 10 Mbit/s, the reference's threshold */
+    uint64_t latency_us;    /* round trip of a small ping */
+    uint64_t bitrate_bps;   /* measured with a 250 KiB ping */
+} SpiceClientLinkInfo;
+
 /* ------------------------------------------------------------------------
  * Host services: the table the server hands to init(). Append-only; each
  * block is marked with the ABI minor that added it. A plugin that wants a

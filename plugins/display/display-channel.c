@@ -472,13 +472,25 @@ static int compression_for(DisplayClient *dc)
     return (int)display_host->server_get_int(dc->out->plugin, SPICE_SERVER_INT_IMAGE_COMPRESSION);
 }
 
-/* ZLIB-GLZ: deflate level 3 (the reference's) when the server says
- * always, none otherwise. */
+/* A WAN setting (jpeg, zlib-glz) for this client: always, or auto when
+ * the main channel's network test found the link slow. */
+static bool wan_setting_on(DisplayClient *dc, SpiceServerInt key)
+{
+    int64_t v = display_host->server_get_int(dc->out->plugin, key);
+    if (v == SPICE_WAN_COMPRESSION_ALWAYS) {
+        return true;
+    }
+    if (v != SPICE_WAN_COMPRESSION_AUTO) {
+        return false;
+    }
+    SpiceClient *client = display_host->channel_client_get_client(dc->cc);
+    return display_low_bandwidth(dc->out->plugin, display_host->client_get_session_id(client));
+}
+
+/* ZLIB-GLZ: deflate level 3 (the reference's) when it is on. */
 static int zlib_level_for(DisplayClient *dc)
 {
-    int64_t zlib =
-        display_host->server_get_int(dc->out->plugin, SPICE_SERVER_INT_ZLIB_GLZ_COMPRESSION);
-    return zlib == SPICE_WAN_COMPRESSION_ALWAYS ? 3 : 0;
+    return wan_setting_on(dc, SPICE_SERVER_INT_ZLIB_GLZ_COMPRESSION) ? 3 : 0;
 }
 
 /* Pointer to the tile's pixels in 32-bit xRGB, converting other surface
@@ -523,14 +535,15 @@ static void next_tile(DisplayClient *dc, const DisplayPrimary *s, pixman_box32_t
  * The image compression mode (the client's PREFERRED_COMPRESSION, else the
  * server's) picks the codec as the reference's modes do: off sends raw
  * bitmaps, quic QUIC, lz LZ, glz GLZ, lz4 LZ4; auto_lz sends QUIC for
- * photographic images and LZ for the rest, auto_glz QUIC and GLZ. GLZ
- * becomes ZLIB-GLZ when zlib-glz compression is "always" and that is
- * smaller. A client without a GLZ window (spice-html5), or a session
- * that may no longer use GLZ (glz-sessions.c), gets LZ4 where it decodes
- * it and LZ otherwise instead; so does an lz4 client without LZ4. JPEG
- * replaces the lossless codec for photographic images when jpeg
- * compression is "always". Local (unix socket) clients always get raw
- * bitmaps; so do images too small for a codec's header to pay off.
+ * photographic images and LZ for the rest, auto_glz QUIC and GLZ. Where
+ * the choice is QUIC, JPEG replaces it when jpeg compression is on for
+ * the client (always, or auto on a slow link); GLZ becomes ZLIB-GLZ the
+ * same way with zlib-glz compression, when that is smaller. A client
+ * without a GLZ window (spice-html5), or a session that may no longer use
+ * GLZ (glz-sessions.c), gets LZ4 where it decodes it and LZ otherwise
+ * instead; so does an lz4 client without LZ4. Local (unix socket)
+ * clients always get raw bitmaps; so do images too small for a codec's
+ * header to pay off.
  */
 static bool encode_image(DisplayClient *dc, SpiceWireWriter *wr, const uint8_t *px, int32_t stride,
                          uint32_t w, uint32_t h, uint8_t *type)
@@ -541,25 +554,19 @@ static bool encode_image(DisplayClient *dc, SpiceWireWriter *wr, const uint8_t *
         bool automatic =
             comp == SPICE_IMAGE_COMPRESSION_AUTO_LZ || comp == SPICE_IMAGE_COMPRESSION_AUTO_GLZ;
         bool glz = comp == SPICE_IMAGE_COMPRESSION_GLZ || comp == SPICE_IMAGE_COMPRESSION_AUTO_GLZ;
-        bool photo = false;
+        if (comp == SPICE_IMAGE_COMPRESSION_QUIC ||
+            (automatic && image_is_photographic(px, stride, w, h))) {
 #ifdef SPICE_CODEC_JPEG
-        int jpeg =
-            (int)display_host->server_get_int(dc->out->plugin, SPICE_SERVER_INT_JPEG_COMPRESSION);
-        if (jpeg == SPICE_WAN_COMPRESSION_ALWAYS || automatic) {
-            photo = image_is_photographic(px, stride, w, h);
-        }
-        if (jpeg == SPICE_WAN_COMPRESSION_ALWAYS && photo &&
-            image_encode_jpeg(wr, px, stride, w, h, JPEG_QUALITY)) {
-            *type = SPICE_IMAGE_TYPE_JPEG;
-            return true;
-        }
-#else
-        photo = automatic && image_is_photographic(px, stride, w, h);
+            if (wan_setting_on(dc, SPICE_SERVER_INT_JPEG_COMPRESSION) &&
+                image_encode_jpeg(wr, px, stride, w, h, JPEG_QUALITY)) {
+                *type = SPICE_IMAGE_TYPE_JPEG;
+                return true;
+            }
 #endif
-        if ((comp == SPICE_IMAGE_COMPRESSION_QUIC || (automatic && photo)) &&
-            image_encode_quic(wr, px, stride, w, h)) {
-            *type = SPICE_IMAGE_TYPE_QUIC;
-            return true;
+            if (image_encode_quic(wr, px, stride, w, h)) {
+                *type = SPICE_IMAGE_TYPE_QUIC;
+                return true;
+            }
         }
         GlzDictionary *dict = glz ? glz_session_dictionary(dc->glz) : NULL;
         bool zlib_used = false;

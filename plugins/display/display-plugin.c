@@ -21,7 +21,37 @@ typedef struct DisplayPlugin {
     GList *workers; /* QxlWorker*, host thread */
     SpiceTopicSubscription *monitors_sub;
     GlzSessions *glz;
+    /* sessions whose network test found a slow link (spice.client-link) */
+    SpiceTopicSubscription *link_sub;
+    GMutex link_lock;
+    GHashTable *slow_sessions; /* session id -> itself */
 } DisplayPlugin;
+
+bool display_low_bandwidth(SpicePlugin *plugin, uint32_t session_id)
+{
+    DisplayPlugin *dp = display_host->get_data(plugin);
+    g_mutex_lock(&dp->link_lock);
+    bool slow = g_hash_table_contains(dp->slow_sessions, GUINT_TO_POINTER(session_id));
+    g_mutex_unlock(&dp->link_lock);
+    return slow;
+}
+
+static void on_client_link(SpicePlugin *plugin, const char *topic, uint32_t key,
+                           const void *payload, uint32_t size, void *opaque)
+{
+    (void)plugin, (void)topic;
+    DisplayPlugin *dp = opaque;
+    const SpiceClientLinkInfo *link = payload;
+    bool slow = link && size >= sizeof(*link) &&
+                SPICE_PAYLOAD_HAS(link, SpiceClientLinkInfo, low_bandwidth) && link->low_bandwidth;
+    g_mutex_lock(&dp->link_lock);
+    if (slow) {
+        g_hash_table_add(dp->slow_sessions, GUINT_TO_POINTER(key));
+    } else {
+        g_hash_table_remove(dp->slow_sessions, GUINT_TO_POINTER(key));
+    }
+    g_mutex_unlock(&dp->link_lock);
+}
 
 GlzSessions *display_glz_sessions(SpicePlugin *plugin)
 {
@@ -105,6 +135,9 @@ static int display_init(SpicePlugin *plugin, const SpiceHostServices *host)
     DisplayPlugin *dp = g_new0(DisplayPlugin, 1);
     dp->plugin = plugin;
     dp->glz = glz_sessions_new();
+    g_mutex_init(&dp->link_lock);
+    dp->slow_sessions = g_hash_table_new(g_direct_hash, g_direct_equal);
+    dp->link_sub = host->topic_subscribe(plugin, SPICE_TOPIC_CLIENT_LINK, NULL, on_client_link, dp);
     dp->monitors_sub = host->topic_subscribe(plugin, SPICE_TOPIC_CLIENT_MONITORS_CONFIG, NULL,
                                              on_client_monitors_config, dp);
     host->set_data(plugin, dp);
@@ -115,12 +148,15 @@ static void display_deinit(SpicePlugin *plugin)
 {
     DisplayPlugin *dp = display_host->get_data(plugin);
     display_host->topic_unsubscribe(dp->monitors_sub);
+    display_host->topic_unsubscribe(dp->link_sub);
     /* The core removed every QXL instance (and so every worker) first. */
     while (dp->workers) {
         qxl_worker_free(dp->workers->data);
         dp->workers = g_list_delete_link(dp->workers, dp->workers);
     }
     glz_sessions_free(dp->glz);
+    g_hash_table_unref(dp->slow_sessions);
+    g_mutex_clear(&dp->link_lock);
     g_free(dp);
 }
 

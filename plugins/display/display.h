@@ -29,5 +29,7 @@ extern const SpiceHostServices *display_host;
 typedef struct GlzSessions GlzSessions;
 /* The plugin's GLZ dictionaries, by session (display-plugin.c). */
 GlzSessions *display_glz_sessions(SpicePlugin *plugin);
+/* Whether the session's network test found a slow link (any thread). */
+bool display_low_bandwidth(SpicePlugin *plugin, uint32_t session_id);
 
 #endif /* SPICE_DISPLAY_DISPLAY_H_ */

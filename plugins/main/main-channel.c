@@ -63,7 +63,13 @@ typedef struct MainClient {
     uint32_t net_ping_id[3];
     uint64_t latency_us;
     uint64_t bitrate_bps;
+    bool link_published; /* spice.client-link, to withdraw */
 } MainClient;
+
+static uint32_t session_of(SpiceChannelClient *cc)
+{
+    return host->client_get_session_id(host->channel_client_get_client(cc));
+}
 
 static void send_mouse_mode(MainPlugin *mp, const SpiceMouseModeInfo *info)
 {
@@ -208,7 +214,12 @@ static void main_disconnect(SpiceChannel *channel, SpiceChannelClient *cc)
         mp->cc = NULL;
         agent_client_disconnected(mp->agent);
     }
-    free(client_state(cc));
+    MainClient *mc = client_state(cc);
+    if (mc && mc->link_published) {
+        host->topic_publish(mp->plugin, SPICE_TOPIC_CLIENT_LINK, session_of(cc), NULL, 0,
+                            SPICE_TOPIC_RETAIN);
+    }
+    free(mc);
     host->channel_client_set_data(cc, NULL);
 }
 
@@ -232,6 +243,13 @@ static void main_pong_cb(SpiceChannelClient *cc, uint32_t ping_id, uint64_t rtt_
                   "network test: latency %.3f ms, bit rate %.1f Mbit/s (%s bandwidth)",
                   mc->latency_us / 1000.0, mc->bitrate_bps / 1e6,
                   mc->bitrate_bps < LOW_BANDWIDTH_BPS ? "low" : "high");
+        SpiceClientLinkInfo link = { .size = sizeof(link),
+                                     .low_bandwidth = mc->bitrate_bps < LOW_BANDWIDTH_BPS,
+                                     .latency_us = mc->latency_us,
+                                     .bitrate_bps = mc->bitrate_bps };
+        host->topic_publish(mp->plugin, SPICE_TOPIC_CLIENT_LINK, session_of(cc), &link,
+                            sizeof(link), SPICE_TOPIC_RETAIN);
+        mc->link_published = true;
     }
 }
 

@@ -15,6 +15,7 @@
  * pixel for pixel (after a stream, once its box came again losslessly).
  */
 #include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -54,6 +55,7 @@ typedef struct Session {
     int mode;        /* server image compression */
     int zlib;        /* server zlib-glz compression */
     int streaming;   /* server streaming-video */
+    int jpeg;        /* server jpeg-wan-compression */
     unsigned frames; /* the device draws this many frames */
     unsigned scenes; /* DEMO_SCENE_*; 0: all */
     GlzTestWindow *glz;
@@ -90,7 +92,7 @@ static void setup_server(SpiceServer *server, void *opaque)
 {
     Session *s = opaque;
     spice_server_set_image_compression(server, (SpiceImageCompression)s->mode);
-    spice_server_set_jpeg_compression(server, SPICE_WAN_COMPRESSION_NEVER);
+    spice_server_set_jpeg_compression(server, (spice_wan_compression_t)s->jpeg);
     spice_server_set_zlib_glz_compression(server, (spice_wan_compression_t)s->zlib);
     spice_server_set_streaming_video(server, s->streaming ? s->streaming : SPICE_STREAM_VIDEO_OFF);
 }
@@ -130,6 +132,8 @@ typedef struct SessionParams {
     int streaming;       /* SPICE_STREAM_VIDEO_*; 0: off */
     unsigned frames;     /* 0: FRAMES */
     unsigned scenes;     /* DEMO_SCENE_*; 0: all */
+    int jpeg;            /* spice_wan_compression_t; 0: never */
+    int net_test_ms;     /* > 0: answer main's network test, the big ping this late */
 } SessionParams;
 
 /* The display channel links (the LZ4 cap as asked) and sends its INIT. */
@@ -154,6 +158,29 @@ static void display_link(Session *s, uint32_t session, bool lz4_cap, uint32_t gl
     g_assert_true(test_client_send(s->display, SPICE_MSGC_DISPLAY_INIT, init, sizeof(init)));
 }
 
+/* The main channel's network test: three pings (a warm-up, the latency
+ * one and 250 KiB for the rate), the last answered late_ms late, so the
+ * server measures the link as that slow. Then a moment for the result to
+ * reach the display plugin. */
+static void answer_net_test(Session *s, int late_ms)
+{
+    for (int answered = 0; answered < 3;) {
+        uint16_t type;
+        uint8_t *body;
+        uint32_t size;
+        g_assert_true(test_client_recv(s->main, &type, &body, &size));
+        if (type == SPICE_MSG_PING) {
+            g_assert_cmpuint(size, >=, 12);
+            if (++answered == 3) {
+                g_usleep((gulong)late_ms * 1000);
+            }
+            g_assert_true(test_client_send(s->main, SPICE_MSGC_PONG, body, 12));
+        }
+        g_free(body);
+    }
+    g_usleep(100 * 1000);
+}
+
 /* Starts the server and the device; links main and display. */
 static uint32_t session_open_with(Session *s, const SessionParams *sp)
 {
@@ -163,6 +190,7 @@ static uint32_t session_open_with(Session *s, const SessionParams *sp)
     s->streaming = sp->streaming;
     s->frames = sp->frames;
     s->scenes = sp->scenes;
+    s->jpeg = sp->jpeg ? sp->jpeg : SPICE_WAN_COMPRESSION_NEVER;
     s->glz = glz_test_window_new();
     s->lines = g_async_queue_new_full(g_free);
     s->dump_path = g_strdup_printf("%s/test-display-%d.ppm", g_get_tmp_dir(), (int)getpid());
@@ -175,6 +203,9 @@ static uint32_t session_open_with(Session *s, const SessionParams *sp)
     uint32_t session;
     s->main = test_client_main(test_server_port(s->ts), NULL, &session);
     g_assert_nonnull(s->main);
+    if (sp->net_test_ms > 0) {
+        answer_net_test(s, sp->net_test_ms);
+    }
     display_link(s, session, sp->lz4_cap, sp->glz_window);
     return session;
 }
@@ -253,6 +284,33 @@ static void assert_rect_in(const Session *s, Rect b)
     g_assert_cmpint(b.top, <, b.bottom);
 }
 
+/* A JFIF stream decoded as spice-gtk does (libjpeg, BGRX): w x h pixels
+ * 0x00RRGGBB. */
+static uint32_t *decode_jpeg(const uint8_t *data, uint32_t size, uint32_t w, uint32_t h)
+{
+    struct jpeg_decompress_struct cinfo;
+    struct jpeg_error_mgr jerr;
+    cinfo.err = jpeg_std_error(&jerr);
+    jpeg_create_decompress(&cinfo);
+    jpeg_mem_src(&cinfo, data, size);
+    g_assert_cmpint(jpeg_read_header(&cinfo, TRUE), ==, JPEG_HEADER_OK);
+    cinfo.out_color_space = JCS_EXT_BGRX;
+    jpeg_start_decompress(&cinfo);
+    g_assert_cmpuint(cinfo.output_width, ==, w);
+    g_assert_cmpuint(cinfo.output_height, ==, h);
+    uint32_t *px = g_new(uint32_t, (size_t)w * h);
+    while (cinfo.output_scanline < h) {
+        JSAMPROW row = (JSAMPROW)(px + (size_t)cinfo.output_scanline * w);
+        jpeg_read_scanlines(&cinfo, &row, 1);
+    }
+    jpeg_finish_decompress(&cinfo);
+    jpeg_destroy_decompress(&cinfo);
+    for (size_t i = 0; i < (size_t)w * h; i++) {
+        px[i] &= 0x00ffffffu;
+    }
+    return px;
+}
+
 static void handle_draw_copy(Session *s, const uint8_t *body, uint32_t size)
 {
     SpiceWireReader r = spice_wire_reader(body, size);
@@ -284,6 +342,13 @@ static void handle_draw_copy(Session *s, const uint8_t *body, uint32_t size)
         g_assert_cmpuint(c->w, ==, w);
         g_assert_cmpuint(c->h, ==, h);
         px = c->px;
+    } else if (type == SPICE_IMAGE_TYPE_JPEG) {
+        const uint8_t *jb = body + image_at + 18;
+        g_assert_cmpuint(size - image_at - 18, >=, 4);
+        uint32_t jsize = spice_wire_get_u32(jb);
+        g_assert_cmpuint(image_at + 18 + 4 + jsize, ==, size);
+        owned = decode_jpeg(jb + 4, jsize, w, h);
+        px = owned;
     } else {
         size_t used;
         const char *why;
@@ -551,11 +616,12 @@ static unsigned images(const Session *s)
 static void log_types(const Session *s, const char *what)
 {
     g_test_message("%s: %u messages, %u images: bitmap %u, quic %u, lz %u, glz %u, zlib-glz %u, "
-                   "lz4 %u, from cache %u",
+                   "lz4 %u, jpeg %u, from cache %u",
                    what, s->messages, images(s), s->types[SPICE_IMAGE_TYPE_BITMAP],
                    s->types[SPICE_IMAGE_TYPE_QUIC], s->types[SPICE_IMAGE_TYPE_LZ_RGB],
                    s->types[SPICE_IMAGE_TYPE_GLZ_RGB], s->types[SPICE_IMAGE_TYPE_ZLIB_GLZ_RGB],
-                   s->types[SPICE_IMAGE_TYPE_LZ4], s->types[SPICE_IMAGE_TYPE_FROM_CACHE]);
+                   s->types[SPICE_IMAGE_TYPE_LZ4], s->types[SPICE_IMAGE_TYPE_JPEG],
+                   s->types[SPICE_IMAGE_TYPE_FROM_CACHE]);
 }
 
 typedef struct ModeCase {
@@ -854,6 +920,71 @@ static void test_stream_report_malformed(void)
     session_close(&s);
 }
 
+/* Nothing arrives on the display channel for ms. */
+static bool display_idle(Session *s, int ms)
+{
+    struct pollfd p = { .fd = s->display->fd, .events = POLLIN };
+    return poll(&p, 1, ms) == 0;
+}
+
+/* PSNR (dB) of the whole picture against the reference. */
+static double picture_psnr(const Session *s, const uint32_t *ref)
+{
+    double se = 0;
+    for (size_t i = 0; i < (size_t)W * H; i++) {
+        for (int k = 0; k < 24; k += 8) {
+            double d = (double)((s->fb[i] >> k) & 0xff) - (double)((ref[i] >> k) & 0xff);
+            se += d * d;
+        }
+    }
+    return se == 0 ? 99.0 : 10.0 * log10(255.0 * 255.0 * (double)W * H * 3 / se);
+}
+
+/* jpeg and zlib-glz "auto" follow the main channel's network test: on a
+ * slow link (the big ping answered 400 ms late: about 5 Mbit/s) the
+ * photographic images go as JPEG and GLZ is deflated; on a fast one,
+ * neither. */
+static void check_wan_auto(gconstpointer data)
+{
+    bool slow = GPOINTER_TO_INT(data);
+    Session s;
+    SessionParams sp = { .mode = SPICE_IMAGE_COMPRESSION_AUTO_GLZ,
+                         .lz4_cap = true,
+                         .glz_window = GLZ_WINDOW,
+                         .zlib = SPICE_WAN_COMPRESSION_AUTO,
+                         .jpeg = SPICE_WAN_COMPRESSION_AUTO,
+                         .net_test_ms = slow ? 400 : 1,
+                         .frames = 120 };
+    session_open_with(&s, &sp);
+    if (slow) {
+        /* Watch the frames (lossy: the picture is never exact), until the
+         * device stopped and the server has nothing more. */
+        g_autofree uint32_t *ref = NULL;
+        while (!ref || !display_idle(&s, 500)) {
+            handle_one(&s);
+            char *line = ref ? NULL : g_async_queue_try_pop(s.lines);
+            if (line && g_str_has_prefix(line, "frame: stopped ")) {
+                ref = wait_reference(&s);
+            }
+            g_free(line);
+        }
+        log_types(&s, "slow link");
+        g_assert_cmpuint(s.types[SPICE_IMAGE_TYPE_JPEG], >, 0);
+        g_assert_cmpuint(s.types[SPICE_IMAGE_TYPE_ZLIB_GLZ_RGB], >, 0);
+        g_assert_cmpuint(s.types[SPICE_IMAGE_TYPE_QUIC], ==, 0);
+        double psnr = picture_psnr(&s, ref);
+        g_test_message("the picture against the reference: PSNR %.1f dB", psnr);
+        g_assert_cmpfloat(psnr, >, 30.0);
+    } else {
+        g_autofree uint32_t *ref = watch_until_picture(&s);
+        log_types(&s, "fast link");
+        g_assert_cmpuint(s.types[SPICE_IMAGE_TYPE_JPEG], ==, 0);
+        g_assert_cmpuint(s.types[SPICE_IMAGE_TYPE_ZLIB_GLZ_RGB], ==, 0);
+        g_assert_cmpuint(s.types[SPICE_IMAGE_TYPE_QUIC], >, 0);
+    }
+    session_close(&s);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -868,6 +999,8 @@ int main(int argc, char **argv)
     g_test_add_data_func("/display/stream/all", GINT_TO_POINTER(SPICE_STREAM_VIDEO_ALL),
                          check_stream);
     g_test_add_func("/display/stream/drawn-over", test_stream_drawn_over);
+    g_test_add_data_func("/display/wan-auto/slow-link", GINT_TO_POINTER(1), check_wan_auto);
+    g_test_add_data_func("/display/wan-auto/fast-link", GINT_TO_POINTER(0), check_wan_auto);
     g_test_add_func("/display/stream/reports", test_stream_reports);
     g_test_add_func("/display/stream/report-malformed", test_stream_report_malformed);
     return g_test_run();
