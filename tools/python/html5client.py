@@ -218,9 +218,9 @@ class Html5Client:
 
     # ---- what a test wants ---------------------------------------------------
 
-    def canvas(self):
+    def canvas(self, timeout=60.0):
         """(width, height, RGB bytes) of the primary surface's canvas."""
-        v = self.evaluate(READ_CANVAS, timeout=60)
+        v = self.evaluate(READ_CANVAS, timeout=timeout)
         if not v:
             return None
         return v[0], v[1], base64.b64decode(v[2])
