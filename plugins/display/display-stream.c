@@ -217,8 +217,8 @@ StreamFrame *stream_encode_frame(VideoStream *st, pixman_image_t *img, uint32_t 
     f->ref = 1;
     f->mm_time = mm_time;
     f->size = size - 4;
-    f->jpeg = g_memdup2(data + 4, f->size);
-    free(data);
+    f->buf = data;
+    f->jpeg = data + 4;
     st->bytes += f->size;
     st->total_frames++;
     return f;
@@ -237,7 +237,7 @@ StreamFrame *stream_frame_ref(StreamFrame *f)
 void stream_frame_unref(StreamFrame *f)
 {
     if (f && --f->ref == 0) {
-        g_free(f->jpeg);
+        free(f->buf);
         g_free(f);
     }
 }

@@ -19,7 +19,8 @@ typedef struct StreamFrame {
     int ref;
     uint32_t mm_time;
     size_t size;
-    uint8_t *jpeg;
+    const uint8_t *jpeg; /* the JFIF stream, inside buf */
+    uint8_t *buf;        /* the encoder's output (free()) */
 } StreamFrame;
 
 typedef struct VideoStream {
