@@ -5,21 +5,24 @@
  * Each client keeps a dirty region of the primary surface: the pixels its
  * copy of the screen may lack. Drawing commands only grow that region;
  * when the client can take more (its ACK window and our outgoing queue
- * have room) we cut the next tile out of the region, encode the surface's
- * current pixels (raw, QUIC, LZ, GLZ, LZ4 or JPEG) and send a DRAW_COPY. A slow client
+ * have room) we take the next piece of the region (its rectangles merged
+ * while mostly dirty: next_piece), encode the surface's current pixels
+ * (raw, QUIC, LZ, GLZ, LZ4 or JPEG) and send a DRAW_COPY. A slow client
  * therefore receives fewer, newer frames instead of a growing backlog,
  * and nothing here ever waits for a client.
  *
  * Messages that must keep their order relative to pixels (surface create
  * and destroy, monitors, copy-bits, cache invalidations) wait in a small
- * per-client queue that is always sent before more tiles. A copy-bits on
+ * per-client queue that is always sent before more pieces. A copy-bits on
  * the guest's screen is forwarded as COPY_BITS when the client's copy of
  * the source area is current (outside its dirty region): the client then
  * moves pixels it already has instead of receiving them again.
  *
- * Tiles on a fixed grid make repeated content recur as identical tiles;
- * a per-client cache keyed by a hash of the pixels lets those be sent as
- * FROM_CACHE references, with INVAL_LIST when entries are evicted.
+ * Opaque images the guest draws go as they came (output_image), so
+ * repeated content (a window's picture, a frame shown again) recurs as
+ * identical images; a per-client cache keyed by a hash of the pixels
+ * lets those be sent as FROM_CACHE references, with INVAL_LIST when
+ * entries are evicted.
  *
  * This is the QXL worker's output (display-output.h): the worker calls the
  * ops below on its thread, where the clients live too, and the primary
@@ -41,7 +44,9 @@
 #include "display-stream.h"
 #include "glz-sessions.h"
 
-#define TILE                   128
+#define MAX_PIECE_PIXELS       (1024u * 1024u)
+#define PIECE_LOOKAHEAD        64
+#define PIECE_SLACK            8192
 #define MAX_WHOLE_PIXELS       (3840u * 2160u)
 #define MAX_QUEUED_ITEMS       64
 #define MAX_QUEUED_IMAGE_BYTES (16u << 20)
@@ -462,7 +467,7 @@ static void send_item(DisplayClient *dc, Item *it)
     }
 }
 
-/* ---- tiles ---------------------------------------------------------------------------- */
+/* ---- pieces --------------------------------------------------------------------------- */
 
 static int compression_for(DisplayClient *dc)
 {
@@ -493,9 +498,9 @@ static int zlib_level_for(DisplayClient *dc)
     return wan_setting_on(dc, SPICE_SERVER_INT_ZLIB_GLZ_COMPRESSION) ? 3 : 0;
 }
 
-/* Pointer to the tile's pixels in 32-bit xRGB, converting other surface
+/* Pointer to the piece's pixels in 32-bit xRGB, converting other surface
  * formats into *tmp (which the caller unrefs). */
-static const uint8_t *tile_pixels(const DisplayPrimary *s, const pixman_box32_t *t, int32_t *stride,
+static const uint8_t *piece_pixels(const DisplayPrimary *s, const pixman_box32_t *t, int32_t *stride,
                                   pixman_image_t **tmp)
 {
     int w = t->x2 - t->x1, h = t->y2 - t->y1;
@@ -513,11 +518,43 @@ static const uint8_t *tile_pixels(const DisplayPrimary *s, const pixman_box32_t 
     return (const uint8_t *)pixman_image_get_data(*tmp);
 }
 
-/* The next tile: the top-left corner of the dirty region, cut on the
- * TILE grid. A wholly dirty surface (a new client, a new mode) goes as
- * one image, as clients expect of a first frame: tools that grab the
- * screen on the first update (spicy-screenshot) then see all of it. */
-static void next_tile(DisplayClient *dc, const DisplayPrimary *s, pixman_box32_t *t)
+static bool client_streams(DisplayClient *dc);
+
+static uint64_t box_area(const pixman_box32_t *b)
+{
+    return (uint64_t)(b->x2 - b->x1) * (uint64_t)(b->y2 - b->y1);
+}
+
+/* Pixels of the n rectangles (disjoint, as a region's are) inside box. */
+static uint64_t area_inside(const pixman_box32_t *b, int n, const pixman_box32_t *box)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < n; i++) {
+        pixman_box32_t c = { MAX(b[i].x1, box->x1), MAX(b[i].y1, box->y1), MIN(b[i].x2, box->x2),
+                             MIN(b[i].y2, box->y2) };
+        if (c.x1 < c.x2 && c.y1 < c.y2) {
+            sum += box_area(&c);
+        }
+    }
+    return sum;
+}
+
+/*
+ * The next piece of the dirty region to send, as one image: its first
+ * rectangle grown over the following ones while the box stays mostly
+ * dirty (at least half, or no more than PIECE_SLACK clean pixels) and
+ * at most MAX_PIECE_PIXELS. A guest that redraws many small areas (a
+ * text console, a terminal: glyph runs, lines, the cursor) then costs
+ * one message per merged area rather than one per rectangle or grid
+ * cell, and the codecs see longer runs. The clean pixels inside are the
+ * surface's current ones, which the client has already: sending them is
+ * correct, only a little wasted. For a client that takes streams the box
+ * stays off running streams (their pixels are the stream's, and lossy).
+ * A wholly dirty surface (a new client, a new mode) goes as one image,
+ * as clients expect of a first frame: tools that grab the screen on the
+ * first update (spicy-screenshot) then see all of it.
+ */
+static void next_piece(DisplayClient *dc, const DisplayPrimary *s, pixman_box32_t *t)
 {
     int n;
     const pixman_box32_t *b = pixman_region32_rectangles(&dc->dirty, &n);
@@ -526,9 +563,34 @@ static void next_tile(DisplayClient *dc, const DisplayPrimary *s, pixman_box32_t
         t->y2 == (int32_t)s->height && (uint64_t)s->width * s->height <= MAX_WHOLE_PIXELS) {
         return;
     }
-    int32_t gx = (t->x1 / TILE + 1) * TILE, gy = (t->y1 / TILE + 1) * TILE;
-    t->x2 = MIN(t->x2, gx);
-    t->y2 = MIN(t->y2, gy);
+    if (box_area(t) > MAX_PIECE_PIXELS) {
+        /* Bands of whole rows (rows of at most MAX_PIECE_PIXELS). */
+        int32_t w = t->x2 - t->x1;
+        if ((uint64_t)w > MAX_PIECE_PIXELS) {
+            t->x2 = t->x1 + (int32_t)MAX_PIECE_PIXELS;
+            w = (int32_t)MAX_PIECE_PIXELS;
+        }
+        t->y2 = MIN(t->y2, t->y1 + MAX(1, (int32_t)(MAX_PIECE_PIXELS / (uint32_t)w)));
+        return;
+    }
+    int m = MIN(n, PIECE_LOOKAHEAD);
+    bool streams = client_streams(dc);
+    for (int i = 1; i < m; i++) {
+        pixman_box32_t u = { MIN(t->x1, b[i].x1), MIN(t->y1, b[i].y1), MAX(t->x2, b[i].x2),
+                             MAX(t->y2, b[i].y2) };
+        uint64_t area = box_area(&u);
+        if (area > MAX_PIECE_PIXELS) {
+            continue;
+        }
+        uint64_t dirty = area_inside(b, m, &u);
+        if (dirty * 2 < area && area - dirty > PIECE_SLACK) {
+            continue;
+        }
+        if (streams && stream_set_overlapping(dc->out->streams, &u)) {
+            continue;
+        }
+        *t = u;
+    }
 }
 
 /*
@@ -651,18 +713,18 @@ static void send_pixels(DisplayClient *dc, pixman_box32_t t, const uint8_t *px, 
     send_writer(dc, SPICE_MSG_DISPLAY_DRAW_COPY, &wr);
 }
 
-/* Send one tile of the dirty region. */
-static void send_tile(DisplayClient *dc)
+/* Send the next piece of the dirty region. */
+static void send_piece(DisplayClient *dc)
 {
     const DisplayPrimary *s = dc->out->source->primary;
     pixman_box32_t t;
-    next_tile(dc, s, &t);
+    next_piece(dc, s, &t);
     region_subtract_box(&dc->dirty, &t);
     int32_t stride;
     pixman_image_t *tmp;
-    const uint8_t *px = tile_pixels(s, &t, &stride, &tmp);
+    const uint8_t *px = piece_pixels(s, &t, &stride, &tmp);
     if (!px) {
-        display_host->channel_client_disconnect(dc->cc, "out of memory for a tile");
+        display_host->channel_client_disconnect(dc->cc, "out of memory for a piece");
         return;
     }
     send_pixels(dc, t, px, stride);
@@ -688,7 +750,7 @@ static void display_produce(SpiceChannelClient *cc)
             continue;
         }
         if (dc->has_primary && pixman_region32_not_empty(&dc->dirty)) {
-            send_tile(dc);
+            send_piece(dc);
             continue;
         }
         if (dc->need_mark && dc->has_primary) {
@@ -848,10 +910,34 @@ static Snapshot *snapshot_take(const DisplayPrimary *s, const pixman_box32_t *bo
     return snap;
 }
 
-/* dc gets the box's pixels as one image now instead of as dirty tiles
+/* Queued images the new box covers wholly are not worth sending: the
+ * client would draw them only to draw over them (a console redrawing its
+ * screen faster than the client reads). Only the images at the tail of
+ * the queue go: an earlier one may be the source of a copy queued after
+ * it, or belong to another surface. */
+static void drop_covered_images(DisplayClient *dc, const pixman_box32_t *box)
+{
+    for (GList *l = dc->items.tail; l;) {
+        GList *prev = l->prev;
+        Item *it = l->data;
+        if (it->type != ITEM_IMAGE) {
+            return;
+        }
+        if (it->box.x1 >= box->x1 && it->box.y1 >= box->y1 && it->box.x2 <= box->x2 &&
+            it->box.y2 <= box->y2) {
+            dc->queued_image_bytes -= item_image_bytes(it);
+            g_queue_delete_link(&dc->items, l);
+            item_free(it);
+        }
+        l = prev;
+    }
+}
+
+/* dc gets the box's pixels as one image now instead of as dirty pieces
  * later. */
 static void queue_image(DisplayClient *dc, const pixman_box32_t *box, Snapshot *snap)
 {
+    drop_covered_images(dc, box);
     size_t bytes = (size_t)pixman_image_get_stride(snap->image) * (size_t)(box->y2 - box->y1);
     if (dc->queued_image_bytes + bytes > MAX_QUEUED_IMAGE_BYTES) {
         collapse_items(dc, true);
@@ -1009,7 +1095,7 @@ static void output_copy_bits(DisplayOutput *out, const pixman_box32_t *dest, int
 
 /* An opaque image was just drawn over all of box (inside the primary):
  * clients get the box's pixels as one image now instead of as dirty
- * tiles later. When the same picture comes again (a window moving, a
+ * pieces later. When the same picture comes again (a window moving, a
  * repeated frame) it is one cache reference. A box redrawn like video
  * becomes a video stream. */
 static void output_image(DisplayOutput *out, const pixman_box32_t *box)

@@ -792,7 +792,7 @@ static gboolean on_frame(gpointer data)
 
 /* ---- life cycle ------------------------------------------------------------------ */
 
-static const char *const scene_names[] = { "static", "scroll", "window", "video" };
+static const char *const scene_names[] = { "static", "scroll", "window", "video", "console" };
 
 bool demo_display_parse_scenes(const char *list, unsigned *scenes, GError **error)
 {
@@ -809,7 +809,7 @@ bool demo_display_parse_scenes(const char *list, unsigned *scenes, GError **erro
         if (!bit) {
             g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                         "unknown scene '%s' (expected a comma list of static, scroll, window, "
-                        "video)",
+                        "video, console)",
                         p);
             return false;
         }
@@ -952,8 +952,8 @@ void demo_display_start(DemoDisplay *dd)
         cursor_wakeup(dd);
     }
     /* The stamp changes every frame whatever the scenes. */
-    bool animated = dd->cfg.frame_stamp ||
-                    dd->cfg.scenes & (DEMO_SCENE_SCROLL | DEMO_SCENE_WINDOW | DEMO_SCENE_VIDEO);
+    bool animated = dd->cfg.frame_stamp || dd->cfg.scenes & (DEMO_SCENE_SCROLL | DEMO_SCENE_WINDOW |
+                                                             DEMO_SCENE_VIDEO | DEMO_SCENE_CONSOLE);
     if (dd->cfg.frames == 0 || (!animated && dd->cfg.frames < 0)) {
         if (dd->cfg.frames == 0) {
             stop_animation(dd);

@@ -67,6 +67,9 @@ enum {
     DEMO_SCENE_WINDOW = 1 << 2,
     DEMO_SCENE_VIDEO = 1 << 3,
     DEMO_SCENE_ALL = 0xf,
+    /* Not in ALL: a whole-screen text console that rewrites counters in
+     * place, one small image per counter (many small updates a frame). */
+    DEMO_SCENE_CONSOLE = 1 << 4,
 };
 
 #define DEMO_DISPLAY_MIN_SIDE 64

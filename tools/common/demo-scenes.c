@@ -560,8 +560,47 @@ static void scene_video(DemoScenes *sc, int frame)
     image_clear(&img);
 }
 
+/* A text console as a guest's `watch cat /proc/interrupts` shows it: rows
+ * of labels and counters over the whole screen; every frame a quarter of
+ * the rows get new counters, each written as its own small image (as a
+ * terminal's glyph runs come), with the frame stamp's corner left alone. */
+static void scene_console(DemoScenes *sc, int frame)
+{
+    enum { LABEL = 6, COUNTER = 11, TOP = 16 };
+    int rows = (sc->h - TOP) / CELL_H;
+    int cols = (sc->w - LABEL * CELL_W) / (COUNTER * CELL_W);
+    if (frame == 0) {
+        demo_draw_fill(sc->dd, (Rect){ 0, TOP, sc->w, sc->h }, C_TERM_BG, false);
+    }
+    for (int r = 0; r < rows; r++) {
+        if (frame > 0 && (r + frame) % 4 != 0) {
+            continue;
+        }
+        int y = TOP + r * CELL_H;
+        char buf[32];
+        if (frame == 0) {
+            snprintf(buf, sizeof(buf), "%4d:", r);
+            Image label = text_image(buf, C_TERM_FG, C_TERM_BG);
+            demo_draw_image(sc->dd, 0, y, &label, IMG_COPY, 0, 0, 0);
+            image_clear(&label);
+        }
+        for (int c = 0; c < cols; c++) {
+            uint32_t count = (uint32_t)frame * (hash3((uint32_t)r, (uint32_t)c, 7) % 97 + 1) +
+                             hash3((uint32_t)r, (uint32_t)c, 11) % 100000;
+            snprintf(buf, sizeof(buf), "%10u", count);
+            Image num = text_image(buf, C_TERM_FG, C_TERM_BG);
+            demo_draw_image(sc->dd, (LABEL + c * COUNTER) * CELL_W, y, &num, IMG_COPY, 0,
+                            (unsigned)(r + c) % LAYOUT_COUNT, 0);
+            image_clear(&num);
+        }
+    }
+}
+
 void demo_scenes_draw(DemoScenes *sc, int frame)
 {
+    if (sc->scenes & DEMO_SCENE_CONSOLE) {
+        scene_console(sc, frame);
+    }
     unsigned s = sc->scenes;
     if (frame == 0) {
         draw_background(sc, (Rect){ 0, 0, sc->w, sc->h });
