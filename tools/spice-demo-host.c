@@ -307,7 +307,9 @@ int main(int argc, char **argv)
         { "display", 0, 0, G_OPTION_ARG_STRING, &display_mode,
           "desktop (a QXL display, default) or none", "KIND" },
         { "scene", 0, 0, G_OPTION_ARG_STRING, &scene,
-          "Scenes to draw: static,scroll,window,video (default: all of them) and console (a text console)", "LIST" },
+          "Scenes to draw: static,scroll,window,video (default: all of them) and console (a text "
+          "console)",
+          "LIST" },
         { "size", 0, 0, G_OPTION_ARG_STRING, &size, "Display size (1024x768)", "WxH" },
         { "fps", 0, 0, G_OPTION_ARG_INT, &fps, "Frames per second (30)", "N" },
         { "frames", 0, 0, G_OPTION_ARG_INT, &frames,

@@ -500,8 +500,8 @@ static int zlib_level_for(DisplayClient *dc)
 
 /* Pointer to the piece's pixels in 32-bit xRGB, converting other surface
  * formats into *tmp (which the caller unrefs). */
-static const uint8_t *piece_pixels(const DisplayPrimary *s, const pixman_box32_t *t, int32_t *stride,
-                                  pixman_image_t **tmp)
+static const uint8_t *piece_pixels(const DisplayPrimary *s, const pixman_box32_t *t,
+                                   int32_t *stride, pixman_image_t **tmp)
 {
     int w = t->x2 - t->x1, h = t->y2 - t->y1;
     *tmp = NULL;
