@@ -14,6 +14,11 @@
  *   cursor FILE HX HY     a 64x64 ARGB8888 cursor with hot spot HX,HY
  *   move X Y              move the cursor
  *   hide                  hide the cursor
+ *   head I FILE W H       mode W x H on output I (CRTC and connector I,
+ *                         connected or not) showing FILE: a second head
+ *   redraw                mark the whole first head's framebuffer dirty
+ *   card N                drive /dev/dri/cardN from now on (a second
+ *                         QXL device); its first connected output
  *   sh COMMAND            run COMMAND with /bin/sh (the sound tests)
  */
 #include <errno.h>
@@ -41,9 +46,11 @@ typedef struct Buffer {
     uint8_t *map;
 } Buffer;
 
+#define MAX_HEADS 4
+
 static int card = -1;
 static uint32_t crtc_id, connector_id;
-static Buffer screen, cursor;
+static Buffer screen, cursor, heads[MAX_HEADS];
 
 static int xioctl(unsigned long request, void *arg)
 {
@@ -129,14 +136,13 @@ static int buffer_new(Buffer *b, uint32_t w, uint32_t h, int with_fb)
     return 0;
 }
 
-/* The first connected connector and a CRTC its encoder can use. */
-static int find_output(void)
+/* The card's connectors and CRTCs (at most 16 of each). */
+static int resources(uint32_t *conns, uint32_t *n_conns, uint32_t *crtcs, uint32_t *n_crtcs)
 {
     struct drm_mode_card_res res = { 0 };
     if (xioctl(DRM_IOCTL_MODE_GETRESOURCES, &res) < 0) {
         return fail("get resources");
     }
-    uint32_t conns[16], crtcs[16];
     if (res.count_connectors == 0 || res.count_crtcs == 0) {
         errno = ENODEV;
         return fail("no connector or CRTC");
@@ -150,7 +156,19 @@ static int find_output(void)
     if (xioctl(DRM_IOCTL_MODE_GETRESOURCES, &res) < 0) {
         return fail("get resources");
     }
-    for (uint32_t i = 0; i < res.count_connectors; i++) {
+    *n_conns = res.count_connectors;
+    *n_crtcs = res.count_crtcs;
+    return 0;
+}
+
+/* The first connected connector and a CRTC its encoder can use. */
+static int find_output(void)
+{
+    uint32_t conns[16], crtcs[16], n_conns, n_crtcs;
+    if (resources(conns, &n_conns, crtcs, &n_crtcs) < 0) {
+        return -1;
+    }
+    for (uint32_t i = 0; i < n_conns; i++) {
         struct drm_mode_get_connector gc = { .connector_id = conns[i] };
         if (xioctl(DRM_IOCTL_MODE_GETCONNECTOR, &gc) < 0) {
             continue;
@@ -165,7 +183,7 @@ static int find_output(void)
     return fail("no connected connector");
 }
 
-static int set_mode(uint32_t w, uint32_t h, uint32_t fb)
+static int set_mode_on(uint32_t crtc, uint32_t connector, uint32_t w, uint32_t h, uint32_t fb)
 {
     /* Any timing will do for a virtual display: build one. */
     struct drm_mode_modeinfo mode = { 0 };
@@ -180,16 +198,21 @@ static int set_mode(uint32_t w, uint32_t h, uint32_t fb)
     mode.vrefresh = 60;
     mode.clock = (uint32_t)((uint64_t)mode.htotal * mode.vtotal * 60 / 1000);
     snprintf(mode.name, sizeof(mode.name), "%ux%u", w, h);
-    struct drm_mode_crtc c = { .crtc_id = crtc_id,
+    struct drm_mode_crtc c = { .crtc_id = crtc,
                                .fb_id = fb,
                                .mode_valid = 1,
                                .mode = mode,
-                               .set_connectors_ptr = (uintptr_t)&connector_id,
+                               .set_connectors_ptr = (uintptr_t)&connector,
                                .count_connectors = 1 };
     if (xioctl(DRM_IOCTL_MODE_SETCRTC, &c) < 0) {
         return fail("set mode");
     }
     return 0;
+}
+
+static int set_mode(uint32_t w, uint32_t h, uint32_t fb)
+{
+    return set_mode_on(crtc_id, connector_id, w, h, fb);
 }
 
 static int dirty(uint32_t fb, uint32_t x1, uint32_t y1, uint32_t x2, uint32_t y2)
@@ -228,6 +251,51 @@ static int cmd_show(const char *path, uint32_t w, uint32_t h)
     }
     buffer_free(&old);
     return 0;
+}
+
+static int cmd_head(uint32_t index, const char *path, uint32_t w, uint32_t h)
+{
+    uint32_t conns[16], crtcs[16], n_conns, n_crtcs;
+    if (resources(conns, &n_conns, crtcs, &n_crtcs) < 0) {
+        return -1;
+    }
+    if (index == 0 || index >= MAX_HEADS || index >= n_conns || index >= n_crtcs) {
+        errno = EINVAL;
+        return fail("no such head");
+    }
+    Buffer old = heads[index];
+    memset(&heads[index], 0, sizeof(heads[index]));
+    uint8_t *pixels = malloc((size_t)w * h * 4);
+    if (!pixels || buffer_new(&heads[index], w, h, 1) < 0 ||
+        read_file(path, pixels, (size_t)w * h * 4) < 0) {
+        free(pixels);
+        return -1;
+    }
+    copy_in(&heads[index], pixels, 0, h);
+    free(pixels);
+    if (set_mode_on(crtcs[index], conns[index], w, h, heads[index].fb) < 0 ||
+        dirty(heads[index].fb, 0, 0, w, h) < 0) {
+        return -1;
+    }
+    buffer_free(&old);
+    return 0;
+}
+
+static int open_card(unsigned n)
+{
+    char path[32];
+    snprintf(path, sizeof(path), "/dev/dri/card%u", n);
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        return fail(path);
+    }
+    /* The old card stays open and keeps showing its buffers (closing
+     * them would turn its outputs off): they are only forgotten here. */
+    memset(&screen, 0, sizeof(screen));
+    memset(&cursor, 0, sizeof(cursor));
+    memset(heads, 0, sizeof(heads));
+    card = fd;
+    return find_output();
 }
 
 static int cmd_patch(const char *path, uint32_t y, uint32_t rows)
@@ -294,15 +362,13 @@ static int cmd_hide(void)
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    card = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
-    if (card < 0 || find_output() < 0) {
-        fail("/dev/dri/card0");
+    if (open_card(0) < 0) {
         return 1;
     }
     printf("guest-kms: ready\n");
     char line[512], path[256];
     while (fgets(line, sizeof(line), stdin)) {
-        unsigned a, b;
+        unsigned a, b, c;
         int x, y, r;
         if (sscanf(line, "show %255s %u %u", path, &a, &b) == 3) {
             r = cmd_show(path, a, b);
@@ -310,8 +376,14 @@ int main(void)
             r = cmd_patch(path, a, b);
         } else if (sscanf(line, "cursor %255s %d %d", path, &x, &y) == 3) {
             r = cmd_cursor(path, x, y);
+        } else if (sscanf(line, "head %u %255s %u %u", &a, path, &b, &c) == 4) {
+            r = cmd_head(a, path, b, c);
+        } else if (sscanf(line, "card %u", &a) == 1) {
+            r = open_card(a);
         } else if (sscanf(line, "move %d %d", &x, &y) == 2) {
             r = cmd_move(x, y);
+        } else if (strncmp(line, "redraw", 6) == 0) {
+            r = screen.fb ? dirty(screen.fb, 0, 0, screen.width, screen.height) : -1;
         } else if (strncmp(line, "hide", 4) == 0) {
             r = cmd_hide();
         } else if (strncmp(line, "sh ", 3) == 0) {

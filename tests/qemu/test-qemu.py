@@ -14,162 +14,38 @@ QEMU's own idea of it (QMP screendump):
                  partial update, an alpha cursor and a mode change must
                  arrive exactly; QEMU's screendump goes through our
                  update_area
+  qxl-two-heads  one QXL device with max_outputs=2, both outputs set by
+                 the guest: one surface, two monitors in MONITORS_CONFIG
+  qxl-two-devices  two QXL devices: two display channels, a mode each
 
 When Debian's own libspice-server1 is installed, each case runs on it
 too and both libraries must show the same picture.
 
 usage: test-qemu.py BUILD_LIBDIR CACHE_DIR [CASE...]
 """
-import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools", "python"))
 sys.path.insert(0, HERE)
 import guest  # noqa: E402
+from qemuhost import Qemu, free_port  # noqa: E402
 from spiceclient import (Client, Spice, cursor_signature, difference,  # noqa: E402
-                         gspice_problems, gspice_problems_since, read_ppm, signal_connect,
+                         gspice_problems, gspice_problems_since, signal_connect,
                          write_png)
 
 REFERENCE_LIB = "/usr/lib/x86_64-linux-gnu/libspice-server.so.1"
-QEMU = "qemu-system-x86_64"
 OUR_LIBDIR = None
 CACHE = None
 # A text-mode cursor blinks inside one character cell (9x16 at most).
 CURSOR_CELL = (9, 16)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def loaded_spice_library(pid):
-    with open("/proc/%d/maps" % pid) as f:
-        for line in f:
-            if "libspice-server.so" in line or "libspicecore" in line:
-                return os.path.realpath(line.split()[-1])
-    return None
-
-
-class Qemu:
-    def __init__(self, libdir, vga, extra=(), spice_extra="", env_extra=None):
-        self.port = free_port()
-        self.tmp = tempfile.mkdtemp(prefix="spice-qemu-")
-        self.qmp_path = os.path.join(self.tmp, "qmp")
-        self.log_path = os.path.join(self.tmp, "qemu.log")
-        env = dict(os.environ)
-        env["LD_LIBRARY_PATH"] = libdir
-        env["SPICE_PLUGIN_CONFIG"] = ""
-        env.update(env_extra or {})
-        cmd = [QEMU, "-display", "none", "-vga", vga, "-m", "256", "-net", "none",
-               "-spice", "port=%d,addr=127.0.0.1,disable-ticketing=on%s" % (self.port, spice_extra),
-               "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
-               "-monitor", "none", "-serial", "stdio", "-no-reboot", *extra]
-        self.log = open(self.log_path, "w+")
-        self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        self.qmp = None
-        try:
-            self._connect(libdir)
-        except BaseException:
-            # No QEMU outlives a failed start.
-            self.proc.kill()
-            self.proc.wait()
-            self.log.close()
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            raise
-
-    def _connect(self, libdir):
-        deadline = time.monotonic() + 20
-        while self.qmp is None:
-            if self.proc.poll() is not None:
-                raise AssertionError("QEMU exited: " + self.output())
-            try:
-                s = socket.socket(socket.AF_UNIX)
-                s.connect(self.qmp_path)
-                self.qmp = s
-            except OSError:
-                s.close()
-                if time.monotonic() > deadline:
-                    raise AssertionError("QEMU's QMP socket never appeared: " + self.output())
-                time.sleep(0.05)
-        self.qmp_file = self.qmp.makefile("rw")
-        self._qmp_read()  # greeting
-        self.command("qmp_capabilities")
-        self.library = loaded_spice_library(self.proc.pid)
-        expected = os.path.realpath(os.path.join(libdir, "libspice-server.so.1"))
-        if self.library != expected:
-            raise AssertionError("QEMU loaded %s, not %s" % (self.library, expected))
-
-    def output(self):
-        self.log.flush()
-        with open(self.log_path) as f:
-            return f.read()
-
-    def _qmp_read(self):
-        while True:
-            line = self.qmp_file.readline()
-            if not line:
-                raise AssertionError("QMP closed: " + self.output())
-            msg = json.loads(line)
-            if "event" not in msg:
-                return msg
-
-    def command(self, name, **args):
-        self.qmp_file.write(json.dumps({"execute": name, "arguments": args}) + "\n")
-        self.qmp_file.flush()
-        reply = self._qmp_read()
-        if "error" in reply:
-            raise AssertionError("QMP %s: %r" % (name, reply["error"]))
-        return reply["return"]
-
-    def screendump(self):
-        path = os.path.join(self.tmp, "dump.ppm")
-        self.command("screendump", filename=path)
-        return read_ppm(path)
-
-    def wait_serial(self, text, timeout, client=None):
-        """Wait for a line from the guest; a client keeps running meanwhile."""
-        deadline = time.monotonic() + timeout
-        while text not in self.output():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError("no %r from the guest; output:\n%s" % (text, self.output()))
-            if client:
-                client.pump(0.05)
-            else:
-                time.sleep(0.1)
-
-    def send_serial(self, text):
-        self.proc.stdin.write(text.encode())
-        self.proc.stdin.flush()
-
-    def stop(self):
-        if self.qmp:
-            try:
-                self.command("quit")
-            except (AssertionError, OSError):
-                pass
-        if self.qmp:
-            self.qmp_file.close()
-            self.qmp.close()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        out = self.output()
-        self.log.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        return out
 
 
 def within_cursor_cell(a, b):
@@ -533,6 +409,86 @@ def case_qxl_native():
     on_both_libraries(native_guest)
 
 
+def crop(picture, x0, y0, w, h):
+    """(w, h, RGB bytes) of the box at x0, y0 of a (width, height, RGB) picture."""
+    width, _, rgb = picture
+    return w, h, b"".join(rgb[((y0 + y) * width + x0) * 3:((y0 + y) * width + x0 + w) * 3]
+                          for y in range(h))
+
+
+def wait_display(c, ident, predicate, what, timeout=30):
+    c.run_until(lambda: c.display_picture(ident) is not None and
+                predicate(c.display_picture(ident)), timeout=timeout, what=what)
+
+
+def multihead_guest(libdir, tag, devices):
+    """Two heads: one QXL device with max_outputs=2 whose guest driver
+    sets a mode on both outputs (one surface, two monitors side by side),
+    or two QXL devices, one mode each (two display channels). The
+    client's pictures must equal QEMU's screendumps and show the guest's
+    pictures where its monitors say, with the monitors the guest set."""
+    kernel, initrd = guest.prepare(os.path.join(CACHE, "guest"))
+    extra = ["-kernel", kernel, "-initrd", initrd,
+             "-append", "console=ttyS0 vt.global_cursor_default=0 loglevel=3"]
+    extra += ["-device", "qxl,id=qxl1"] if devices else ["-global", "qxl-vga.max_outputs=2"]
+    q = Qemu(libdir, "qxl", extra=extra)
+    first, second = guest.screen(1), guest.screen(3)
+    try:
+        c = Client(q.port)
+        q.wait_serial("guest-kms: ready", timeout=120, client=c)
+        c.run_until(c.picture_ready, timeout=30, what="the console's picture")
+        try:
+            guest_command(q, "show /step1.raw %d %d" % first[:2], c)
+            if devices:
+                guest_command(q, "card 1", c)
+                guest_command(q, "show /step3.raw %d %d" % second[:2], c)
+                wait_display(c, 0, lambda p: p == first, "display 0's picture")
+                wait_display(c, 1, lambda p: p == second, "display 1's picture")
+                pictures = [c.display_picture(0), c.display_picture(1)]
+                dumps = [q.screendump(), q.screendump("qxl1")]
+                want = [[(0, 0, 0, 0) + first[:2]], [(0, 0, 0, 0) + second[:2]]]
+            else:
+                guest_command(q, "head 1 /step3.raw %d %d" % second[:2], c)
+                # The driver's one surface holds both heads side by side.
+                size = (first[0] + second[0], first[1])
+                wait_display(c, 0, lambda p: p[:2] == size and
+                             crop(p, first[0], 0, *second[:2]) == second, "both heads")
+                c.run_until(lambda: len(c.monitors(0)) == 2, what="two monitors")
+                # Debian 12's qxl driver then also copies the second head's
+                # picture over the first one's top-left corner, a little
+                # later (both libraries show it): what counts is that the
+                # client shows what QEMU has, once the guest is done.
+                c.wait_settled(quiet=1.0, timeout=30)
+                dumps = [q.screendump()]
+                wait_display(c, 0, lambda p: p == dumps[0], "QEMU's screendump", timeout=10)
+                pictures = [c.display_picture(0)]
+                assert crop(pictures[0], first[0], 0, *second[:2]) == second, \
+                    "the second head's picture moved"
+                want = [[(0, 0, 0, 0) + first[:2], (1, 0, first[0], 0) + second[:2]]]
+            monitors = [c.monitors(i) for i in range(len(want))]
+            assert monitors == want, "monitors %r, expected %r" % (monitors, want)
+            for i, (got, dump) in enumerate(zip(pictures, dumps)):
+                assert got == dump, "display %d differs from QEMU's screendump: %s" % (
+                    i, describe(got, dump))
+        except AssertionError as e:
+            said = "\n".join(line for line in q.output().splitlines() if "guest" in line)
+            raise AssertionError("%s: %s; the guest said:\n%s" % (tag, e, said))
+        c.close()
+        return {"picture": pictures[0],
+                "events": [monitors, [zlib.crc32(p[2]) for p in pictures[1:]]]}
+    finally:
+        out = q.stop()
+        assert "guest: insmod" not in out, out
+
+
+def case_qxl_two_heads():
+    on_both_libraries(lambda libdir, tag: multihead_guest(libdir, tag, devices=False))
+
+
+def case_qxl_two_devices():
+    on_both_libraries(lambda libdir, tag: multihead_guest(libdir, tag, devices=True))
+
+
 def sound_devices(controller):
     return ["-audiodev", "spice,id=snd0", "-device", controller,
             "-device", "hda-duplex,audiodev=snd0"]
@@ -698,6 +654,8 @@ CASES = {
     "std-firmware": case_std_firmware,
     "qxl-firmware": case_qxl_firmware,
     "qxl-native": case_qxl_native,
+    "qxl-two-heads": case_qxl_two_heads,
+    "qxl-two-devices": case_qxl_two_devices,
     "sound-devices": case_sound_devices,
     "qmp-port": case_qmp_port,
     "guest-agent": case_guest_agent,

@@ -95,6 +95,8 @@ class Client:
         self.channels = {}
         self.events = []
         self.primary = None          # (format, width, height, stride, address)
+        self.primaries = {}          # the same for every display channel, by id
+        self.display_updates = {}    # invalidates by display channel id
         self.invalidates = 0
         self.last_invalidate = None  # time.monotonic() of the latest one
         self.first_invalidate = None
@@ -110,6 +112,16 @@ class Client:
         self.channels[(kind, channel.props.channel_id)] = channel
         signal_connect(channel, "channel-event",
                        lambda ch, ev: self.events.append((ch.props.channel_type, ev)))
+        if isinstance(channel, Spice.DisplayChannel):
+            ident = channel.props.channel_id
+            signal_connect(channel, "display-primary-create",
+                           lambda ch, fmt, w, h, stride, shmid, address, ident=ident:
+                           self.primaries.__setitem__(ident, (fmt, w, h, stride, address)))
+            signal_connect(channel, "display-primary-destroy",
+                           lambda ch, ident=ident: self.primaries.pop(ident, None))
+            signal_connect(channel, "display-invalidate",
+                           lambda ch, x, y, w, h, ident=ident: self.display_updates.__setitem__(
+                               ident, self.display_updates.get(ident, 0) + 1))
         if isinstance(channel, Spice.DisplayChannel) and channel.props.channel_id == 0:
             signal_connect(channel, "display-primary-create", self._on_primary_create)
             signal_connect(channel, "display-primary-destroy", self._on_primary_destroy)
@@ -210,6 +222,21 @@ class Client:
         raw = ctypes.string_at(address, stride * h)
         return w, h, xrgb_to_rgb(raw, w, h, stride)
 
+    def display_picture(self, ident):
+        """(width, height, RGB bytes) of display channel ident's primary
+        surface, None before it has one."""
+        if ident not in self.primaries or not self.display_updates.get(ident):
+            return None
+        fmt, w, h, stride, address = self.primaries[ident]
+        return w, h, xrgb_to_rgb(ctypes.string_at(address, stride * h), w, h, stride)
+
+    def monitors(self, ident=0):
+        """Display channel ident's monitors as spice-gtk holds them (its
+        "monitors" property, from MONITORS_CONFIG): [(id, surface_id, x,
+        y, width, height)]. PyGObject cannot convert that GArray, so it
+        is read with ctypes."""
+        return display_monitors(self.channel(DISPLAY, ident))
+
     def wait_picture(self, expected, timeout=TIMEOUT, what="the expected picture"):
         """Wait until the client's picture equals expected (w, h, rgb)."""
         ctx = GLib.MainContext.default()
@@ -235,6 +262,33 @@ class Client:
                 raise AssertionError("timed out waiting for %s (%d updates)" % (
                     what, self.invalidates))
             ctx.iteration(False) or time.sleep(0.002)
+
+
+_gobject = None
+
+
+def display_monitors(channel):
+    """[(id, surface_id, x, y, width, height)] of a SpiceDisplayChannel's
+    "monitors" property (a GArray of SpiceDisplayMonitorConfig)."""
+    global _gobject
+    if _gobject is None:
+        _gobject = ctypes.CDLL("libgobject-2.0.so.0")
+        _gobject.g_object_get.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
+                                          ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p]
+        _gobject.g_object_get.restype = None
+        ctypes.pythonapi.PyCapsule_GetPointer.restype = ctypes.c_void_p
+        ctypes.pythonapi.PyCapsule_GetPointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+    glib = ctypes.CDLL("libglib-2.0.so.0")
+    glib.g_array_unref.argtypes = [ctypes.c_void_p]
+    obj = ctypes.pythonapi.PyCapsule_GetPointer(channel.__gpointer__, None)
+    array = ctypes.c_void_p()
+    _gobject.g_object_get(obj, b"monitors", ctypes.byref(array), None)
+    if not array.value:
+        return []
+    data, length = struct.unpack("PI", ctypes.string_at(array.value, struct.calcsize("PI")))
+    raw = ctypes.string_at(data, length * 24) if length else b""
+    glib.g_array_unref(array)
+    return [struct.unpack_from("6I", raw, i * 24) for i in range(length)]
 
 
 # ---- sound ---------------------------------------------------------------------
