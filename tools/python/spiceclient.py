@@ -94,8 +94,9 @@ class Client:
             setattr(self.session.props, name, value)
         self.channels = {}
         self.events = []
-        self.primary = None          # (format, width, height, stride, address)
-        self.primaries = {}          # the same for every display channel, by id
+        # (format, width, height, stride, address) of every display
+        # channel's primary surface, by channel id; display 0's is .primary
+        self.primaries = {}
         self.display_updates = {}    # invalidates by display channel id
         self.invalidates = 0
         self.last_invalidate = None  # time.monotonic() of the latest one
@@ -123,8 +124,6 @@ class Client:
                            lambda ch, x, y, w, h, ident=ident: self.display_updates.__setitem__(
                                ident, self.display_updates.get(ident, 0) + 1))
         if isinstance(channel, Spice.DisplayChannel) and channel.props.channel_id == 0:
-            signal_connect(channel, "display-primary-create", self._on_primary_create)
-            signal_connect(channel, "display-primary-destroy", self._on_primary_destroy)
             signal_connect(channel, "display-invalidate", self._on_invalidate)
             signal_connect(channel, "display-mark", self._on_mark)
         if isinstance(channel, Spice.CursorChannel):
@@ -135,11 +134,9 @@ class Client:
             signal_connect(channel, "cursor-reset", lambda ch: self.cursor.append(("reset",)))
         channel.connect()
 
-    def _on_primary_create(self, ch, fmt, width, height, stride, shmid, address):
-        self.primary = (fmt, width, height, stride, address)
-
-    def _on_primary_destroy(self, ch):
-        self.primary = None
+    @property
+    def primary(self):
+        return self.primaries.get(0)
 
     def _on_invalidate(self, ch, x, y, w, h):
         now = time.monotonic()
@@ -264,13 +261,13 @@ class Client:
             ctx.iteration(False) or time.sleep(0.002)
 
 
-_gobject = None
+_gobject = _glib = None
 
 
 def display_monitors(channel):
     """[(id, surface_id, x, y, width, height)] of a SpiceDisplayChannel's
     "monitors" property (a GArray of SpiceDisplayMonitorConfig)."""
-    global _gobject
+    global _gobject, _glib
     if _gobject is None:
         _gobject = ctypes.CDLL("libgobject-2.0.so.0")
         _gobject.g_object_get.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
@@ -278,8 +275,8 @@ def display_monitors(channel):
         _gobject.g_object_get.restype = None
         ctypes.pythonapi.PyCapsule_GetPointer.restype = ctypes.c_void_p
         ctypes.pythonapi.PyCapsule_GetPointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
-    glib = ctypes.CDLL("libglib-2.0.so.0")
-    glib.g_array_unref.argtypes = [ctypes.c_void_p]
+        _glib = ctypes.CDLL("libglib-2.0.so.0")
+        _glib.g_array_unref.argtypes = [ctypes.c_void_p]
     obj = ctypes.pythonapi.PyCapsule_GetPointer(channel.__gpointer__, None)
     array = ctypes.c_void_p()
     _gobject.g_object_get(obj, b"monitors", ctypes.byref(array), None)
@@ -287,7 +284,7 @@ def display_monitors(channel):
         return []
     data, length = struct.unpack("PI", ctypes.string_at(array.value, struct.calcsize("PI")))
     raw = ctypes.string_at(data, length * 24) if length else b""
-    glib.g_array_unref(array)
+    _glib.g_array_unref(array)
     return [struct.unpack_from("6I", raw, i * 24) for i in range(length)]
 
 
