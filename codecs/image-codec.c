@@ -397,8 +397,6 @@ bool image_encode_jpeg(SpiceWireWriter *w, const uint8_t *pixels, int32_t stride
 /* Sample grid side: at most 32 x 32 = 1024 sampled pixels (it runs on
  * every image in the auto modes: it must cost little beside encoding). */
 #define PHOTO_GRID 32u
-/* Smaller images are never worth a JPEG (its headers alone are ~600 bytes). */
-#define PHOTO_MIN_PIXELS 1024u
 /* Largest per-channel step between neighbours that still reads as smooth. */
 #define PHOTO_SMOOTH_MAX 24
 /* Distinct-color set: a power of two, at least twice the sample count. */
@@ -447,7 +445,8 @@ static bool color_set_add(uint32_t *set, uint32_t color)
  */
 bool image_is_photographic(const uint8_t *pixels, int32_t stride, uint32_t width, uint32_t height)
 {
-    if (!rect_valid(pixels, stride, width, height) || (uint64_t)width * height < PHOTO_MIN_PIXELS) {
+    if (!rect_valid(pixels, stride, width, height) ||
+        (uint64_t)width * height < IMAGE_PHOTO_MIN_PIXELS) {
         return false;
     }
     uint32_t gx = width < PHOTO_GRID ? width : PHOTO_GRID;

@@ -120,8 +120,10 @@ bool image_encode_jpeg(SpiceWireWriter *w, const uint8_t *pixels, int32_t stride
 /*
  * Whether a rectangle looks photographic (smooth gradients, many colors),
  * which is where JPEG beats the lossless codecs. Samples the pixels; cost
- * is a small fraction of encoding.
+ * is a small fraction of encoding. Under IMAGE_PHOTO_MIN_PIXELS pixels,
+ * never (a JPEG's headers alone are ~600 bytes).
  */
+#define IMAGE_PHOTO_MIN_PIXELS 1024u
 bool image_is_photographic(const uint8_t *pixels, int32_t stride, uint32_t width, uint32_t height);
 
 /* A 64-bit hash of the rectangle's pixels (x bytes ignored) and its size,

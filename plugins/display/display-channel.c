@@ -148,6 +148,7 @@ struct DisplayClient {
     size_t queued_image_bytes;
     bool has_primary;
     pixman_region32_t dirty;
+    pixman_region32_t lossless; /* dirty pixels that must not go lossy */
     bool need_mark;
     int preferred_compression; /* 0: the server's setting */
     GlzSession *glz;           /* NULL: the client has no GLZ window */
@@ -367,7 +368,8 @@ static void send_monitors(DisplayClient *dc)
     send_writer(dc, SPICE_MSG_DISPLAY_MONITORS_CONFIG, &wr);
 }
 
-static void send_pixels(DisplayClient *dc, pixman_box32_t t, const uint8_t *px, int32_t stride);
+static void send_pixels(DisplayClient *dc, pixman_box32_t t, const uint8_t *px, int32_t stride,
+                        int photo, bool lossy_ok);
 
 /* STREAM_CREATE for the stream's box, then the report activation when
  * the client sends reports (every 5 frames or second, the reference's
@@ -406,7 +408,7 @@ static void send_item(DisplayClient *dc, Item *it)
     switch (it->type) {
     case ITEM_IMAGE:
         send_pixels(dc, it->box, (const uint8_t *)pixman_image_get_data(it->snap->image),
-                    pixman_image_get_stride(it->snap->image));
+                    pixman_image_get_stride(it->snap->image), -1, true);
         break;
     case ITEM_SURFACE_CREATE:
         send_surface_create(dc);
@@ -539,6 +541,30 @@ static uint64_t area_inside(const pixman_box32_t *b, int n, const pixman_box32_t
     return sum;
 }
 
+/* Whether the image codec follows the content for dc (auto_lz, auto_glz). */
+static bool content_picks_codec(DisplayClient *dc)
+{
+    int comp = compression_for(dc);
+    return comp == SPICE_IMAGE_COMPRESSION_AUTO_LZ || comp == SPICE_IMAGE_COMPRESSION_AUTO_GLZ;
+}
+
+/* 1 when box b of the primary looks photographic, else 0. */
+static int rect_is_photographic(const DisplayPrimary *s, const pixman_box32_t *b)
+{
+    if (box_area(b) < IMAGE_PHOTO_MIN_PIXELS) {
+        return 0;
+    }
+    int32_t stride;
+    pixman_image_t *tmp;
+    const uint8_t *px = piece_pixels(s, b, &stride, &tmp);
+    bool photo = px && image_is_photographic(px, stride, (uint32_t)(b->x2 - b->x1),
+                                             (uint32_t)(b->y2 - b->y1));
+    if (tmp) {
+        pixman_image_unref(tmp);
+    }
+    return photo;
+}
+
 /*
  * The next piece of the dirty region to send, as one image: its first
  * rectangle grown over the following ones while the box stays mostly
@@ -550,15 +576,23 @@ static uint64_t area_inside(const pixman_box32_t *b, int n, const pixman_box32_t
  * surface's current ones, which the client has already: sending them is
  * correct, only a little wasted. For a client that takes streams the box
  * stays off running streams (their pixels are the stream's, and lossy).
+ * Where the codec follows the content (the auto modes: a photographic
+ * image goes as QUIC or JPEG), the rectangles are judged one by one
+ * first and a merge never mixes the two kinds: text merged with a video
+ * beside it would otherwise go as one photographic JPEG, and clean text
+ * the client holds exactly would come back blurred. A photographic
+ * rectangle merges only where the box has no clean pixels; *photo says
+ * how the piece was judged (-1: not judged, the encoder decides).
  * A wholly dirty surface (a new client, a new mode) goes as one image,
  * as clients expect of a first frame: tools that grab the screen on the
  * first update (spicy-screenshot) then see all of it.
  */
-static void next_piece(DisplayClient *dc, const DisplayPrimary *s, pixman_box32_t *t)
+static void next_piece(DisplayClient *dc, const DisplayPrimary *s, pixman_box32_t *t, int *photo)
 {
     int n;
     const pixman_box32_t *b = pixman_region32_rectangles(&dc->dirty, &n);
     *t = b[0];
+    *photo = -1;
     if (n == 1 && t->x1 == 0 && t->y1 == 0 && t->x2 == (int32_t)s->width &&
         t->y2 == (int32_t)s->height && (uint64_t)s->width * s->height <= MAX_WHOLE_PIXELS) {
         return;
@@ -575,6 +609,10 @@ static void next_piece(DisplayClient *dc, const DisplayPrimary *s, pixman_box32_
     }
     int m = MIN(n, PIECE_LOOKAHEAD);
     bool streams = client_streams(dc);
+    bool judge = content_picks_codec(dc);
+    if (judge) {
+        *photo = rect_is_photographic(s, t);
+    }
     for (int i = 1; i < m; i++) {
         pixman_box32_t u = { MIN(t->x1, b[i].x1), MIN(t->y1, b[i].y1), MAX(t->x2, b[i].x2),
                              MAX(t->y2, b[i].y2) };
@@ -586,7 +624,13 @@ static void next_piece(DisplayClient *dc, const DisplayPrimary *s, pixman_box32_
         if (dirty * 2 < area && area - dirty > PIECE_SLACK) {
             continue;
         }
+        if (judge && *photo == 1 && dirty < area) {
+            continue;
+        }
         if (streams && stream_set_overlapping(dc->out->streams, &u)) {
+            continue;
+        }
+        if (judge && rect_is_photographic(s, &b[i]) != *photo) {
             continue;
         }
         *t = u;
@@ -599,7 +643,10 @@ static void next_piece(DisplayClient *dc, const DisplayPrimary *s, pixman_box32_
  * bitmaps, quic QUIC, lz LZ, glz GLZ, lz4 LZ4; auto_lz sends QUIC for
  * photographic images and LZ for the rest, auto_glz QUIC and GLZ. Where
  * the choice is QUIC, JPEG replaces it when jpeg compression is on for
- * the client (always, or auto on a slow link); GLZ becomes ZLIB-GLZ the
+ * the client (always, or auto on a slow link) and the image may go lossy
+ * (lossy_ok: not a client's first whole surface, which mixes pictures
+ * with text, nor a finished stream's box, as with the reference); photo
+ * is how next_piece judged it (-1: judged here). GLZ becomes ZLIB-GLZ the
  * same way with zlib-glz compression, when that is smaller. A client
  * without a GLZ window (spice-html5), or a session that may no longer use
  * GLZ (glz-sessions.c), gets LZ4 where it decodes it and LZ otherwise
@@ -608,7 +655,7 @@ static void next_piece(DisplayClient *dc, const DisplayPrimary *s, pixman_box32_
  * header to pay off.
  */
 static bool encode_image(DisplayClient *dc, SpiceWireWriter *wr, const uint8_t *px, int32_t stride,
-                         uint32_t w, uint32_t h, uint8_t *type)
+                         uint32_t w, uint32_t h, int photo, bool lossy_ok, uint8_t *type)
 {
     int comp = compression_for(dc);
     bool local = display_host->channel_client_get_family(dc->cc) == AF_UNIX;
@@ -616,10 +663,12 @@ static bool encode_image(DisplayClient *dc, SpiceWireWriter *wr, const uint8_t *
         bool automatic =
             comp == SPICE_IMAGE_COMPRESSION_AUTO_LZ || comp == SPICE_IMAGE_COMPRESSION_AUTO_GLZ;
         bool glz = comp == SPICE_IMAGE_COMPRESSION_GLZ || comp == SPICE_IMAGE_COMPRESSION_AUTO_GLZ;
-        if (comp == SPICE_IMAGE_COMPRESSION_QUIC ||
-            (automatic && image_is_photographic(px, stride, w, h))) {
+        if (automatic && photo < 0) {
+            photo = image_is_photographic(px, stride, w, h);
+        }
+        if (comp == SPICE_IMAGE_COMPRESSION_QUIC || (automatic && photo == 1)) {
 #ifdef SPICE_CODEC_JPEG
-            if (wan_setting_on(dc, SPICE_SERVER_INT_JPEG_COMPRESSION) &&
+            if (lossy_ok && wan_setting_on(dc, SPICE_SERVER_INT_JPEG_COMPRESSION) &&
                 image_encode_jpeg(wr, px, stride, w, h, JPEG_QUALITY)) {
                 *type = SPICE_IMAGE_TYPE_JPEG;
                 return true;
@@ -656,7 +705,8 @@ static bool encode_image(DisplayClient *dc, SpiceWireWriter *wr, const uint8_t *
 
 /* Send pixels (32-bit xRGB) for box t of the primary as a DRAW_COPY:
  * a cache reference when the client has them, else encoded. */
-static void send_pixels(DisplayClient *dc, pixman_box32_t t, const uint8_t *px, int32_t stride)
+static void send_pixels(DisplayClient *dc, pixman_box32_t t, const uint8_t *px, int32_t stride,
+                        int photo, bool lossy_ok)
 {
     uint32_t w = (uint32_t)(t.x2 - t.x1), h = (uint32_t)(t.y2 - t.y1);
 
@@ -694,7 +744,7 @@ static void send_pixels(DisplayClient *dc, pixman_box32_t t, const uint8_t *px, 
     if (hit) {
         cache_touch(dc, hit);
     } else {
-        bool ok = encode_image(dc, &wr, px, stride, w, h, &type);
+        bool ok = encode_image(dc, &wr, px, stride, w, h, photo, lossy_ok, &type);
         if (!ok) {
             spice_wire_writer_clear(&wr);
             display_host->channel_client_disconnect(dc->cc, "cannot encode an image");
@@ -718,8 +768,14 @@ static void send_piece(DisplayClient *dc)
 {
     const DisplayPrimary *s = dc->out->source->primary;
     pixman_box32_t t;
-    next_piece(dc, s, &t);
+    int photo;
+    next_piece(dc, s, &t, &photo);
     region_subtract_box(&dc->dirty, &t);
+    bool lossy_ok = true;
+    if (pixman_region32_not_empty(&dc->lossless)) {
+        lossy_ok = pixman_region32_contains_rectangle(&dc->lossless, &t) == PIXMAN_REGION_OUT;
+        region_subtract_box(&dc->lossless, &t);
+    }
     int32_t stride;
     pixman_image_t *tmp;
     const uint8_t *px = piece_pixels(s, &t, &stride, &tmp);
@@ -727,7 +783,7 @@ static void send_piece(DisplayClient *dc)
         display_host->channel_client_disconnect(dc->cc, "out of memory for a piece");
         return;
     }
-    send_pixels(dc, t, px, stride);
+    send_pixels(dc, t, px, stride, photo, lossy_ok);
     if (tmp) {
         pixman_image_unref(tmp);
     }
@@ -834,6 +890,8 @@ static void client_stream_end(DisplayClient *dc, const VideoStream *st)
     it->stream_id = st->id;
     if (dc->has_primary) {
         pixman_region32_union_rect(&dc->dirty, &dc->dirty, st->box.x1, st->box.y1, st->width,
+                                   st->height);
+        pixman_region32_union_rect(&dc->lossless, &dc->lossless, st->box.x1, st->box.y1, st->width,
                                    st->height);
     }
     kick(dc);
@@ -1012,6 +1070,7 @@ static void client_primary_created(DisplayClient *dc)
     dc->need_mark = true;
     pixman_region32_fini(&dc->dirty);
     pixman_region32_init_rect(&dc->dirty, 0, 0, s->width, s->height);
+    pixman_region32_copy(&dc->lossless, &dc->dirty);
 }
 
 static void output_primary_created(DisplayOutput *out)
@@ -1035,6 +1094,7 @@ static void output_primary_destroyed(DisplayOutput *out)
             dc->has_primary = false;
             dc->need_mark = false;
             pixman_region32_clear(&dc->dirty);
+            pixman_region32_clear(&dc->lossless);
             kick(dc);
         }
     }
@@ -1255,6 +1315,7 @@ static int display_connect(SpiceChannel *channel, SpiceChannelClient *cc)
     g_queue_init(&dc->items);
     g_queue_init(&dc->lru);
     pixman_region32_init(&dc->dirty);
+    pixman_region32_init(&dc->lossless);
     dc->cache = g_hash_table_new(g_int64_hash, g_int64_equal);
     dc->evicted = g_array_new(FALSE, FALSE, sizeof(uint64_t));
     display_host->channel_client_set_data(cc, dc);
@@ -1284,6 +1345,7 @@ static void display_disconnect(SpiceChannel *channel, SpiceChannelClient *cc)
     g_queue_clear_full(&dc->items, (GDestroyNotify)item_free);
     dc->queued_image_bytes = 0;
     pixman_region32_fini(&dc->dirty);
+    pixman_region32_fini(&dc->lossless);
     display_host->channel_client_set_data(cc, NULL);
     g_free(dc);
 }
