@@ -541,11 +541,13 @@ static uint64_t area_inside(const pixman_box32_t *b, int n, const pixman_box32_t
     return sum;
 }
 
-/* Whether the image codec follows the content for dc (auto_lz, auto_glz). */
-static bool content_picks_codec(DisplayClient *dc)
+/* Whether photographic pieces may go lossy for dc: the codec follows the
+ * content (auto_lz, auto_glz) and JPEG is on for the client. */
+static bool content_may_go_lossy(DisplayClient *dc)
 {
     int comp = compression_for(dc);
-    return comp == SPICE_IMAGE_COMPRESSION_AUTO_LZ || comp == SPICE_IMAGE_COMPRESSION_AUTO_GLZ;
+    return (comp == SPICE_IMAGE_COMPRESSION_AUTO_LZ || comp == SPICE_IMAGE_COMPRESSION_AUTO_GLZ) &&
+           wan_setting_on(dc, SPICE_SERVER_INT_JPEG_COMPRESSION);
 }
 
 /* 1 when box b of the primary looks photographic, else 0. */
@@ -576,11 +578,12 @@ static int rect_is_photographic(const DisplayPrimary *s, const pixman_box32_t *b
  * surface's current ones, which the client has already: sending them is
  * correct, only a little wasted. For a client that takes streams the box
  * stays off running streams (their pixels are the stream's, and lossy).
- * Where the codec follows the content (the auto modes: a photographic
- * image goes as QUIC or JPEG), the rectangles are judged one by one
- * first and a merge never mixes the two kinds: text merged with a video
- * beside it would otherwise go as one photographic JPEG, and clean text
- * the client holds exactly would come back blurred. A photographic
+ * Where photographic images go as JPEG (the auto modes with jpeg on for
+ * the client), the rectangles are judged one by one first and a merge
+ * never mixes the two kinds: text merged with a video beside it would
+ * otherwise go as one photographic JPEG, and clean text the client holds
+ * exactly would come back blurred. (Lossless, a mixed piece only costs
+ * some compression, less than judging every rectangle.) A photographic
  * rectangle merges only where the box has no clean pixels; *photo says
  * how the piece was judged (-1: not judged, the encoder decides).
  * A wholly dirty surface (a new client, a new mode) goes as one image,
@@ -609,7 +612,7 @@ static void next_piece(DisplayClient *dc, const DisplayPrimary *s, pixman_box32_
     }
     int m = MIN(n, PIECE_LOOKAHEAD);
     bool streams = client_streams(dc);
-    bool judge = content_picks_codec(dc);
+    bool judge = content_may_go_lossy(dc);
     if (judge) {
         *photo = rect_is_photographic(s, t);
     }
