@@ -1039,3 +1039,8 @@ int channel_client_get_fd(SpiceChannelClient *cc)
 {
     return cc->fd;
 }
+
+EventLoop *channel_client_loop(SpiceChannelClient *cc)
+{
+    return g_atomic_pointer_get(&cc->loop);
+}

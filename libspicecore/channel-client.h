@@ -63,7 +63,11 @@ void channel_client_move(SpiceChannelClient *cc, SpicePluginLoop *loop,
 
 int channel_client_get_fd(SpiceChannelClient *cc);
 
-/* Testing and fuzzing: feed raw bytes as if read from the socket. */
+/* Testing and fuzzing: feed raw bytes as if read from the socket (on the
+ * owning thread). */
 void channel_client_feed(SpiceChannelClient *cc, const uint8_t *data, size_t size);
+/* Testing and fuzzing, any thread: the loop that owns the client now (a
+ * move to a plugin's loop has arrived once this is that loop). */
+EventLoop *channel_client_loop(SpiceChannelClient *cc);
 
 #endif /* SPICECORE_CHANNEL_CLIENT_H_ */

@@ -20,6 +20,11 @@
  *   FUZZ_RECORD_MODE  for the record channel: MODE (this audio mode) and
  *                  START_MARK are sent first, so DATA bodies reach the
  *                  decoder (SPICE_AUDIO_DATA_MODE_OPUS: the Opus path)
+ *   FUZZ_DISPLAY   the display channel of a demo QXL device (its primary
+ *                  surface created, no frames drawn): the display plugin
+ *                  moves each client to the device's worker thread, so the
+ *                  bytes are fed there (the fuzzer's thread waits), and
+ *                  the client is torn down there before the next input
  *
  * The host's core interface here records timers and watches but never
  * fires them: the fuzzer drives the channel by feeding bytes directly.
@@ -42,6 +47,9 @@
 
 #include "channel-client.h"
 #include "client.h"
+#ifdef FUZZ_DISPLAY
+#include "common/demo-display.h"
+#endif
 #include "registry.h"
 #include "server.h"
 #include "stream.h"
@@ -260,6 +268,14 @@ static const SpiceCharDeviceInterface agent_iface = {
 static SpiceCharDeviceInstance agent = { { &agent_iface.base }, "vdagent", NULL, NULL };
 
 static SpiceServer *server;
+#ifdef FUZZ_DISPLAY
+static DemoDisplay *display;
+
+static void ignore_line(const char *line, void *opaque)
+{
+    (void)line, (void)opaque;
+}
+#endif
 static SpiceRecordInstance record = { { &record_iface.base }, NULL };
 static SpiceKbdInstance kbd = { { &kbd_iface.base }, NULL };
 static SpiceMouseInstance mouse = { { &mouse_iface.base }, NULL };
@@ -269,7 +285,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
     g_setenv("SPICE_PLUGIN_CONFIG", "", TRUE);
+#ifdef FUZZ_DISPLAY
+    g_setenv("SPICE_PLUGIN_ENABLE", "display", TRUE);
+#else
     g_setenv("SPICE_PLUGIN_ENABLE", "inputs,record,port", TRUE);
+#endif
     /* Client-caused errors are logged at "message" level: keep quiet. */
     g_log_set_handler("spicecore", G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG,
                       g_log_default_handler, NULL);
@@ -288,6 +308,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     spice_server_add_interface(server, &port.base);
     spice_server_port_event(&port, SPICE_PORT_EVENT_OPENED);
     spice_server_add_interface(server, &agent.base);
+#ifdef FUZZ_DISPLAY
+    DemoDisplayConfig cfg = {
+        .width = 160, .height = 120, .scenes = DEMO_SCENE_STATIC, .fps = 30, .frames = 0
+    };
+    display = demo_display_new(&cfg, ignore_line, NULL);
+    if (spice_server_add_interface(server, demo_display_base(display)) != 0) {
+        abort();
+    }
+    demo_display_attach(display);
+#endif
     return 0;
 }
 
@@ -297,6 +327,48 @@ static void drain(int fd)
     while (read(fd, buf, sizeof(buf)) > 0) {
     }
 }
+
+#ifdef FUZZ_DISPLAY
+typedef struct FeedJob {
+    SpiceChannelClient *cc;
+    const uint8_t *data;
+    size_t size;
+    int peer; /* the client's end of the socket, drained as we go */
+} FeedJob;
+
+/* On the worker's thread: the input in uneven pieces, then goodbye. */
+static void feed_on_worker(void *opaque)
+{
+    FeedJob *job = opaque;
+    size_t pos = 0;
+    while (pos < job->size) {
+        size_t n = 1 + (job->data[pos] % 97);
+        n = n > job->size - pos ? job->size - pos : n;
+        channel_client_feed(job->cc, job->data + pos, n);
+        pos += n;
+        drain(job->peer);
+    }
+    channel_client_disconnect(job->cc, "fuzz iteration done");
+}
+
+static void nothing(void *opaque)
+{
+    (void)opaque;
+}
+
+/* The client's loop once the display plugin's move has arrived. */
+static EventLoop *moved_loop(SpiceChannelClient *cc)
+{
+    for (int i = 0; i < 100000; i++) {
+        EventLoop *loop = channel_client_loop(cc);
+        if (loop != server->loop) {
+            return loop;
+        }
+        g_usleep(100);
+    }
+    g_error("the display client never reached the worker");
+}
+#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -365,6 +437,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             drain(sv[1]);
         }
         g_free(body);
+#elif defined(FUZZ_DISPLAY)
+        FeedJob job = { cc, data, size, sv[1] };
+        EventLoop *loop = moved_loop(cc);
+        event_loop_invoke(loop, feed_on_worker, &job, true);
+        /* The teardown it asked for runs next on that loop. */
+        event_loop_invoke(loop, nothing, NULL, true);
 #elif defined(FUZZ_MSG_TYPE)
         uint8_t *msg = g_malloc(6 + size);
         spice_wire_put_u16(msg, FUZZ_MSG_TYPE);
@@ -386,7 +464,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
 #endif
         drain(sv[1]);
+#ifndef FUZZ_DISPLAY
         channel_client_disconnect(cc, "fuzz iteration done");
+#endif
         channel_client_unref(cc);
     }
     event_loop_run_pending(server->loop);
