@@ -54,7 +54,11 @@ struct QxlWorker {
     const QXLInterface *qif;
     uint32_t id;
     uint32_t ram_size;
-    bool client_monitors_config; /* the device takes the client's layout */
+    /* Whether the device takes the client's monitors config, as last
+     * asked and published: the answer changes with the guest's driver
+     * (QEMU's qxl says yes once the driver unmasked its interrupt). */
+    GMutex takes_lock;
+    bool client_monitors_config;
     SpicePluginLoop *loop;
     const DisplayOutputOps *output;
     DisplayOutput *out; /* created and freed on the host thread */
@@ -136,6 +140,8 @@ static int publish(QxlWorker *w, const char *topic, const void *data, uint32_t s
 {
     return display_host->topic_publish(w->plugin, topic, w->id, data, size, flags);
 }
+
+static bool refresh_takes_config(QxlWorker *w, bool always);
 
 /* Without monitors from the guest driver, one monitor covers the primary. */
 static void monitors_from_primary(QxlWorker *w)
@@ -1002,6 +1008,7 @@ static void e_destroy_primary(void *data, uint32_t surface_id)
 {
     Request r = { .kind = REQ_DESTROY_PRIMARY, .u.surface_id = surface_id };
     post_and_wait(data, &r);
+    refresh_takes_config(data, false);
 }
 
 static void e_create_primary(void *data, uint32_t surface_id, QXLDevSurfaceCreate *surface)
@@ -1009,6 +1016,7 @@ static void e_create_primary(void *data, uint32_t surface_id, QXLDevSurfaceCreat
     Request r = { .kind = REQ_CREATE_PRIMARY,
                   .u.create_primary = { .surface_id = surface_id, .create = *surface } };
     post_and_wait(data, &r);
+    refresh_takes_config(data, false);
 }
 
 static void e_reset_image_cache(void *data)
@@ -1059,6 +1067,7 @@ static void e_destroy_primary_async(void *data, uint32_t surface_id, uint64_t co
 {
     Request r = { .kind = REQ_DESTROY_PRIMARY, .u.surface_id = surface_id };
     post_with_cookie(data, &r, cookie);
+    refresh_takes_config(data, false);
 }
 
 static void e_create_primary_async(void *data, uint32_t surface_id, QXLDevSurfaceCreate *surface,
@@ -1067,6 +1076,7 @@ static void e_create_primary_async(void *data, uint32_t surface_id, QXLDevSurfac
     Request r = { .kind = REQ_CREATE_PRIMARY,
                   .u.create_primary = { .surface_id = surface_id, .create = *surface } };
     post_with_cookie(data, &r, cookie);
+    refresh_takes_config(data, false);
 }
 
 static void e_destroy_surface_async(void *data, uint32_t surface_id, uint64_t cookie)
@@ -1093,6 +1103,7 @@ static void e_driver_unload(void *data)
 {
     Request r = { .kind = REQ_DRIVER_UNLOAD };
     post_and_forget(data, &r);
+    refresh_takes_config(data, false);
 }
 
 static void e_set_max_monitors(void *data, unsigned int max_monitors)
@@ -1234,10 +1245,12 @@ QxlWorker *qxl_worker_new(SpicePlugin *plugin, QXLInstance *qxl, const DisplayOu
     }
     w->n_surfaces = info.n_surfaces;
     w->surfaces = g_new0(Surface, w->n_surfaces);
+    g_mutex_init(&w->takes_lock);
     g_autofree char *name = g_strdup_printf("SPICE Worker %u", w->id);
     w->loop = display_host->loop_new(plugin, name);
     if (!w->loop) {
         *why = "cannot start the worker thread";
+        g_mutex_clear(&w->takes_lock);
         g_free(w->surfaces);
         g_free(w);
         return NULL;
@@ -1247,6 +1260,7 @@ QxlWorker *qxl_worker_new(SpicePlugin *plugin, QXLInstance *qxl, const DisplayOu
     if (!w->out) {
         display_host->loop_invoke(plugin, w->loop, teardown_on_worker, w, true);
         display_host->loop_free(w->loop);
+        g_mutex_clear(&w->takes_lock);
         g_free(w->surfaces);
         g_free(w);
         return NULL;
@@ -1254,17 +1268,33 @@ QxlWorker *qxl_worker_new(SpicePlugin *plugin, QXLInstance *qxl, const DisplayOu
     return w;
 }
 
+/* Asks the device (with NULL) whether it takes the client's monitors
+ * config and publishes the display's facts when the answer changed (or
+ * when `always`). Called on the host's threads where the guest's driver
+ * may have come or gone: attach, primary surface create and destroy,
+ * driver unload, and before a client config is handed over (the
+ * reference asks as the agent starts). */
+static bool refresh_takes_config(QxlWorker *w, bool always)
+{
+    const QXLInterface *qif = w->qif;
+    g_mutex_lock(&w->takes_lock);
+    bool takes = qif->base.minor_version >= 3 && qif->client_monitors_config &&
+                 qif->client_monitors_config(w->qxl, NULL) != 0;
+    if (always || takes != w->client_monitors_config) {
+        w->client_monitors_config = takes;
+        SpiceDisplayInfo dinfo = { .size = sizeof(dinfo),
+                                   .ram_size = w->ram_size,
+                                   .client_monitors_config = takes };
+        publish(w, SPICE_TOPIC_DISPLAY, &dinfo, sizeof(dinfo), SPICE_TOPIC_RETAIN);
+    }
+    g_mutex_unlock(&w->takes_lock);
+    return takes;
+}
+
 void qxl_worker_attach(QxlWorker *w)
 {
     const QXLInterface *qif = w->qif;
-    /* Asked with NULL: whether the device takes the client's monitors
-     * config (QEMU's qxl does when the guest driver supports it). */
-    w->client_monitors_config = qif->base.minor_version >= 3 && qif->client_monitors_config &&
-                                qif->client_monitors_config(w->qxl, NULL) != 0;
-    SpiceDisplayInfo dinfo = { .size = sizeof(dinfo),
-                               .ram_size = w->ram_size,
-                               .client_monitors_config = w->client_monitors_config };
-    publish(w, SPICE_TOPIC_DISPLAY, &dinfo, sizeof(dinfo), SPICE_TOPIC_RETAIN);
+    refresh_takes_config(w, true);
     /* Hosts of the 0.8 era keep this pointer; today they ignore it. Some
      * (the reference's test hosts) add memory slots and create the
      * primary surface from inside this callback: the entry points work
@@ -1283,7 +1313,7 @@ void qxl_worker_attach(QxlWorker *w)
 
 void qxl_worker_client_monitors_config(QxlWorker *w, const uint8_t *config, uint32_t size)
 {
-    if (!w->client_monitors_config) {
+    if (!refresh_takes_config(w, false)) {
         return;
     }
     /* An aligned copy the device may keep reading during the call. */
@@ -1305,6 +1335,7 @@ void qxl_worker_free(QxlWorker *w)
     /* Then the primary and the display are no longer facts. */
     publish(w, SPICE_TOPIC_PRIMARY, NULL, 0, SPICE_TOPIC_RETAIN);
     publish(w, SPICE_TOPIC_DISPLAY, NULL, 0, SPICE_TOPIC_RETAIN);
+    g_mutex_clear(&w->takes_lock);
     g_free(w->surfaces);
     g_free(w);
 }

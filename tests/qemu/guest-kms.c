@@ -20,6 +20,10 @@
  *   card N                drive /dev/dri/cardN from now on (a second
  *                         QXL device); its first connected output
  *   sh COMMAND            run COMMAND with /bin/sh (the sound tests)
+ *   outputs               probe every output and print one line each:
+ *                         "guest-kms: output I connected|disconnected WxH"
+ *                         (its preferred mode, or 0x0): what the driver
+ *                         made of the client's monitors config
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -359,6 +363,59 @@ static int cmd_hide(void)
     return 0;
 }
 
+/* The connector's preferred mode (the first, else 0x0); probing it
+ * (count_modes 0) makes the driver read its monitors anew. */
+static int print_output(uint32_t index, uint32_t id)
+{
+    struct drm_mode_get_connector gc = { .connector_id = id };
+    if (xioctl(DRM_IOCTL_MODE_GETCONNECTOR, &gc) < 0) {
+        return fail("get connector");
+    }
+    uint32_t n = gc.count_modes;
+    struct drm_mode_modeinfo *modes = calloc(n ? n : 1, sizeof(*modes));
+    if (!modes) {
+        return fail("modes");
+    }
+    uint32_t w = 0, h = 0;
+    if (n) {
+        struct drm_mode_get_connector again = { .connector_id = id,
+                                                .count_modes = n,
+                                                .modes_ptr = (uintptr_t)modes };
+        if (xioctl(DRM_IOCTL_MODE_GETCONNECTOR, &again) < 0) {
+            free(modes);
+            return fail("get connector modes");
+        }
+        n = again.count_modes < n ? again.count_modes : n;
+        w = modes[0].hdisplay;
+        h = modes[0].vdisplay;
+        for (uint32_t i = 0; i < n; i++) {
+            if (modes[i].type & DRM_MODE_TYPE_PREFERRED) {
+                w = modes[i].hdisplay;
+                h = modes[i].vdisplay;
+                break;
+            }
+        }
+    }
+    free(modes);
+    printf("guest-kms: output %u %s %ux%u\n", index,
+           gc.connection == 1 ? "connected" : "disconnected", w, h);
+    return 0;
+}
+
+static int cmd_outputs(void)
+{
+    uint32_t conns[16], crtcs[16], n_conns, n_crtcs;
+    if (resources(conns, &n_conns, crtcs, &n_crtcs) < 0) {
+        return -1;
+    }
+    for (uint32_t i = 0; i < n_conns; i++) {
+        if (print_output(i, conns[i]) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -384,6 +441,8 @@ int main(void)
             r = cmd_move(x, y);
         } else if (strncmp(line, "redraw", 6) == 0) {
             r = screen.fb ? dirty(screen.fb, 0, 0, screen.width, screen.height) : -1;
+        } else if (strncmp(line, "outputs", 7) == 0) {
+            r = cmd_outputs();
         } else if (strncmp(line, "hide", 4) == 0) {
             r = cmd_hide();
         } else if (strncmp(line, "sh ", 3) == 0) {

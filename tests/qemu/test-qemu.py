@@ -17,6 +17,10 @@ QEMU's own idea of it (QMP screendump):
   qxl-two-heads  one QXL device with max_outputs=2, both outputs set by
                  the guest: one surface, two monitors in MONITORS_CONFIG
   qxl-two-devices  two QXL devices: two display channels, a mode each
+  client-monitors  the client asks for two monitors through its agent
+                 (the guest holds the agent port open): the QXL device,
+                 not the agent, gets them, and the guest's qxl driver
+                 offers the client's sizes on its two outputs
 
 When Debian's own libspice-server1 is installed, each case runs on it
 too and both libraries must show the same picture.
@@ -545,6 +549,89 @@ def guest_agent(libdir, tag):
     return seen
 
 
+OPEN_AGENT_PORT = ("sh for p in /sys/class/virtio-ports/*; do [ \"$(cat $p/name)\" = "
+                   "com.redhat.spice.0 ] && d=/dev/${p##*/}; done; [ -c \"$d\" ] && "
+                   "(exec 3<>$d; sleep 600) &")
+
+
+def guest_outputs(q, c, serial):
+    """The guest driver's outputs: [(connected, (w, h) preferred), ...]."""
+    mark = len(q.output())
+    guest_command(q, "outputs %d" % serial, c)
+    found = re.findall(r"guest-kms: output (\d+) (connected|disconnected) (\d+)x(\d+)",
+                       q.output()[mark:])
+    return [(state == "connected", (int(w), int(h))) for _, state, w, h in found]
+
+
+def client_monitors_guest(libdir, tag):
+    """One QXL device with two outputs, the agent port held open by the
+    guest: the client's monitors config (two monitors) goes to the
+    device (QEMU writes it in its ROM and interrupts the guest), whose
+    driver then offers each monitor's size as its output's preferred
+    mode and connects the second output."""
+    from spiceclient import MAIN
+    kernel, initrd = guest.prepare(os.path.join(CACHE, "guest"))
+    q = Qemu(libdir, "qxl", extra=[
+        "-kernel", kernel, "-initrd", initrd,
+        "-append", "console=ttyS0 vt.global_cursor_default=0 loglevel=3",
+        "-global", "qxl-vga.max_outputs=2", *AGENT_DEVICES])
+    asked = [(800, 600), (640, 480)]
+    seen = {}
+    try:
+        c = Client(q.port)
+        q.wait_serial("guest-kms: ready", timeout=120, client=c)
+        c.run_until(c.picture_ready, timeout=30, what="the console's picture")
+        main = c.channels[(MAIN, 0)]
+        guest_command(q, OPEN_AGENT_PORT, c)
+        c.run_until(lambda: main.props.agent_connected, timeout=30, what="the guest agent")
+        c.pump(0.5)
+        seen["before"] = guest_outputs(q, c, 0)
+        x = 0
+        for i, (w, h) in enumerate(asked):
+            main.update_display_enabled(i, True, False)
+            main.update_display(i, x, 0, w, h, False)
+            x += w
+        assert main.send_monitor_config(), "spice-gtk did not send the monitors config"
+        # The driver has more outputs than QEMU's max_outputs (four in
+        # Debian 12); those beyond the client's monitors stay off.
+        want = [(True, size) for size in asked] + \
+            [(False, (0, 0))] * (len(seen["before"]) - len(asked))
+        deadline = time.monotonic() + 30
+        serial = 1
+        while True:
+            seen["after"] = guest_outputs(q, c, serial)
+            if seen["after"] == want:
+                break
+            if time.monotonic() > deadline:
+                said = "\n".join(line for line in q.output().splitlines()
+                                 if "guest" in line and "outputs" not in line and
+                                 "guest-kms: output " not in line)
+                raise AssertionError("%s: the guest's outputs are %r, the client asked for %r; "
+                                     "the guest said:\n%s" % (tag, seen["after"], want, said))
+            serial += 1
+            c.pump(0.3)
+        c.close()
+    finally:
+        out = q.stop()
+        assert "guest: insmod" not in out, out
+    print("# %s: %r" % (tag, seen), flush=True)
+    return seen
+
+
+def case_client_monitors():
+    mark = len(gspice_problems)
+    ours = client_monitors_guest(OUR_LIBDIR, "ours")
+    our_problems = gspice_problems_since(mark)
+    if not os.path.exists(REFERENCE_LIB):
+        assert not our_problems, "spice-gtk complained: %r" % our_problems
+        return
+    mark = len(gspice_problems)
+    ref = client_monitors_guest(os.path.dirname(REFERENCE_LIB), "reference")
+    extra = [p for p in our_problems if p not in gspice_problems_since(mark)]
+    assert not extra, "spice-gtk complained with our library only: %r" % extra
+    assert ours == ref, (ours, ref)
+
+
 def case_guest_agent():
     mark = len(gspice_problems)
     ours = guest_agent(OUR_LIBDIR, "ours")
@@ -659,6 +746,7 @@ CASES = {
     "sound-devices": case_sound_devices,
     "qmp-port": case_qmp_port,
     "guest-agent": case_guest_agent,
+    "client-monitors": case_client_monitors,
     "guest-sound": case_guest_sound,
     "guest-sound-intel-hda": case_guest_sound_intel_hda,
 }
