@@ -605,7 +605,8 @@ typedef struct SpiceMmLatencyRequest {
  *   measured for the client's link: published by the main plugin when
  *   the test ends, withdrawn when the main channel goes. Read by the
  *   display plugin: JPEG and ZLIB-GLZ "auto" mean "when the bandwidth is
- *   low", as the reference. Nobody: no test ran (a unix socket, or it is
+ *   low", as the reference, and video streams keep to a share of
+ *   bitrate_bps. Nobody: no test ran (a unix socket, or it is
  *   not over yet), and the link counts as fast.
  */
 #define SPICE_TOPIC_CLIENT_LINK "spice.client-link"

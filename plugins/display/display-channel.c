@@ -905,12 +905,13 @@ static void stream_end(DisplayOutput *out, VideoStream *st, const char *why)
     for (GList *l = out->clients; l; l = l->next) {
         client_stream_end(l->data, st);
     }
-    display_host->log(
-        out->plugin, SPICE_PLUGIN_LOG_INFO,
-        "display %u: video stream %u (%ux%u at %d,%d) ended (%s): %u frames, "
-        "%.1f KiB a frame, last quality %d",
-        out->id, st->id, st->width, st->height, st->box.x1, st->box.y1, why, st->total_frames,
-        st->total_frames ? st->bytes / 1024.0 / st->total_frames : 0.0, stream_quality(st));
+    display_host->log(out->plugin, SPICE_PLUGIN_LOG_INFO,
+                      "display %u: video stream %u (%ux%u at %d,%d) ended (%s): %u frames, "
+                      "%.1f KiB a frame, last quality %d, %u held back by the link budget",
+                      out->id, st->id, st->width, st->height, st->box.x1, st->box.y1, why,
+                      st->total_frames,
+                      st->total_frames ? st->bytes / 1024.0 / st->total_frames : 0.0,
+                      stream_quality(st), st->skipped);
     stream_set_remove(out->streams, st);
 }
 
@@ -1011,12 +1012,37 @@ static void queue_image(DisplayClient *dc, const pixman_box32_t *box, Snapshot *
     region_subtract_box(&dc->dirty, box);
 }
 
+/* What one of out's streams may send, in bits a second: a share of the
+ * slowest measured link among the clients that take streams, split
+ * between the running streams; 0 when no such link was measured. */
+static uint64_t stream_link_budget(DisplayOutput *out)
+{
+    uint64_t slowest = 0;
+    for (GList *l = out->clients; l; l = l->next) {
+        DisplayClient *dc = l->data;
+        if (!dc->has_primary || !client_streams(dc)) {
+            continue;
+        }
+        SpiceClient *client = display_host->channel_client_get_client(dc->cc);
+        uint64_t bps =
+            display_link_bitrate(out->plugin, display_host->client_get_session_id(client));
+        if (bps && (!slowest || bps < slowest)) {
+            slowest = bps;
+        }
+    }
+    unsigned n = stream_set_count(out->streams);
+    return (uint64_t)((double)slowest * STREAM_LINK_SHARE) / (n ? n : 1);
+}
+
 /* A frame of st: to each client that takes streams (replacing a frame it
- * was not sent yet: that one is dropped), as an image to the others. */
+ * was not sent yet: that one is dropped), as an image to the others. A
+ * frame the link budget holds back goes to nobody that streams: a later
+ * one carries the box, or, when the stream ends, the box as an image. */
 static void stream_frame(DisplayOutput *out, VideoStream *st, Snapshot *snap)
 {
     int64_t now = g_get_monotonic_time();
     StreamFrame *f = NULL;
+    bool held = !stream_budget_allows(st, stream_link_budget(out), now);
     for (GList *l = out->clients; l; l = l->next) {
         DisplayClient *dc = l->data;
         if (!dc->has_primary) {
@@ -1024,6 +1050,10 @@ static void stream_frame(DisplayOutput *out, VideoStream *st, Snapshot *snap)
         }
         if (!client_streams(dc)) {
             queue_image(dc, &st->box, snap);
+            continue;
+        }
+        if (held) {
+            region_subtract_box(&dc->dirty, &st->box);
             continue;
         }
         if (!f) {
@@ -1034,6 +1064,7 @@ static void stream_frame(DisplayOutput *out, VideoStream *st, Snapshot *snap)
                 queue_image(dc, &st->box, snap);
                 continue;
             }
+            stream_budget_spend(st, f->size);
         }
         if (!dc->stream_live[st->id]) {
             dc->stream_live[st->id] = true;

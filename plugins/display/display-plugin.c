@@ -6,6 +6,7 @@
  * reach the worker through the entry table in qxl-worker.c.
  */
 #include <errno.h>
+#include <string.h>
 
 #include <glib.h>
 
@@ -24,16 +25,32 @@ typedef struct DisplayPlugin {
     /* sessions whose network test found a slow link (spice.client-link) */
     SpiceTopicSubscription *link_sub;
     GMutex link_lock;
-    GHashTable *slow_sessions; /* session id -> itself */
+    GHashTable *links; /* session id -> SpiceClientLinkInfo (the network test's) */
 } DisplayPlugin;
 
-bool display_low_bandwidth(SpicePlugin *plugin, uint32_t session_id)
+/* What the session's network test measured: false when no test ran. */
+static bool session_link(SpicePlugin *plugin, uint32_t session_id, SpiceClientLinkInfo *out)
 {
     DisplayPlugin *dp = display_host->get_data(plugin);
     g_mutex_lock(&dp->link_lock);
-    bool slow = g_hash_table_contains(dp->slow_sessions, GUINT_TO_POINTER(session_id));
+    const SpiceClientLinkInfo *link = g_hash_table_lookup(dp->links, GUINT_TO_POINTER(session_id));
+    if (link) {
+        *out = *link;
+    }
     g_mutex_unlock(&dp->link_lock);
-    return slow;
+    return link != NULL;
+}
+
+bool display_low_bandwidth(SpicePlugin *plugin, uint32_t session_id)
+{
+    SpiceClientLinkInfo link;
+    return session_link(plugin, session_id, &link) && link.low_bandwidth;
+}
+
+uint64_t display_link_bitrate(SpicePlugin *plugin, uint32_t session_id)
+{
+    SpiceClientLinkInfo link;
+    return session_link(plugin, session_id, &link) ? link.bitrate_bps : 0;
 }
 
 static void on_client_link(SpicePlugin *plugin, const char *topic, uint32_t key,
@@ -42,13 +59,18 @@ static void on_client_link(SpicePlugin *plugin, const char *topic, uint32_t key,
     (void)plugin, (void)topic;
     DisplayPlugin *dp = opaque;
     const SpiceClientLinkInfo *link = payload;
-    bool slow = link && size >= sizeof(*link) &&
-                SPICE_PAYLOAD_HAS(link, SpiceClientLinkInfo, low_bandwidth) && link->low_bandwidth;
+    SpiceClientLinkInfo *copy = NULL;
+    if (link && size >= sizeof(uint32_t) && link->size <= size) {
+        /* Members the publisher did not know stay 0 (no figure). */
+        copy = g_new0(SpiceClientLinkInfo, 1);
+        memcpy(copy, link, MIN(link->size, (uint32_t)sizeof(*copy)));
+        copy->size = sizeof(*copy);
+    }
     g_mutex_lock(&dp->link_lock);
-    if (slow) {
-        g_hash_table_add(dp->slow_sessions, GUINT_TO_POINTER(key));
+    if (copy) {
+        g_hash_table_insert(dp->links, GUINT_TO_POINTER(key), copy);
     } else {
-        g_hash_table_remove(dp->slow_sessions, GUINT_TO_POINTER(key));
+        g_hash_table_remove(dp->links, GUINT_TO_POINTER(key));
     }
     g_mutex_unlock(&dp->link_lock);
 }
@@ -136,7 +158,7 @@ static int display_init(SpicePlugin *plugin, const SpiceHostServices *host)
     dp->plugin = plugin;
     dp->glz = glz_sessions_new();
     g_mutex_init(&dp->link_lock);
-    dp->slow_sessions = g_hash_table_new(g_direct_hash, g_direct_equal);
+    dp->links = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     dp->link_sub = host->topic_subscribe(plugin, SPICE_TOPIC_CLIENT_LINK, NULL, on_client_link, dp);
     dp->monitors_sub = host->topic_subscribe(plugin, SPICE_TOPIC_CLIENT_MONITORS_CONFIG, NULL,
                                              on_client_monitors_config, dp);
@@ -155,7 +177,7 @@ static void display_deinit(SpicePlugin *plugin)
         dp->workers = g_list_delete_link(dp->workers, dp->workers);
     }
     glz_sessions_free(dp->glz);
-    g_hash_table_unref(dp->slow_sessions);
+    g_hash_table_unref(dp->links);
     g_mutex_clear(&dp->link_lock);
     g_free(dp);
 }

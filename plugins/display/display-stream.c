@@ -19,7 +19,12 @@
  * its STREAM_REPORT says frames came late) and back up after a quiet
  * while; late frames also ask the clients for more latency (the
  * "spice.mm-latency" topic, which main or playback turn into the
- * client's clock).
+ * client's clock). Where the main channel's network test measured the
+ * link, the streams share STREAM_LINK_SHARE of it (the reference's
+ * channel capacity): a token bucket holding STREAM_BURST_US of that
+ * rate holds frames back when they would exceed it, so a slow link
+ * gets fewer, smaller frames instead of a queue that grows in the
+ * socket (seconds of lag) until frames are dropped there.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +44,7 @@
 #define STREAM_DECIDE_US     1000000 /* quality decisions at most this often */
 #define STREAM_RAISE_US      3000000 /* quiet time before a step up */
 #define STREAM_MAX_LATENCY   2000    /* ms */
+#define STREAM_BURST_US      250000  /* the link budget's bucket */
 
 static const int quality_ladder[] = { 25, 35, 45, 55, 65, 75, 85 };
 #define LADDER_START 5 /* 75 */
@@ -180,6 +186,15 @@ void stream_set_remove(StreamSet *set, VideoStream *st)
     g_free(st);
 }
 
+unsigned stream_set_count(const StreamSet *set)
+{
+    unsigned n = 0;
+    for (int i = 0; i < STREAM_MAX; i++) {
+        n += set->streams[i] != NULL;
+    }
+    return n;
+}
+
 void stream_set_foreach(StreamSet *set, bool (*fn)(VideoStream *st, void *opaque), void *opaque)
 {
     for (int i = 0; i < STREAM_MAX; i++) {
@@ -277,6 +292,32 @@ void stream_count_frame(VideoStream *st, bool dropped, int64_t now_us)
         st->frames++;
     }
     decide(st, now_us);
+}
+
+bool stream_budget_allows(VideoStream *st, uint64_t bps, int64_t now_us)
+{
+    if (bps == 0) {
+        return true;
+    }
+    int64_t cap = (int64_t)(bps / 8 * STREAM_BURST_US / 1000000);
+    if (st->budget_us == 0) {
+        st->budget = cap; /* the first frame goes at once */
+    } else {
+        int64_t dt = MIN(now_us - st->budget_us, (int64_t)STREAM_BURST_US);
+        st->budget = MIN(cap, st->budget + (int64_t)(bps / 8) * MAX(dt, 0) / 1000000);
+    }
+    st->budget_us = now_us;
+    if (st->budget > 0) {
+        return true;
+    }
+    st->skipped++;
+    stream_count_frame(st, true, now_us);
+    return false;
+}
+
+void stream_budget_spend(VideoStream *st, size_t bytes)
+{
+    st->budget -= (int64_t)bytes;
 }
 
 uint32_t stream_client_report(VideoStream *st, uint32_t num_frames, uint32_t num_drops,

@@ -13,6 +13,8 @@
 #include <pixman.h>
 
 #define STREAM_MAX 8 /* streams of one output at a time (ids 0..7) */
+/* The share of a measured link the streams may use (the reference's). */
+#define STREAM_LINK_SHARE 0.8
 
 /* One encoded frame, shared by the clients it goes to. */
 typedef struct StreamFrame {
@@ -35,8 +37,11 @@ typedef struct VideoStream {
     int64_t decided_us;     /* last quality decision */
     int64_t quiet_since_us; /* no drops since */
     uint32_t latency_ms;    /* what the clients were asked for */
+    int64_t budget;         /* bytes the link budget allows now (may go below 0) */
+    int64_t budget_us;      /* when it was last topped up; 0: not yet */
     uint64_t bytes;         /* all frames' bytes, for the log */
     unsigned total_frames;
+    unsigned skipped; /* frames the link budget held back */
 } VideoStream;
 
 typedef struct StreamSet StreamSet;
@@ -63,6 +68,7 @@ VideoStream *stream_set_expired(StreamSet *set, int64_t now_us);
 /* Forget the stream (the caller told the clients). */
 void stream_set_remove(StreamSet *set, VideoStream *st);
 /* Each live stream in turn; stops when fn returns false. */
+unsigned stream_set_count(const StreamSet *set);
 void stream_set_foreach(StreamSet *set, bool (*fn)(VideoStream *st, void *opaque), void *opaque);
 
 /* The frame as MJPEG at the stream's current quality; NULL when the
@@ -74,6 +80,12 @@ void stream_frame_unref(StreamFrame *f);
 /* Rate control. A frame went out to a client (sent) or was replaced
  * before it could (dropped). */
 void stream_count_frame(VideoStream *st, bool dropped, int64_t now_us);
+
+/* The link budget: whether a frame may go now when the stream may use
+ * bps bits a second (0: no limit); a frame held back counts as dropped
+ * (the quality steps down). stream_budget_spend charges a sent frame. */
+bool stream_budget_allows(VideoStream *st, uint64_t bps, int64_t now_us);
+void stream_budget_spend(VideoStream *st, size_t bytes);
 
 /* A client's STREAM_REPORT, already checked to be for st. Returns the
  * latency the client should get (ms), or 0 to leave it. */

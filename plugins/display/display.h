@@ -31,5 +31,7 @@ typedef struct GlzSessions GlzSessions;
 GlzSessions *display_glz_sessions(SpicePlugin *plugin);
 /* Whether the session's network test found a slow link (any thread). */
 bool display_low_bandwidth(SpicePlugin *plugin, uint32_t session_id);
+/* The bit rate it measured, 0 when no test ran (any thread). */
+uint64_t display_link_bitrate(SpicePlugin *plugin, uint32_t session_id);
 
 #endif /* SPICE_DISPLAY_DISPLAY_H_ */
