@@ -307,8 +307,8 @@ int main(int argc, char **argv)
         { "display", 0, 0, G_OPTION_ARG_STRING, &display_mode,
           "desktop (a QXL display, default) or none", "KIND" },
         { "scene", 0, 0, G_OPTION_ARG_STRING, &scene,
-          "Scenes to draw: static,scroll,window,video (default: all of them) and console (a text "
-          "console)",
+          "Scenes to draw: static,scroll,window,video (default: all of them), console (a text "
+          "console) and overlap (a note over the video at times)",
           "LIST" },
         { "size", 0, 0, G_OPTION_ARG_STRING, &size, "Display size (1024x768)", "WxH" },
         { "fps", 0, 0, G_OPTION_ARG_INT, &fps, "Frames per second (30)", "N" },

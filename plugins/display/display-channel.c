@@ -67,6 +67,7 @@ typedef enum {
     ITEM_IMAGE,
     ITEM_STREAM_CREATE,
     ITEM_STREAM_DATA,
+    ITEM_STREAM_CLIP,
     ITEM_STREAM_DESTROY,
 } ItemType;
 
@@ -82,9 +83,10 @@ typedef struct Item {
     pixman_box32_t box;
     int32_t src_x;
     int32_t src_y;
-    Snapshot *snap;     /* ITEM_IMAGE */
-    uint32_t stream_id; /* ITEM_STREAM_* */
-    StreamFrame *frame; /* ITEM_STREAM_DATA */
+    Snapshot *snap;          /* ITEM_IMAGE */
+    uint32_t stream_id;      /* ITEM_STREAM_* */
+    StreamFrame *frame;      /* ITEM_STREAM_DATA */
+    pixman_region32_t *clip; /* ITEM_STREAM_CLIP */
 } Item;
 
 static void snapshot_unref(Snapshot *snap)
@@ -99,6 +101,10 @@ static void item_free(Item *it)
 {
     snapshot_unref(it->snap);
     stream_frame_unref(it->frame);
+    if (it->clip) {
+        pixman_region32_fini(it->clip);
+        g_free(it->clip);
+    }
     g_free(it);
 }
 
@@ -219,7 +225,7 @@ static bool surface_withdrawn(DisplayClient *dc)
         if (it->type == ITEM_SURFACE_CREATE || it->type == ITEM_MONITORS ||
             it->type == ITEM_COPY_BITS || it->type == ITEM_IMAGE ||
             it->type == ITEM_STREAM_CREATE || it->type == ITEM_STREAM_DATA ||
-            it->type == ITEM_STREAM_DESTROY) {
+            it->type == ITEM_STREAM_CLIP || it->type == ITEM_STREAM_DESTROY) {
             dc->queued_image_bytes -= item_image_bytes(it);
             g_queue_delete_link(&dc->items, l);
             item_free(it);
@@ -458,6 +464,20 @@ static void send_item(DisplayClient *dc, Item *it)
         memcpy(body + 12, it->frame->jpeg, it->frame->size);
         display_host->channel_client_send_owned(dc->cc, SPICE_MSG_DISPLAY_STREAM_DATA, body,
                                                 (uint32_t)(12 + it->frame->size), g_free);
+        break;
+    }
+    case ITEM_STREAM_CLIP: {
+        int n;
+        const pixman_box32_t *r = pixman_region32_rectangles(it->clip, &n);
+        SpiceWireWriter wr;
+        spice_wire_writer_init(&wr, 9 + (size_t)n * 16);
+        spice_wire_write_u32(&wr, it->stream_id);
+        spice_wire_write_u8(&wr, SPICE_CLIP_TYPE_RECTS);
+        spice_wire_write_u32(&wr, (uint32_t)n);
+        for (int i = 0; i < n; i++) {
+            put_rect(&wr, &r[i]);
+        }
+        send_writer(dc, SPICE_MSG_DISPLAY_STREAM_CLIP, &wr);
         break;
     }
     case ITEM_STREAM_DESTROY: {
@@ -858,6 +878,9 @@ static bool client_streams(DisplayClient *dc)
            display_host->channel_client_test_cap(dc->cc, SPICE_DISPLAY_CAP_CODEC_MJPEG);
 }
 
+/* The stream's frame dc was not sent yet, if a newer one may replace it:
+ * not across a change of the stream's clip, as the client shows a frame
+ * through the clip it has when the frame comes. */
 static Item *pending_stream_data(DisplayClient *dc, uint32_t id)
 {
     for (GList *l = dc->items.tail; l; l = l->prev) {
@@ -865,11 +888,41 @@ static Item *pending_stream_data(DisplayClient *dc, uint32_t id)
         if (it->type == ITEM_STREAM_DATA && it->stream_id == id) {
             return it;
         }
-        if (it->type == ITEM_STREAM_CREATE && it->stream_id == id) {
+        if ((it->type == ITEM_STREAM_CREATE || it->type == ITEM_STREAM_CLIP) &&
+            it->stream_id == id) {
             return NULL;
         }
     }
     return NULL;
+}
+
+/* dc hears of the stream's clip (after what it was sent so far): a clip
+ * not sent yet with no frame after it is updated in place (a clip only
+ * matters to the frames that follow it). */
+static void client_stream_clip(DisplayClient *dc, const VideoStream *st)
+{
+    if (!dc->stream_live[st->id]) {
+        return;
+    }
+    Item *it = NULL;
+    for (GList *l = dc->items.tail; l && !it; l = l->prev) {
+        Item *t = l->data;
+        if ((t->type == ITEM_STREAM_CREATE || t->type == ITEM_STREAM_DATA) &&
+            t->stream_id == st->id) {
+            break;
+        }
+        if (t->type == ITEM_STREAM_CLIP && t->stream_id == st->id) {
+            it = t;
+        }
+    }
+    if (!it) {
+        it = push_item(dc, ITEM_STREAM_CLIP);
+        it->stream_id = st->id;
+        it->clip = g_new(pixman_region32_t, 1);
+        pixman_region32_init(it->clip);
+    }
+    pixman_region32_copy(it->clip, (pixman_region32_t *)&st->clip);
+    kick(dc);
 }
 
 /* dc hears that the stream is over, and gets its box again losslessly
@@ -883,7 +936,8 @@ static void client_stream_end(DisplayClient *dc, const VideoStream *st)
     for (GList *l = dc->items.head; l;) {
         GList *next = l->next;
         Item *it = l->data;
-        if (it->type == ITEM_STREAM_DATA && it->stream_id == st->id) {
+        if ((it->type == ITEM_STREAM_DATA || it->type == ITEM_STREAM_CLIP) &&
+            it->stream_id == st->id) {
             g_queue_delete_link(&dc->items, l);
             item_free(it);
         }
@@ -935,6 +989,30 @@ static void streams_end_under(DisplayOutput *out, const pixman_region32_t *regio
         if (st && pixman_region32_contains_rectangle((pixman_region32_t *)region, &st->box) !=
                       PIXMAN_REGION_OUT) {
             stream_end(out, st, why);
+        }
+    }
+}
+
+/* Something other than the stream's frames was drawn over region: it is
+ * on top of the video now, so the streams there show less (STREAM_CLIP to
+ * their clients); one left with nothing to show ends. */
+static void streams_clip_under(DisplayOutput *out, const pixman_region32_t *region)
+{
+    for (uint32_t id = 0; id < STREAM_MAX; id++) {
+        VideoStream *st = stream_set_get(out->streams, id);
+        if (!st || pixman_region32_contains_rectangle((pixman_region32_t *)region, &st->box) ==
+                       PIXMAN_REGION_OUT) {
+            continue;
+        }
+        if (!stream_clip_subtract(st, region)) {
+            continue;
+        }
+        if (!pixman_region32_not_empty(&st->clip)) {
+            stream_end(out, st, "drawn over");
+            continue;
+        }
+        for (GList *l = out->clients; l; l = l->next) {
+            client_stream_clip(l->data, st);
         }
     }
 }
@@ -1038,10 +1116,17 @@ static uint64_t stream_link_budget(DisplayOutput *out)
  * was not sent yet: that one is dropped), as an image to the others. A
  * frame the link budget holds back goes to nobody that streams: a later
  * one carries the box, or, when the stream ends, the box as an image. */
-static void stream_frame(DisplayOutput *out, VideoStream *st, Snapshot *snap)
+static void stream_frame(DisplayOutput *out, VideoStream *st, Snapshot *snap,
+                         const pixman_region32_t *visible)
 {
     int64_t now = g_get_monotonic_time();
     StreamFrame *f = NULL;
+    /* What this frame shows: its clip from the guest, else all the box. */
+    if (stream_clip_set(st, visible)) {
+        for (GList *l = out->clients; l; l = l->next) {
+            client_stream_clip(l->data, st);
+        }
+    }
     bool held = !stream_budget_allows(st, stream_link_budget(out), now);
     for (GList *l = out->clients; l; l = l->next) {
         DisplayClient *dc = l->data;
@@ -1053,7 +1138,7 @@ static void stream_frame(DisplayOutput *out, VideoStream *st, Snapshot *snap)
             continue;
         }
         if (held) {
-            region_subtract_box(&dc->dirty, &st->box);
+            pixman_region32_subtract(&dc->dirty, &dc->dirty, &st->clip);
             continue;
         }
         if (!f) {
@@ -1072,6 +1157,9 @@ static void stream_frame(DisplayOutput *out, VideoStream *st, Snapshot *snap)
             Item *c = push_item(dc, ITEM_STREAM_CREATE);
             c->stream_id = st->id;
             c->box = st->box;
+            if (!stream_clip_is_box(st)) {
+                client_stream_clip(dc, st);
+            }
         }
         Item *pending = pending_stream_data(dc, st->id);
         if (pending) {
@@ -1084,7 +1172,9 @@ static void stream_frame(DisplayOutput *out, VideoStream *st, Snapshot *snap)
             d->box = st->box;
             d->frame = stream_frame_ref(f);
         }
-        region_subtract_box(&dc->dirty, &st->box);
+        /* The frame covers its clip; the rest of the box (what lies over
+         * the video) stays dirty and goes as images after it. */
+        pixman_region32_subtract(&dc->dirty, &dc->dirty, &st->clip);
         kick(dc);
     }
     stream_frame_unref(f);
@@ -1136,7 +1226,7 @@ static void output_primary_destroyed(DisplayOutput *out)
 
 static void output_damage(DisplayOutput *out, const pixman_region32_t *damage)
 {
-    streams_end_under(out, damage, "drawn over");
+    streams_clip_under(out, damage);
     for (GList *l = out->clients; l; l = l->next) {
         DisplayClient *dc = l->data;
         if (dc->has_primary) {
@@ -1187,15 +1277,22 @@ static void output_copy_bits(DisplayOutput *out, const pixman_box32_t *dest, int
     }
 }
 
-/* An opaque image was just drawn over all of box (inside the primary):
- * clients get the box's pixels as one image now instead of as dirty
- * pieces later. When the same picture comes again (a window moving, a
- * repeated frame) it is one cache reference. A box redrawn like video
- * becomes a video stream. */
-static void output_image(DisplayOutput *out, const pixman_box32_t *box)
+/* An opaque image was just drawn over all of box (inside the primary), or
+ * over the part of it in clip (the guest's clip: what of the box lies on
+ * top): clients get the box's pixels as one image now instead of as
+ * dirty pieces later. When the same picture comes again (a window
+ * moving, a repeated frame) it is one cache reference. A box redrawn like
+ * video becomes a video stream; a clipped image of a stream's box is its
+ * next frame, shown through that clip. Other clipped images are damage. */
+static void output_image(DisplayOutput *out, const pixman_box32_t *box,
+                         const pixman_region32_t *clip)
 {
     const DisplayPrimary *s = out->source->primary;
     int32_t bw = box->x2 - box->x1, bh = box->y2 - box->y1;
+    if (clip && (!s || !stream_set_find(out->streams, box))) {
+        output_damage(out, clip);
+        return;
+    }
     if (!s || box->x1 < 0 || box->y1 < 0 || box->x2 > (int32_t)s->width ||
         box->y2 > (int32_t)s->height || bw <= 0 || bh <= 0 ||
         (uint64_t)bw * (uint64_t)bh < MIN_IMAGE_PIXELS ||
@@ -1240,11 +1337,11 @@ static void output_image(DisplayOutput *out, const pixman_box32_t *box)
                 display_host->timer_start(out->stream_timer, 250);
             }
         }
-        stream_frame(out, st, snap);
+        stream_frame(out, st, snap, clip);
     } else {
         pixman_region32_t region;
         pixman_region32_init_rect(&region, box->x1, box->y1, (unsigned)bw, (unsigned)bh);
-        streams_end_under(out, &region, "drawn over");
+        streams_clip_under(out, &region);
         pixman_region32_fini(&region);
         for (GList *l = out->clients; l; l = l->next) {
             DisplayClient *dc = l->data;

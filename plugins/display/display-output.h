@@ -71,8 +71,9 @@ typedef struct DisplayOutputOps {
 
     /* Pixels of the primary changed (the region lies inside it). */
     void (*damage)(DisplayOutput *out, const pixman_region32_t *damage);
-    /* An opaque image was just drawn over all of box on the primary. */
-    void (*image)(DisplayOutput *out, const pixman_box32_t *box);
+    /* An opaque image was just drawn over all of box on the primary, or
+     * (clip not NULL: the guest's clip, inside box) over that part. */
+    void (*image)(DisplayOutput *out, const pixman_box32_t *box, const pixman_region32_t *clip);
     /* Box dest of the primary (inside it) is now a copy of the box of the
      * same size at src_x, src_y (both >= 0, maybe outside the surface). */
     void (*copy_bits)(DisplayOutput *out, const pixman_box32_t *dest, int32_t src_x, int32_t src_y);

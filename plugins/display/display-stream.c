@@ -95,6 +95,7 @@ static VideoStream *stream_start(StreamSet *set, const pixman_box32_t *box, int6
             st->box = *box;
             st->width = (uint32_t)(box->x2 - box->x1);
             st->height = (uint32_t)(box->y2 - box->y1);
+            pixman_region32_init_rect(&st->clip, box->x1, box->y1, st->width, st->height);
             st->last_frame_us = now_us;
             st->level = LADDER_START;
             st->decided_us = now_us;
@@ -165,6 +166,16 @@ VideoStream *stream_set_overlapping(StreamSet *set, const pixman_box32_t *box)
     return NULL;
 }
 
+VideoStream *stream_set_find(StreamSet *set, const pixman_box32_t *box)
+{
+    for (int i = 0; i < STREAM_MAX; i++) {
+        if (set->streams[i] && box_equal(&set->streams[i]->box, box)) {
+            return set->streams[i];
+        }
+    }
+    return NULL;
+}
+
 VideoStream *stream_set_get(StreamSet *set, uint32_t id)
 {
     return id < STREAM_MAX ? set->streams[id] : NULL;
@@ -183,7 +194,42 @@ VideoStream *stream_set_expired(StreamSet *set, int64_t now_us)
 void stream_set_remove(StreamSet *set, VideoStream *st)
 {
     set->streams[st->id] = NULL;
+    pixman_region32_fini(&st->clip);
     g_free(st);
+}
+
+static bool clip_replace(VideoStream *st, pixman_region32_t *next)
+{
+    bool changed = !pixman_region32_equal(&st->clip, next);
+    if (changed) {
+        pixman_region32_copy(&st->clip, next);
+    }
+    pixman_region32_fini(next);
+    return changed;
+}
+
+bool stream_clip_set(VideoStream *st, const pixman_region32_t *visible)
+{
+    pixman_region32_t next;
+    pixman_region32_init_rect(&next, st->box.x1, st->box.y1, st->width, st->height);
+    if (visible) {
+        pixman_region32_intersect(&next, &next, (pixman_region32_t *)visible);
+    }
+    return clip_replace(st, &next);
+}
+
+bool stream_clip_subtract(VideoStream *st, const pixman_region32_t *covered)
+{
+    pixman_region32_t next;
+    pixman_region32_init(&next);
+    pixman_region32_subtract(&next, &st->clip, (pixman_region32_t *)covered);
+    return clip_replace(st, &next);
+}
+
+bool stream_clip_is_box(const VideoStream *st)
+{
+    return pixman_region32_n_rects((pixman_region32_t *)&st->clip) == 1 &&
+           box_equal(pixman_region32_extents((pixman_region32_t *)&st->clip), &st->box);
 }
 
 unsigned stream_set_count(const StreamSet *set)

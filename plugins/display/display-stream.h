@@ -29,6 +29,10 @@ typedef struct VideoStream {
     uint32_t id;
     pixman_box32_t box;
     uint32_t width, height;
+    /* The part of the box the frames show (the clients are sent it as
+     * STREAM_CLIP): the box, less what was drawn over it since, or the
+     * guest's clip of the last frame. */
+    pixman_region32_t clip;
     int64_t last_frame_us;
     /* rate control */
     unsigned level;         /* index into the quality ladder */
@@ -63,12 +67,19 @@ VideoStream *stream_set_image(StreamSet *set, const pixman_box32_t *box, pixman_
 /* The stream whose box intersects box, or NULL. */
 VideoStream *stream_set_overlapping(StreamSet *set, const pixman_box32_t *box);
 VideoStream *stream_set_get(StreamSet *set, uint32_t id);
+VideoStream *stream_set_find(StreamSet *set, const pixman_box32_t *box); /* of that box */
 /* The first stream idle for longer than STREAM_TIMEOUT_US, or NULL. */
 VideoStream *stream_set_expired(StreamSet *set, int64_t now_us);
 /* Forget the stream (the caller told the clients). */
 void stream_set_remove(StreamSet *set, VideoStream *st);
 /* Each live stream in turn; stops when fn returns false. */
 unsigned stream_set_count(const StreamSet *set);
+
+/* The stream's clip becomes visible (inside the box; NULL: the whole
+ * box), or loses `covered`: true if it changed. */
+bool stream_clip_set(VideoStream *st, const pixman_region32_t *visible);
+bool stream_clip_subtract(VideoStream *st, const pixman_region32_t *covered);
+bool stream_clip_is_box(const VideoStream *st);
 void stream_set_foreach(StreamSet *set, bool (*fn)(VideoStream *st, void *opaque), void *opaque);
 
 /* The frame as MJPEG at the stream's current quality; NULL when the

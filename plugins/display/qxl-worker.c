@@ -245,11 +245,11 @@ static void drawable_damage(const Drawable *d, const Surface *s, pixman_region32
     }
 }
 
-/* Whether the drawable alone decides every pixel of its bbox: an
- * unmasked, unclipped copy of an image. */
-static bool covers_bbox(const Drawable *d)
+/* Whether the drawable alone decides every pixel of its bbox inside its
+ * clip: an unmasked copy of an image. */
+static bool opaque_image(const Drawable *d)
 {
-    return d->type == QXL_DRAW_COPY && !d->clip && !d->self_bitmap && d->u.copy.src &&
+    return d->type == QXL_DRAW_COPY && !d->self_bitmap && d->u.copy.src &&
            d->u.copy.rop == SPICE_ROPD_OP_PUT && !d->u.copy.mask.bitmap;
 }
 
@@ -293,8 +293,14 @@ static void process_draw(QxlWorker *w, const QXLCommandExt *ext)
                     pixman_region32_fini(&damage);
                 }
             }
-        } else if (covers_bbox(d)) {
-            w->output->image(w->out, &d->bbox);
+        } else if (opaque_image(d) && !d->clip) {
+            w->output->image(w->out, &d->bbox, NULL);
+        } else if (opaque_image(d)) {
+            /* A video frame under another window comes clipped. */
+            pixman_region32_t visible;
+            drawable_damage(d, s, &visible);
+            w->output->image(w->out, &d->bbox, &visible);
+            pixman_region32_fini(&visible);
         } else {
             pixman_region32_t damage;
             drawable_damage(d, s, &damage);

@@ -382,13 +382,13 @@ def case_display_zlib_glz():
                               "--frames", "40"], connect_early=True)
 
 
-def stream_session(library_dir, tmp):
+def stream_session(library_dir, tmp, scenes="static,video"):
     """The video scene streamed (streaming-video filter) to a client that
     watches: the stream ends after the last frame and the picture then
     equals the host's framebuffer exactly (the box comes again
     losslessly)."""
     path = os.path.join(tmp, "frame.ppm")
-    host = DemoHost("--streaming-video", "filter", "--scene", "static,video", "--frames", "150",
+    host = DemoHost("--streaming-video", "filter", "--scene", scenes, "--frames", "150",
                     "--dump-frame", path, env={"G_MESSAGES_DEBUG": "spicecore"},
                     library_dir=library_dir)
     try:
@@ -404,7 +404,8 @@ def stream_session(library_dir, tmp):
         return {"picture equal": True,
                 "stream started": any("video stream 0 started" in line for line in log),
                 "stream ended": any("video stream 0 (" in line and "ended" in line
-                                    for line in log)}
+                                    for line in log),
+                "streams": sum("video stream" in line and "started" in line for line in log)}
     finally:
         host.stop()
 
@@ -412,7 +413,21 @@ def stream_session(library_dir, tmp):
 def case_display_stream():
     results, _ = on_both_libraries(stream_session)
     ours = results["ours"]
-    assert ours == {"picture equal": True, "stream started": True, "stream ended": True}, ours
+    assert ours == {"picture equal": True, "stream started": True, "stream ended": True,
+                    "streams": 1}, ours
+    if "reference" in results:
+        assert results["reference"]["picture equal"], results["reference"]
+
+
+def case_display_stream_clipped():
+    """A note over the video, gone, back (the frames then clipped around
+    it): spice-gtk gets STREAM_CLIPs, the one stream lives on, and the
+    picture ends exact."""
+    results, problems = on_both_libraries(stream_session, "static,video,overlap")
+    assert_no_problems_of_ours_only(problems)
+    ours = results["ours"]
+    assert ours == {"picture equal": True, "stream started": True, "stream ended": True,
+                    "streams": 1}, ours
     if "reference" in results:
         assert results["reference"]["picture equal"], results["reference"]
 
@@ -1708,6 +1723,7 @@ CASES = {
     "html5-stream": case_html5_stream,
     "display-glz": case_display_glz,
     "display-stream": case_display_stream,
+    "display-stream-clipped": case_display_stream_clipped,
     "display-zlib-glz": case_display_zlib_glz,
     "tls-ca": case_tls_ca,
     "sasl-digest-md5": case_sasl_digest_md5,

@@ -41,10 +41,17 @@ typedef struct Cached {
     uint32_t *px;
 } Cached;
 
+#define MAX_CLIP_RECTS 64
+
 typedef struct ClientStream {
     bool live;
     int32_t left, top, right, bottom;
     uint32_t unique; /* of its report activation; 0: none */
+    /* STREAM_CLIP: frames show through these only; 0 rects: none came */
+    uint32_t n_clip;
+    struct {
+        int32_t top, left, bottom, right;
+    } clip[MAX_CLIP_RECTS];
 } ClientStream;
 
 typedef struct Rect {
@@ -64,7 +71,7 @@ typedef struct Session {
     unsigned scenes; /* DEMO_SCENE_*; 0: all */
     GlzTestWindow *glz;
     ClientStream streams[SPICE_MAX_NUM_STREAMS];
-    unsigned stream_creates, stream_frames, stream_destroys, activations;
+    unsigned stream_creates, stream_frames, stream_destroys, activations, stream_clips;
     uint64_t stream_bytes;                 /* the frames' JPEG bytes */
     int64_t first_frame_us, last_frame_us; /* when the first and last came */
     uint32_t last_stream;                  /* the last frame's stream */
@@ -429,6 +436,37 @@ static double box_psnr(const Session *s, const uint32_t *ref)
     return se == 0 ? 99.0 : 10.0 * log10(255.0 * 255.0 * (double)n / se);
 }
 
+/* STREAM_CLIP: rects inside the stream's box, never none (a stream with
+ * nothing to show ends instead). */
+static void handle_stream_clip(Session *s, const uint8_t *body, uint32_t size)
+{
+    SpiceWireReader r = spice_wire_reader(body, size);
+    uint32_t id = spice_wire_u32(&r);
+    g_assert_cmpuint(id, <, SPICE_MAX_NUM_STREAMS);
+    ClientStream *cs = &s->streams[id];
+    g_assert_true(cs->live);
+    g_assert_cmpuint(spice_wire_u8(&r), ==, SPICE_CLIP_TYPE_RECTS);
+    uint32_t n = spice_wire_u32(&r);
+    g_assert_cmpuint(n, >, 0);
+    g_assert_cmpuint(n, <=, MAX_CLIP_RECTS);
+    for (uint32_t i = 0; i < n; i++) {
+        Rect b = get_rect(&r);
+        g_assert_cmpint(b.left, >=, cs->left);
+        g_assert_cmpint(b.top, >=, cs->top);
+        g_assert_cmpint(b.right, <=, cs->right);
+        g_assert_cmpint(b.bottom, <=, cs->bottom);
+        g_assert_cmpint(b.left, <, b.right);
+        g_assert_cmpint(b.top, <, b.bottom);
+        cs->clip[i].top = b.top;
+        cs->clip[i].left = b.left;
+        cs->clip[i].bottom = b.bottom;
+        cs->clip[i].right = b.right;
+    }
+    g_assert_true(spice_wire_done(&r));
+    cs->n_clip = n;
+    s->stream_clips++;
+}
+
 static void handle_stream_create(Session *s, const uint8_t *body, uint32_t size)
 {
     SpiceWireReader r = spice_wire_reader(body, size);
@@ -474,20 +512,30 @@ static void handle_stream_data(Session *s, const uint8_t *body, uint32_t size)
     uint32_t w = (uint32_t)(cs->right - cs->left), h = (uint32_t)(cs->bottom - cs->top);
     g_assert_cmpuint(cinfo.output_width, ==, w);
     g_assert_cmpuint(cinfo.output_height, ==, h);
+    uint32_t *frame = g_new(uint32_t, (size_t)w * h);
     while (cinfo.output_scanline < h) {
-        JSAMPROW row =
-            (JSAMPROW)(s->fb + (size_t)(cs->top + (int32_t)cinfo.output_scanline) * s->fb_w +
-                       cs->left);
+        JSAMPROW row = (JSAMPROW)(frame + (size_t)cinfo.output_scanline * w);
         jpeg_read_scanlines(&cinfo, &row, 1);
     }
     jpeg_finish_decompress(&cinfo);
     jpeg_destroy_decompress(&cinfo);
+    /* Into the picture through the stream's clip, as spice-gtk does. */
     for (uint32_t y = 0; y < h; y++) {
-        uint32_t *p = s->fb + (size_t)(cs->top + (int32_t)y) * s->fb_w + cs->left;
+        int32_t py = cs->top + (int32_t)y;
+        uint32_t *p = s->fb + (size_t)py * s->fb_w + cs->left;
         for (uint32_t x = 0; x < w; x++) {
-            p[x] &= 0x00ffffffu;
+            int32_t px = cs->left + (int32_t)x;
+            bool in = cs->n_clip == 0;
+            for (uint32_t i = 0; i < cs->n_clip && !in; i++) {
+                in = px >= cs->clip[i].left && px < cs->clip[i].right && py >= cs->clip[i].top &&
+                     py < cs->clip[i].bottom;
+            }
+            if (in) {
+                p[x] = frame[(size_t)y * w + x] & 0x00ffffffu;
+            }
         }
     }
+    g_free(frame);
     s->stream_frames++;
     s->stream_bytes += size - 12;
     s->last_frame_us = g_get_monotonic_time();
@@ -582,6 +630,9 @@ static void handle_one(Session *s)
     case SPICE_MSG_DISPLAY_STREAM_DATA:
         g_assert_nonnull(s->fb);
         handle_stream_data(s, body, size);
+        break;
+    case SPICE_MSG_DISPLAY_STREAM_CLIP:
+        handle_stream_clip(s, body, size);
         break;
     case SPICE_MSG_DISPLAY_STREAM_DESTROY:
         g_assert_cmpuint(size, ==, 4);
@@ -821,7 +872,7 @@ static void test_console_merged(void)
                          .frames = CONSOLE_FRAMES,
                          .scenes = DEMO_SCENE_CONSOLE };
     session_open_with(&s, &sp);
-    g_autofree uint32_t *ref = watch_until_picture(&s);
+    g_free(watch_until_picture(&s)); /* the picture exact */
     log_types(&s, "console picture equal");
     /* The scene's geometry (demo-scenes.c): rows of 10 pixels under a
      * 16-pixel top, 11-column counters after a 6-column label. */
@@ -836,8 +887,9 @@ static void test_console_merged(void)
 
 static void log_streams(const Session *s, const char *what)
 {
-    g_test_message("%s: %u stream creates, %u frames, %u destroys, %u report activations", what,
-                   s->stream_creates, s->stream_frames, s->stream_destroys, s->activations);
+    g_test_message("%s: %u stream creates, %u frames, %u clips, %u destroys, %u report activations",
+                   what, s->stream_creates, s->stream_frames, s->stream_clips, s->stream_destroys,
+                   s->activations);
 }
 
 /* Every scene but the moving window, which crosses the video at this
@@ -898,7 +950,7 @@ static void test_stream_link_budget(void)
                          .frames = 420,
                          .scenes = DEMO_SCENE_VIDEO };
     session_open_with(&s, &sp);
-    g_autofree uint32_t *ref = watch_until_picture(&s);
+    g_free(watch_until_picture(&s)); /* the picture exact */
     log_streams(&s, "streams");
     g_assert_cmpuint(s.stream_creates, >=, 1);
     g_assert_cmpuint(s.stream_frames, >=, 20);
@@ -915,9 +967,72 @@ static void test_stream_link_budget(void)
     session_close(&s);
 }
 
-/* The moving window crosses the video: each time, the stream ends (the
- * picture under the window is not the stream's) and may start again;
- * the picture ends up exact all the same. */
+static bool in_clip(const ClientStream *cs, int32_t x, int32_t y)
+{
+    for (uint32_t i = 0; i < cs->n_clip; i++) {
+        if (x >= cs->clip[i].left && x < cs->clip[i].right && y >= cs->clip[i].top &&
+            y < cs->clip[i].bottom) {
+            return true;
+        }
+    }
+    return cs->n_clip == 0 && x >= cs->left && x < cs->right && y >= cs->top && y < cs->bottom;
+}
+
+/* A note comes over the video, goes, and comes again (DEMO_SCENE_OVERLAP;
+ * the guest then clips the frames around it): the stream lives on with
+ * STREAM_CLIPs instead of ending. As the stream ended (a second after the
+ * last frame), the client's picture was the host's outside the stream's
+ * clip, the note included (sent as images, never painted over by a
+ * frame), and close to it inside. */
+static void test_stream_clipped(void)
+{
+    Session s;
+    SessionParams sp = { .mode = SPICE_IMAGE_COMPRESSION_AUTO_GLZ,
+                         .lz4_cap = true,
+                         .glz_window = GLZ_WINDOW,
+                         .streaming = SPICE_STREAM_VIDEO_FILTER,
+                         .frames = 90,
+                         .scenes = DEMO_SCENE_VIDEO | DEMO_SCENE_OVERLAP };
+    session_open_with(&s, &sp);
+    g_autofree uint32_t *ref = watch_until_picture(&s);
+    log_streams(&s, "streams");
+    g_assert_cmpuint(s.stream_creates, ==, 1);
+    g_assert_cmpuint(s.stream_destroys, ==, 1);
+    g_assert_cmpuint(s.stream_clips, >=, 3);
+    const ClientStream *cs = &s.destroyed;
+    g_assert_cmpuint(cs->n_clip, >, 1); /* the note was there at the end */
+    double se = 0;
+    size_t n = 0, outside = 0;
+    for (int32_t y = 0; y < H; y++) {
+        for (int32_t x = 0; x < W; x++) {
+            uint32_t a = s.at_destroy[(size_t)y * W + x], b = ref[(size_t)y * W + x];
+            if (!in_clip(cs, x, y)) {
+                if (a != b) {
+                    g_error("at the stream's end, (%d,%d) outside its clip is %06x, not %06x", x, y,
+                            a, b);
+                }
+                outside += x >= cs->left && x < cs->right && y >= cs->top && y < cs->bottom;
+                continue;
+            }
+            for (int k = 0; k < 24; k += 8) {
+                double d = (double)((a >> k) & 0xff) - (double)((b >> k) & 0xff);
+                se += d * d;
+                n++;
+            }
+        }
+    }
+    double psnr = se == 0 ? 99.0 : 10.0 * log10(255.0 * 255.0 * (double)n / se);
+    g_test_message("inside the clip: PSNR %.1f dB; %zu pixels of the box outside it, exact", psnr,
+                   outside);
+    g_assert_cmpuint(outside, ==, 110 * 70);
+    g_assert_cmpfloat(psnr, >, 30.0);
+    session_close(&s);
+}
+
+/* The moving window crosses the video, drawn over each frame (the
+ * frames are not clipped): the stream goes on, its clip following the
+ * window (STREAM_CLIP each time it moves over the box), and the picture
+ * ends up exact. */
 static void test_stream_drawn_over(void)
 {
     Session s;
@@ -927,10 +1042,11 @@ static void test_stream_drawn_over(void)
                          .streaming = SPICE_STREAM_VIDEO_FILTER,
                          .frames = 90 };
     session_open_with(&s, &sp);
-    g_autofree uint32_t *ref = watch_until_picture(&s);
+    g_free(watch_until_picture(&s)); /* the picture exact */
     log_streams(&s, "streams");
-    g_assert_cmpuint(s.stream_creates, >=, 1);
-    g_assert_cmpuint(s.stream_destroys, ==, s.stream_creates);
+    g_assert_cmpuint(s.stream_creates, ==, 1);
+    g_assert_cmpuint(s.stream_destroys, ==, 1);
+    g_assert_cmpuint(s.stream_clips, >, 0);
     session_close(&s);
 }
 
@@ -987,7 +1103,7 @@ static void test_stream_reports(void)
         handle_one(&s);
     }
     frames = s.stream_frames;
-    g_autofree uint32_t *ref = watch_until_picture(&s);
+    g_free(watch_until_picture(&s)); /* the picture exact */
     log_streams(&s, "after cannot-decode");
     g_assert_cmpuint(s.stream_frames, ==, frames);
     g_assert_cmpuint(s.stream_creates, ==, 1);
@@ -1074,7 +1190,7 @@ static void check_wan_auto(gconstpointer data)
         g_test_message("the picture against the reference: PSNR %.1f dB", psnr);
         g_assert_cmpfloat(psnr, >, 40.0);
     } else {
-        g_autofree uint32_t *ref = watch_until_picture(&s);
+        g_free(watch_until_picture(&s)); /* the picture exact */
         log_types(&s, "fast link");
         g_assert_cmpuint(s.types[SPICE_IMAGE_TYPE_JPEG], ==, 0);
         g_assert_cmpuint(s.types[SPICE_IMAGE_TYPE_ZLIB_GLZ_RGB], ==, 0);
@@ -1100,6 +1216,7 @@ int main(int argc, char **argv)
     g_test_add_func("/display/stream/end-lossless-jpeg", test_stream_end_lossless_jpeg);
     g_test_add_func("/display/stream/drawn-over", test_stream_drawn_over);
     g_test_add_func("/display/stream/link-budget", test_stream_link_budget);
+    g_test_add_func("/display/stream/clipped", test_stream_clipped);
     g_test_add_data_func("/display/wan-auto/slow-link", GINT_TO_POINTER(1), check_wan_auto);
     g_test_add_data_func("/display/wan-auto/fast-link", GINT_TO_POINTER(0), check_wan_auto);
     g_test_add_func("/display/stream/reports", test_stream_reports);

@@ -82,6 +82,10 @@ void demo_draw_fill_clipped(DemoDisplay *dd, Rect bbox, const Rect *clips, unsig
  * or above DEMO_UNIQUE_CACHED for an image that never changes. */
 void demo_draw_image(DemoDisplay *dd, int x, int y, const Image *img, ImageOp op, uint32_t brush,
                      unsigned layout, uint32_t cache_unique);
+/* A one-shot DRAW_COPY of img at (x, y) with a SPICE_CLIP_TYPE_RECTS
+ * clip of n >= 1 disjoint rects (what the guest shows of it). */
+void demo_draw_image_clipped(DemoDisplay *dd, int x, int y, const Image *img, unsigned layout,
+                             const Rect *clips, unsigned n);
 /* COPY_BITS of dst from (sx, sy). */
 void demo_draw_copy_bits(DemoDisplay *dd, Rect dst, int sx, int sy);
 

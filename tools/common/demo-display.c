@@ -326,8 +326,8 @@ void demo_draw_fill_clipped(DemoDisplay *dd, Rect bbox, const Rect *clips, unsig
     queue_cmd(dd, c, QXL_CMD_DRAW, d);
 }
 
-void demo_draw_image(DemoDisplay *dd, int x, int y, const Image *img, ImageOp op, uint32_t brush,
-                     unsigned layout, uint32_t cache_unique)
+static void draw_image(DemoDisplay *dd, int x, int y, const Image *img, ImageOp op, uint32_t brush,
+                       unsigned layout, uint32_t cache_unique, const Rect *clips, unsigned n)
 {
     Rect dst = screen_clip(dd, rect(x, y, img->w, img->h));
     if (rect_empty(dst)) {
@@ -366,8 +366,38 @@ void demo_draw_image(DemoDisplay *dd, int x, int y, const Image *img, ImageOp op
         d->u.rop3.scale_mode = SPICE_IMAGE_SCALE_MODE_NEAREST;
         break;
     }
+    if (!clips) {
+        queue_cmd(dd, c, QXL_CMD_DRAW, d);
+        ref_image(dd, dst, img, src.x1, src.y1, op, brush);
+        return;
+    }
+    QXLClipRects *cr = cmd_alloc(c, sizeof(QXLClipRects) + n * sizeof(QXLRect));
+    cr->num_rects = n;
+    cr->chunk.data_size = n * sizeof(QXLRect);
+    for (unsigned i = 0; i < n; i++) {
+        QXLRect q = qrect(clips[i]);
+        memcpy(cr->chunk.data + i * sizeof(q), &q, sizeof(q));
+        Rect part = rect_and(dst, clips[i]);
+        if (!rect_empty(part)) {
+            ref_image(dd, part, img, src.x1 + part.x1 - dst.x1, src.y1 + part.y1 - dst.y1, op,
+                      brush);
+        }
+    }
+    d->clip.type = SPICE_CLIP_TYPE_RECTS;
+    d->clip.data = (QXLPHYSICAL)(uintptr_t)cr;
     queue_cmd(dd, c, QXL_CMD_DRAW, d);
-    ref_image(dd, dst, img, src.x1, src.y1, op, brush);
+}
+
+void demo_draw_image(DemoDisplay *dd, int x, int y, const Image *img, ImageOp op, uint32_t brush,
+                     unsigned layout, uint32_t cache_unique)
+{
+    draw_image(dd, x, y, img, op, brush, layout, cache_unique, NULL, 0);
+}
+
+void demo_draw_image_clipped(DemoDisplay *dd, int x, int y, const Image *img, unsigned layout,
+                             const Rect *clips, unsigned n)
+{
+    draw_image(dd, x, y, img, IMG_COPY, 0, layout, 0, clips, n);
 }
 
 /* Source and destination both stay on the screen. */
@@ -792,7 +822,8 @@ static gboolean on_frame(gpointer data)
 
 /* ---- life cycle ------------------------------------------------------------------ */
 
-static const char *const scene_names[] = { "static", "scroll", "window", "video", "console" };
+static const char *const scene_names[] = { "static", "scroll",  "window",
+                                           "video",  "console", "overlap" };
 
 bool demo_display_parse_scenes(const char *list, unsigned *scenes, GError **error)
 {

@@ -29,6 +29,9 @@
  *           (cached title and body bitmaps) draw it at its new place
  *   video   a 320x240 region of photo-like moving content: one DRAW_COPY
  *           per frame
+ *   overlap (with video) a note window over part of the video at times
+ *           (DRAW_FILL, DRAW_COPY of its text); while it shows, the video
+ *           frames are DRAW_COPYs with a SPICE_CLIP_TYPE_RECTS clip
  *
  * All bitmaps are SPICE_BITMAP_FMT_32BIT. The terminal lines and video
  * frames cycle through eight layouts: QXL_BITMAP_DIRECT or a chain of
@@ -70,6 +73,10 @@ enum {
     /* Not in ALL: a whole-screen text console that rewrites counters in
      * place, one small image per counter (many small updates a frame). */
     DEMO_SCENE_CONSOLE = 1 << 4,
+    /* Not in ALL, with video: a note over part of the video, shown for
+     * frames 30-59 and from 75 on; meanwhile the video frames come
+     * clipped around it (as an X server clips a window under another). */
+    DEMO_SCENE_OVERLAP = 1 << 5,
 };
 
 #define DEMO_DISPLAY_MIN_SIDE 64

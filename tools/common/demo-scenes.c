@@ -548,6 +548,17 @@ static void scene_window(DemoScenes *sc, int frame)
     sc->mover = now;
 }
 
+/* DEMO_SCENE_OVERLAP: whether the note is over the video at a frame. */
+static bool note_shown(int frame)
+{
+    return (frame >= 30 && frame < 60) || frame >= 75;
+}
+
+static Rect note_rect(const DemoScenes *sc)
+{
+    return rect(sc->lay.video.x1 + 180, sc->lay.video.y1 + 150, 110, 70);
+}
+
 static void scene_video(DemoScenes *sc, int frame)
 {
     if (frame == 0) {
@@ -555,9 +566,31 @@ static void scene_video(DemoScenes *sc, int frame)
     }
     Image img = image_new(VIDEO_W, VIDEO_H);
     gen_video(&img, frame);
-    demo_draw_image(sc->dd, sc->lay.video.x1, sc->lay.video.y1, &img, IMG_COPY, 0,
-                    (unsigned)frame % LAYOUT_COUNT, 0);
+    bool overlap = sc->scenes & DEMO_SCENE_OVERLAP;
+    if (overlap && note_shown(frame) && note_shown(frame - 1)) {
+        /* The note was drawn over the video: the frame around it. */
+        Rect v = sc->lay.video, n = note_rect(sc);
+        Rect around[4] = { { v.x1, v.y1, v.x2, n.y1 },
+                           { v.x1, n.y1, n.x1, n.y2 },
+                           { n.x2, n.y1, v.x2, n.y2 },
+                           { v.x1, n.y2, v.x2, v.y2 } };
+        Rect clips[4];
+        unsigned k = 0;
+        for (unsigned i = 0; i < 4; i++) {
+            if (!rect_empty(around[i])) {
+                clips[k++] = around[i];
+            }
+        }
+        demo_draw_image_clipped(sc->dd, v.x1, v.y1, &img, (unsigned)frame % LAYOUT_COUNT, clips, k);
+    } else {
+        demo_draw_image(sc->dd, sc->lay.video.x1, sc->lay.video.y1, &img, IMG_COPY, 0,
+                        (unsigned)frame % LAYOUT_COUNT, 0);
+    }
     image_clear(&img);
+    if (overlap && note_shown(frame) && !note_shown(frame - 1)) {
+        Rect body = draw_window(sc, note_rect(sc), "NOTE", C_TITLE);
+        demo_draw_fill(sc->dd, body, C_TERM_BG, false);
+    }
 }
 
 /* A text console as a guest's `watch cat /proc/interrupts` shows it: rows
