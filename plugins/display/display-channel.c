@@ -896,12 +896,29 @@ static Item *pending_stream_data(DisplayClient *dc, uint32_t id)
     return NULL;
 }
 
+/* Whether dc shows stream frames through their STREAM_CLIP. spice-html5
+ * draws them whole, over what lies on top; it announces neither COMPOSITE
+ * nor A8_SURFACE, which every spice-gtk (and the old spicec) does. A
+ * client that does not gets a clipped stream's box as images. */
+static bool client_takes_clips(DisplayClient *dc)
+{
+    return display_host->channel_client_test_cap(dc->cc, SPICE_DISPLAY_CAP_COMPOSITE);
+}
+
+static void client_stream_end(DisplayClient *dc, const VideoStream *st);
+
 /* dc hears of the stream's clip (after what it was sent so far): a clip
  * not sent yet with no frame after it is updated in place (a clip only
- * matters to the frames that follow it). */
+ * matters to the frames that follow it). A client that would not honour
+ * it loses the stream instead (and gets the box losslessly); it gets the
+ * stream again once the clip is the whole box. */
 static void client_stream_clip(DisplayClient *dc, const VideoStream *st)
 {
     if (!dc->stream_live[st->id]) {
+        return;
+    }
+    if (!client_takes_clips(dc) && !stream_clip_is_box(st)) {
+        client_stream_end(dc, st);
         return;
     }
     Item *it = NULL;
@@ -1133,7 +1150,7 @@ static void stream_frame(DisplayOutput *out, VideoStream *st, Snapshot *snap,
         if (!dc->has_primary) {
             continue;
         }
-        if (!client_streams(dc)) {
+        if (!client_streams(dc) || (!stream_clip_is_box(st) && !client_takes_clips(dc))) {
             queue_image(dc, &st->box, snap);
             continue;
         }

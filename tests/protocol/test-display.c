@@ -150,15 +150,21 @@ typedef struct SessionParams {
     unsigned scenes;     /* DEMO_SCENE_*; 0: all */
     int jpeg;            /* spice_wan_compression_t; 0: never */
     int net_test_ms;     /* > 0: answer main's network test, the big ping this late */
+    bool html5;          /* spice-html5's caps: no COMPOSITE, frames drawn unclipped */
 } SessionParams;
 
 /* The display channel links (the LZ4 cap as asked) and sends its INIT. */
-static void display_link(Session *s, uint32_t session, bool lz4_cap, uint32_t glz_window)
+static void display_link(Session *s, uint32_t session, bool lz4_cap, uint32_t glz_window,
+                         bool html5)
 {
     s->display = test_client_connect(test_server_port(s->ts));
     uint32_t caps = 1u << SPICE_DISPLAY_CAP_PREF_COMPRESSION |
                     1u << SPICE_DISPLAY_CAP_STREAM_REPORT | 1u << SPICE_DISPLAY_CAP_MULTI_CODEC |
                     1u << SPICE_DISPLAY_CAP_CODEC_MJPEG;
+    if (!html5) {
+        /* spice-gtk's: it shows stream frames through their clip */
+        caps |= 1u << SPICE_DISPLAY_CAP_COMPOSITE | 1u << SPICE_DISPLAY_CAP_A8_SURFACE;
+    }
     if (lz4_cap) {
         caps |= 1u << SPICE_DISPLAY_CAP_LZ4_COMPRESSION;
     }
@@ -222,7 +228,7 @@ static uint32_t session_open_with(Session *s, const SessionParams *sp)
     if (sp->net_test_ms > 0) {
         answer_net_test(s, sp->net_test_ms);
     }
-    display_link(s, session, sp->lz4_cap, sp->glz_window);
+    display_link(s, session, sp->lz4_cap, sp->glz_window, sp->html5);
     return session;
 }
 
@@ -822,7 +828,7 @@ static void test_glz_reconnect(void)
     memset(s.types, 0, sizeof(s.types));
     g_clear_pointer(&s.fb, g_free);
     g_hash_table_remove_all(s.cache);
-    display_link(&s, session, true, GLZ_WINDOW);
+    display_link(&s, session, true, GLZ_WINDOW, false);
     run_until_picture(&s, ref);
     log_types(&s, "second display channel");
     g_assert_cmpuint(s.types[SPICE_IMAGE_TYPE_GLZ_RGB], ==, 0);
@@ -1029,6 +1035,28 @@ static void test_stream_clipped(void)
     session_close(&s);
 }
 
+/* The same with spice-html5's caps: it would draw the frames over the
+ * note, so while the note shows it gets the box as images (its stream
+ * ends), and the stream again once the note is gone. */
+static void test_stream_clipped_html5(void)
+{
+    Session s;
+    SessionParams sp = { .mode = SPICE_IMAGE_COMPRESSION_AUTO_GLZ,
+                         .lz4_cap = true,
+                         .glz_window = GLZ_WINDOW,
+                         .streaming = SPICE_STREAM_VIDEO_FILTER,
+                         .frames = 90,
+                         .scenes = DEMO_SCENE_VIDEO | DEMO_SCENE_OVERLAP,
+                         .html5 = true };
+    session_open_with(&s, &sp);
+    g_free(watch_until_picture(&s)); /* the picture exact */
+    log_streams(&s, "streams");
+    g_assert_cmpuint(s.stream_clips, ==, 0);
+    g_assert_cmpuint(s.stream_creates, ==, 2); /* before the note, between its showings */
+    g_assert_cmpuint(s.stream_destroys, ==, 2);
+    session_close(&s);
+}
+
 /* The moving window crosses the video, drawn over each frame (the
  * frames are not clipped): the stream goes on, its clip following the
  * window (STREAM_CLIP each time it moves over the box), and the picture
@@ -1217,6 +1245,7 @@ int main(int argc, char **argv)
     g_test_add_func("/display/stream/drawn-over", test_stream_drawn_over);
     g_test_add_func("/display/stream/link-budget", test_stream_link_budget);
     g_test_add_func("/display/stream/clipped", test_stream_clipped);
+    g_test_add_func("/display/stream/clipped-html5", test_stream_clipped_html5);
     g_test_add_data_func("/display/wan-auto/slow-link", GINT_TO_POINTER(1), check_wan_auto);
     g_test_add_data_func("/display/wan-auto/fast-link", GINT_TO_POINTER(0), check_wan_auto);
     g_test_add_func("/display/stream/reports", test_stream_reports);
