@@ -98,6 +98,17 @@ bool image_encode_glz(SpiceWireWriter *w, GlzDictionary *d, uint32_t owner, int 
                       const uint8_t *pixels, int32_t stride, uint32_t width, uint32_t height,
                       bool *zlib_used);
 
+/* LZ in its palette form (SPICE_IMAGE_TYPE_LZ_PLT, LZ_IMAGE_TYPE_PLT8),
+ * for images of at most 256 colours: writes the LZ_PLT body after its
+ * flags byte (u32 data size, u32 palette offset left 0 for the caller to
+ * fill in at *palette_at, the LZ stream) and the colours (0x00RRGGBB, in
+ * index order) into palette, their count into *colours. False, w
+ * untouched, for more colours, invalid arguments or allocation failure.
+ * spice-gtk decodes it; spice-html5 does not. */
+bool image_encode_lz_plt8(SpiceWireWriter *w, const uint8_t *pixels, int32_t stride, uint32_t width,
+                          uint32_t height, uint32_t palette[256], uint32_t *colours,
+                          size_t *palette_at);
+
 /* QUIC's table of 256 pseudo-random words, part of the format (for the
  * tests' decoder). */
 const uint32_t *image_quic_tabrand(void);

@@ -16,6 +16,7 @@
 
 #define LZ_MAGIC        0x20205a4cu /* "LZ  " read as a little-endian word */
 #define LZ_VERSION      0x00010001u
+#define LZ_TYPE_PLT8    5u
 #define LZ_TYPE_RGB32   8u
 #define LZ_MAX_LITERALS 32u
 

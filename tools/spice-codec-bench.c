@@ -97,6 +97,7 @@ static uint32_t *make_image(Content c, uint32_t w, uint32_t h)
 typedef enum {
     ENC_BITMAP,
     ENC_LZ,
+    ENC_LZ_PLT8,
     ENC_QUIC,
     ENC_GLZ,
     ENC_GLZ_AGAIN,
@@ -104,7 +105,7 @@ typedef enum {
     ENC_JPEG85,
     ENC_JPEG75
 } Encoder;
-static const char *const encoder_names[] = { "bitmap",      "lz",  "quic",     "glz",
+static const char *const encoder_names[] = { "bitmap",      "lz",  "lz plt8",  "quic",    "glz",
                                              "glz (again)", "lz4", "jpeg q85", "jpeg q75" };
 
 /* One encoding; returns its size, or 0 on failure. */
@@ -122,6 +123,15 @@ static size_t encode(Encoder e, SpiceWireWriter *w, const uint32_t *px, uint32_t
     case ENC_LZ:
         ok = image_encode_lz(w, p, stride, width, height);
         break;
+    case ENC_LZ_PLT8: {
+        uint32_t palette[256], colours;
+        size_t at;
+        ok = image_encode_lz_plt8(w, p, stride, width, height, palette, &colours, &at);
+        if (ok) {
+            w->size += 10 + 4 * (size_t)colours; /* the palette, as sent */
+        }
+        break;
+    }
     case ENC_QUIC:
         ok = image_encode_quic(w, p, stride, width, height);
         break;
@@ -203,7 +213,7 @@ int main(int argc, char **argv)
             }
             if (!bytes) {
                 printf("%-9s %-12s %10s\n", content_names[c], encoder_names[e],
-                       "(not built or failed)");
+                       e == ENC_LZ_PLT8 ? "(over 256 colours)" : "(not built or failed)");
                 continue;
             }
             qsort(runs, n, sizeof(double), compare_double);

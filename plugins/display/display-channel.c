@@ -491,6 +491,15 @@ static void send_item(DisplayClient *dc, Item *it)
 
 /* ---- pieces --------------------------------------------------------------------------- */
 
+/* Whether dc is a whole SPICE canvas (spice-gtk's, the old spicec's):
+ * those announce COMPOSITE and A8_SURFACE. spice-html5 announces neither,
+ * draws stream frames whole over what lies on top (no STREAM_CLIP) and
+ * decodes no LZ palette form. */
+static bool client_full_canvas(DisplayClient *dc)
+{
+    return display_host->channel_client_test_cap(dc->cc, SPICE_DISPLAY_CAP_COMPOSITE);
+}
+
 static int compression_for(DisplayClient *dc)
 {
     if (dc->preferred_compression) {
@@ -677,6 +686,28 @@ static void next_piece(DisplayClient *dc, const DisplayPrimary *s, pixman_box32_
  * clients always get raw bitmaps; so do images too small for a codec's
  * header to pay off.
  */
+/* LZ_PLT (flags, data size, palette offset, stream) for an image of at
+ * most 256 colours, its palette after it at the end of the message (wr
+ * is the whole message); nothing written otherwise. */
+static bool encode_lz_plt8(SpiceWireWriter *wr, const uint8_t *px, int32_t stride, uint32_t w,
+                           uint32_t h)
+{
+    size_t start = wr->size, palette_at;
+    uint32_t palette[256], colours;
+    spice_wire_write_u8(wr, 0); /* flags: the palette inline, not cached */
+    if (!image_encode_lz_plt8(wr, px, stride, w, h, palette, &colours, &palette_at)) {
+        wr->size = start;
+        return false;
+    }
+    spice_wire_put_u32(wr->data + palette_at, (uint32_t)wr->size);
+    spice_wire_write_u64(wr, 0); /* unique: not cached */
+    spice_wire_write_u16(wr, (uint16_t)colours);
+    for (uint32_t i = 0; i < colours; i++) {
+        spice_wire_write_u32(wr, palette[i]);
+    }
+    return !wr->error;
+}
+
 static bool encode_image(DisplayClient *dc, SpiceWireWriter *wr, const uint8_t *px, int32_t stride,
                          uint32_t w, uint32_t h, int photo, bool lossy_ok, uint8_t *type)
 {
@@ -717,6 +748,10 @@ static bool encode_image(DisplayClient *dc, SpiceWireWriter *wr, const uint8_t *
             return true;
         }
 #endif
+        if (client_full_canvas(dc) && encode_lz_plt8(wr, px, stride, w, h)) {
+            *type = SPICE_IMAGE_TYPE_LZ_PLT;
+            return true;
+        }
         if (image_encode_lz(wr, px, stride, w, h)) {
             *type = SPICE_IMAGE_TYPE_LZ_RGB;
             return true;
@@ -896,13 +931,11 @@ static Item *pending_stream_data(DisplayClient *dc, uint32_t id)
     return NULL;
 }
 
-/* Whether dc shows stream frames through their STREAM_CLIP. spice-html5
- * draws them whole, over what lies on top; it announces neither COMPOSITE
- * nor A8_SURFACE, which every spice-gtk (and the old spicec) does. A
- * client that does not gets a clipped stream's box as images. */
+/* A client that does not show frames through STREAM_CLIP gets a clipped
+ * stream's box as images. */
 static bool client_takes_clips(DisplayClient *dc)
 {
-    return display_host->channel_client_test_cap(dc->cc, SPICE_DISPLAY_CAP_COMPOSITE);
+    return client_full_canvas(dc);
 }
 
 static void client_stream_end(DisplayClient *dc, const VideoStream *st);

@@ -22,6 +22,12 @@ static uint32_t get_be32(const uint8_t *p)
 uint32_t *lz_decode_rgb32(const uint8_t *data, size_t size, uint32_t *width, uint32_t *height,
                           const char **why)
 {
+    return lz_decode_plt8(data, size, NULL, 0, width, height, why);
+}
+
+uint32_t *lz_decode_plt8(const uint8_t *data, size_t size, const uint32_t *palette,
+                         uint32_t colours, uint32_t *width, uint32_t *height, const char **why)
+{
     *why = NULL;
     if (size < 28) {
         *why = "short header";
@@ -33,8 +39,11 @@ uint32_t *lz_decode_rgb32(const uint8_t *data, size_t size, uint32_t *width, uin
     }
     uint32_t type = get_be32(data + 8), w = get_be32(data + 12), h = get_be32(data + 16);
     uint32_t stride = get_be32(data + 20), top_down = get_be32(data + 24);
-    if (type != 8 || w == 0 || h == 0 || stride != w * 4 || top_down != 1 ||
-        (uint64_t)stride * h > (1u << 30) - 1) {
+    /* RGB32, or (with a palette) PLT8: one index a pixel, copies biased
+     * by 2 more. */
+    bool plt = palette != NULL;
+    if (type != (plt ? 5u : 8u) || w == 0 || h == 0 || stride != w * (plt ? 1 : 4) ||
+        top_down != 1 || (uint64_t)stride * h > (1u << 30) - 1) {
         *why = "bad type, size, stride or orientation";
         return NULL;
     }
@@ -60,6 +69,17 @@ uint32_t *lz_decode_rgb32(const uint8_t *data, size_t size, uint32_t *width, uin
                 *why = "literals past the end";
                 goto fail;
             }
+            if (plt) {
+                NEED(k);
+                for (size_t j = 0; j < k; j++, ip++) {
+                    if (data[ip] >= colours) {
+                        *why = "index beyond the palette";
+                        goto fail;
+                    }
+                    out[op++] = palette[data[ip]] & 0x00ffffffu;
+                }
+                continue;
+            }
             NEED(k * 3);
             for (size_t j = 0; j < k; j++, ip += 3) {
                 out[op++] = data[ip] | (uint32_t)data[ip + 1] << 8 | (uint32_t)data[ip + 2] << 16;
@@ -75,6 +95,7 @@ uint32_t *lz_decode_rgb32(const uint8_t *data, size_t size, uint32_t *width, uin
                 len += code;
             } while (code == 255);
         }
+        len += plt ? 2 : 0;
         NEED(1);
         size_t code = data[ip++];
         size_t ofs = (ctrl & 31) << 8 | code;

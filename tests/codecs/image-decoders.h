@@ -22,6 +22,10 @@
  * *why set when the stream is malformed. */
 uint32_t *lz_decode_rgb32(const uint8_t *data, size_t size, uint32_t *width, uint32_t *height,
                           const char **why);
+/* The same for the PLT8 form (what follows LZ_PLT's data size and palette
+ * offset), each index looked up in palette (colours entries). */
+uint32_t *lz_decode_plt8(const uint8_t *data, size_t size, const uint32_t *palette,
+                         uint32_t colours, uint32_t *width, uint32_t *height, const char **why);
 
 /* LZ4 (what follows its u32 data size) as canvas_get_lz4() decodes it:
  * the packed x8r8g8b8 rows, x bytes as sent. Needs HAVE_LZ4. */

@@ -783,6 +783,147 @@ static void test_lz_limits(void)
     spice_wire_writer_clear(&w);
 }
 
+/* Distinct colours of the image (x bytes ignored), counting up to 257. */
+static uint32_t count_colours(const Image *img)
+{
+    g_autoptr(GHashTable) seen = g_hash_table_new(g_direct_hash, g_direct_equal);
+    for (uint32_t y = 0; y < img->height && g_hash_table_size(seen) <= 256; y++) {
+        for (uint32_t x = 0; x < img->width; x++) {
+            const uint8_t *p = img->top + (ptrdiff_t)y * img->stride + (size_t)x * 4;
+            uint32_t c = p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
+            g_hash_table_add(seen, GUINT_TO_POINTER(c + 1));
+        }
+    }
+    return g_hash_table_size(seen);
+}
+
+/* Random pixels from `colours` random colours, in runs and repeats as a
+ * desktop has them (x bytes random). */
+static Image image_with_colours(uint32_t width, uint32_t height, uint32_t colours)
+{
+    Image img = image_new(width, height, CONTENT_RANDOM, 0, false);
+    uint32_t pal[1024];
+    for (uint32_t i = 0; i < colours; i++) {
+        pal[i] = rng() & 0x00ffffffu;
+        for (uint32_t j = 0; j < i; j++) {
+            if (pal[j] == pal[i]) {
+                pal[i] = (pal[i] + 1) & 0x00ffffffu;
+                j = (uint32_t)-1; /* again from the start */
+            }
+        }
+    }
+    uint32_t c = 0;
+    for (uint32_t y = 0; y < height; y++) {
+        for (uint32_t x = 0; x < width; x++) {
+            if (x < colours && y == 0) {
+                c = x; /* every colour at least once */
+            } else if (rng() % 4 == 0) {
+                c = rng() % colours;
+            }
+            uint8_t *p = pixel_at(&img, x, y);
+            uint32_t v = pal[c] | (rng() & 0xff000000u);
+            memcpy(p, &v, 4);
+        }
+    }
+    return img;
+}
+
+/* The PLT8 form through the strict decoder: taken for at most 256
+ * colours (the palette right, every pixel right), refused with the
+ * writer untouched above that. */
+static void check_lz_plt8(const Image *img, size_t *bytes)
+{
+    uint32_t want = count_colours(img);
+    SpiceWireWriter w;
+    spice_wire_writer_init(&w, 0);
+    uint32_t pal[256], n = 0;
+    size_t at = 0;
+    bool ok =
+        image_encode_lz_plt8(&w, img->top, img->stride, img->width, img->height, pal, &n, &at);
+    if (want > 256) {
+        g_assert_false(ok);
+        g_assert_cmpuint(w.size, ==, 0);
+        spice_wire_writer_clear(&w);
+        *bytes = 0;
+        return;
+    }
+    g_assert_true(ok);
+    g_assert_cmpuint(n, ==, want);
+    g_assert_cmpuint(at, ==, 4);
+    g_assert_cmpuint(spice_wire_get_u32(w.data), ==, w.size - 8);
+    g_assert_cmpuint(spice_wire_get_u32(w.data + at), ==, 0);
+    uint32_t dw = 0, dh = 0;
+    const char *why;
+    g_autofree uint32_t *px = lz_decode_plt8(w.data + 8, w.size - 8, pal, n, &dw, &dh, &why);
+    if (!px) {
+        g_error("%ux%u, %u colours: PLT8 stream refused: %s", img->width, img->height, n, why);
+    }
+    g_assert_cmpuint(dw, ==, img->width);
+    g_assert_cmpuint(dh, ==, img->height);
+    for (uint32_t y = 0; y < dh; y++) {
+        for (uint32_t x = 0; x < dw; x++) {
+            const uint8_t *p = img->top + (ptrdiff_t)y * img->stride + (size_t)x * 4;
+            uint32_t c = p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
+            if (px[(size_t)y * dw + x] != c) {
+                g_error("%ux%u: pixel (%u, %u) is %06x, not %06x", dw, dh, x, y,
+                        px[(size_t)y * dw + x], c);
+            }
+        }
+    }
+    *bytes = w.size;
+    spice_wire_writer_clear(&w);
+}
+
+static void test_lz_plt8(void)
+{
+    size_t bytes;
+    for (size_t i = 0; i < G_N_ELEMENTS(round_trip_cases); i++) {
+        const Case *c = &round_trip_cases[i];
+        Image img = image_new(c->width, c->height, c->content, c->pad, c->bottom_up);
+        check_lz_plt8(&img, &bytes);
+        image_free(&img);
+    }
+    /* At and over the limit. */
+    static const uint32_t counts[] = { 1, 2, 16, 255, 256, 257, 1000 };
+    for (size_t i = 0; i < G_N_ELEMENTS(counts); i++) {
+        Image img = image_with_colours(300, 200, counts[i]);
+        check_lz_plt8(&img, &bytes);
+        g_assert_cmpuint(bytes > 0, ==, counts[i] <= 256);
+        image_free(&img);
+    }
+    /* Far copies in a big image, and what the form saves over RGB32. */
+    Image big = image_with_colours(1920, 1080, 40);
+    check_lz_plt8(&big, &bytes);
+    g_assert_cmpuint(bytes, >, 0);
+    SpiceWireWriter w;
+    spice_wire_writer_init(&w, 0);
+    g_assert_true(image_encode_lz(&w, big.top, big.stride, big.width, big.height));
+    g_test_message("40 colours 1920x1080: PLT8 %zu bytes, RGB32 %zu", bytes, w.size);
+    g_assert_cmpuint(bytes, <, w.size);
+    spice_wire_writer_clear(&w);
+    image_free(&big);
+}
+
+static void test_lz_plt8_limits(void)
+{
+    SpiceWireWriter w;
+    spice_wire_writer_init(&w, 0);
+    spice_wire_write(&w, "x", 1);
+    static uint8_t px[64];
+    uint32_t pal[256], n;
+    size_t at;
+    g_assert_false(image_encode_lz_plt8(&w, px, 4, 0, 1, pal, &n, &at));
+    g_assert_false(image_encode_lz_plt8(&w, px, 3, 1, 1, pal, &n, &at));
+    g_assert_false(image_encode_lz_plt8(&w, px, 65500 * 4, 65500, 65500, pal, &n, &at));
+    g_assert_false(image_encode_lz_plt8(&w, NULL, 4, 1, 1, pal, &n, &at));
+    g_assert_false(image_encode_lz_plt8(&w, px, 4, 1, 1, NULL, &n, &at));
+    g_assert_cmpuint(w.size, ==, 1);
+    g_assert_true(image_encode_lz_plt8(&w, px + 60, -4, 1, 16, pal, &n, &at)); /* bottom-up */
+    g_assert_cmpuint(at, ==, 5);
+    g_assert_cmpuint(n, ==, 1);
+    spice_wire_writer_clear(&w);
+}
+
 static void test_lz4_flat_is_small(void)
 {
     Image img = image_new(1920, 1080, CONTENT_FLAT, 0, false);
@@ -1093,6 +1234,8 @@ int main(int argc, char **argv)
     g_test_add_func("/codecs/lz/round-trip", test_lz);
     g_test_add_func("/codecs/lz/edges", test_lz_edges);
     g_test_add_func("/codecs/lz/limits", test_lz_limits);
+    g_test_add_func("/codecs/lz-plt8/round-trip", test_lz_plt8);
+    g_test_add_func("/codecs/lz-plt8/limits", test_lz_plt8_limits);
     g_test_add_func("/codecs/quic/round-trip", test_quic);
     g_test_add_func("/codecs/quic/runs-and-segments", test_quic_runs_and_segments);
     g_test_add_func("/codecs/glz/round-trip", test_glz);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * fuzz-image-encoders.c: every image encoder on sizes, strides and pixels
- * from the input, the lossless ones decoded back with the strict decoders
+ * from the input (LZ's palette form where there are 256 colours or
+ * fewer), the lossless ones decoded back with the strict decoders
  * (tests/codecs/image-decoders.c, what the clients accept) and compared.
  *
  * Input: u16 width, u16 height (both taken modulo 700, plus 1), u8 row
@@ -93,6 +94,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     w.size = 0;
     g_assert_true(image_encode_quic(&w, top, stride, width, height));
     check_lossless(SPICE_IMAGE_TYPE_QUIC, &w, top, stride, width, height);
+    w.size = 0;
+    uint32_t pal[256], colours = 0;
+    size_t pal_at = 0;
+    if (image_encode_lz_plt8(&w, top, stride, width, height, pal, &colours, &pal_at)) {
+        g_assert_cmpuint(spice_wire_get_u32(w.data), ==, w.size - 8);
+        uint32_t dw, dh;
+        const char *why;
+        uint32_t *px = lz_decode_plt8(w.data + 8, w.size - 8, pal, colours, &dw, &dh, &why);
+        if (!px) {
+            g_error("PLT8 %ux%u: refused by the decoder: %s", width, height, why);
+        }
+        g_assert_cmpuint(dw, ==, width);
+        g_assert_cmpuint(dh, ==, height);
+        for (uint32_t y = 0; y < height; y++) {
+            const uint8_t *r = top + (ptrdiff_t)y * stride;
+            for (uint32_t x = 0; x < width; x++) {
+                uint32_t want =
+                    r[4 * x] | (uint32_t)r[4 * x + 1] << 8 | (uint32_t)r[4 * x + 2] << 16;
+                g_assert_cmphex(px[(size_t)y * width + x], ==, want);
+            }
+        }
+        free(px);
+    } else {
+        /* Only over 256 colours; a palette input has 16 at most. */
+        g_assert_null(palette);
+        g_assert_cmpuint(w.size, ==, 0);
+    }
 #ifdef SPICE_CODEC_LZ4
     w.size = 0;
     g_assert_true(image_encode_lz4(&w, top, stride, width, height));

@@ -364,6 +364,39 @@ static void handle_draw_copy(Session *s, const uint8_t *body, uint32_t size)
         g_assert_cmpuint(c->w, ==, w);
         g_assert_cmpuint(c->h, ==, h);
         px = c->px;
+    } else if (type == SPICE_IMAGE_TYPE_LZ_PLT) {
+        /* flags, data size, the palette's offset in the message, the LZ
+         * stream; the palette follows it and ends the message. */
+        const uint8_t *pb = body + image_at + 18;
+        g_assert_cmpuint(size - image_at - 18, >=, 9);
+        g_assert_cmpuint(pb[0], ==, 0); /* not cached */
+        uint32_t data_size = spice_wire_get_u32(pb + 1), at = spice_wire_get_u32(pb + 5);
+        g_assert_cmpuint(at, ==, image_at + 18 + 9 + data_size);
+        g_assert_cmpuint(size - at, >=, 10);
+        uint32_t colours = spice_wire_get_u16(body + at + 8);
+        g_assert_cmpuint(colours, >=, 1);
+        g_assert_cmpuint(colours, <=, 256);
+        g_assert_cmpuint(size - at, ==, 10 + 4 * colours);
+        uint32_t palette[256];
+        for (uint32_t i = 0; i < colours; i++) {
+            palette[i] = spice_wire_get_u32(body + at + 10 + 4 * i);
+        }
+        uint32_t dw, dh;
+        const char *why;
+        owned = lz_decode_plt8(pb + 9, data_size, palette, colours, &dw, &dh, &why);
+        if (!owned) {
+            g_error("LZ_PLT %ux%u refused: %s", w, h, why);
+        }
+        g_assert_cmpuint(dw, ==, w);
+        g_assert_cmpuint(dh, ==, h);
+        px = owned;
+        if (flags & SPICE_IMAGE_FLAGS_CACHE_ME) {
+            Cached *c = g_new(Cached, 1);
+            c->w = w;
+            c->h = h;
+            c->px = g_memdup2(px, (size_t)w * h * 4);
+            g_hash_table_replace(s->cache, g_memdup2(&id, 8), c);
+        }
     } else if (type == SPICE_IMAGE_TYPE_JPEG) {
         const uint8_t *jb = body + image_at + 18;
         g_assert_cmpuint(size - image_at - 18, >=, 4);
@@ -688,13 +721,13 @@ static unsigned images(const Session *s)
 
 static void log_types(const Session *s, const char *what)
 {
-    g_test_message("%s: %u messages, %u images: bitmap %u, quic %u, lz %u, glz %u, zlib-glz %u, "
-                   "lz4 %u, jpeg %u, from cache %u",
+    g_test_message("%s: %u messages, %u images: bitmap %u, quic %u, lz %u, lz-plt %u, glz %u, "
+                   "zlib-glz %u, lz4 %u, jpeg %u, from cache %u",
                    what, s->messages, images(s), s->types[SPICE_IMAGE_TYPE_BITMAP],
                    s->types[SPICE_IMAGE_TYPE_QUIC], s->types[SPICE_IMAGE_TYPE_LZ_RGB],
-                   s->types[SPICE_IMAGE_TYPE_GLZ_RGB], s->types[SPICE_IMAGE_TYPE_ZLIB_GLZ_RGB],
-                   s->types[SPICE_IMAGE_TYPE_LZ4], s->types[SPICE_IMAGE_TYPE_JPEG],
-                   s->types[SPICE_IMAGE_TYPE_FROM_CACHE]);
+                   s->types[SPICE_IMAGE_TYPE_LZ_PLT], s->types[SPICE_IMAGE_TYPE_GLZ_RGB],
+                   s->types[SPICE_IMAGE_TYPE_ZLIB_GLZ_RGB], s->types[SPICE_IMAGE_TYPE_LZ4],
+                   s->types[SPICE_IMAGE_TYPE_JPEG], s->types[SPICE_IMAGE_TYPE_FROM_CACHE]);
 }
 
 typedef struct ModeCase {
@@ -730,6 +763,15 @@ static void check_mode(gconstpointer data)
         g_assert_cmpuint(s.types[SPICE_IMAGE_TYPE_BITMAP] * 2, <, encoded);
     }
     g_assert_cmpuint(s.stream_creates, ==, 0); /* streaming is off */
+    if (mc->params.mode == SPICE_IMAGE_COMPRESSION_LZ) {
+        /* Tiles of few colours go in LZ's palette form, but not to a
+         * client that does not decode it. */
+        if (mc->params.html5) {
+            g_assert_cmpuint(s.types[SPICE_IMAGE_TYPE_LZ_PLT], ==, 0);
+        } else {
+            g_assert_cmpuint(s.types[SPICE_IMAGE_TYPE_LZ_PLT], >, 0);
+        }
+    }
     if (mc->also[0] == SPICE_IMAGE_TYPE_QUIC) {
         /* The video scene is photographic. */
         g_assert_cmpuint(s.types[SPICE_IMAGE_TYPE_QUIC], >, 0);
@@ -743,16 +785,23 @@ static void check_mode(gconstpointer data)
 static const ModeCase mode_cases[] = {
     { "off", { SPICE_IMAGE_COMPRESSION_OFF, true, 0, 0 }, SPICE_IMAGE_TYPE_BITMAP, { 0 } },
     { "quic", { SPICE_IMAGE_COMPRESSION_QUIC, true, 0, 0 }, SPICE_IMAGE_TYPE_QUIC, { 0 } },
-    { "lz", { SPICE_IMAGE_COMPRESSION_LZ, true, 0, 0 }, SPICE_IMAGE_TYPE_LZ_RGB, { 0 } },
+    { "lz",
+      { SPICE_IMAGE_COMPRESSION_LZ, true, 0, 0 },
+      SPICE_IMAGE_TYPE_LZ_RGB,
+      { SPICE_IMAGE_TYPE_LZ_PLT } },
+    { "lz-html5",
+      { .mode = SPICE_IMAGE_COMPRESSION_LZ, .html5 = true },
+      SPICE_IMAGE_TYPE_LZ_RGB,
+      { 0 } },
     { "lz4", { SPICE_IMAGE_COMPRESSION_LZ4, true, 0, 0 }, SPICE_IMAGE_TYPE_LZ4, { 0 } },
     { "lz4-no-lz4-cap",
       { SPICE_IMAGE_COMPRESSION_LZ4, false, 0, 0 },
       SPICE_IMAGE_TYPE_LZ_RGB,
-      { 0 } },
+      { SPICE_IMAGE_TYPE_LZ_PLT } },
     { "auto_lz",
       { SPICE_IMAGE_COMPRESSION_AUTO_LZ, true, GLZ_WINDOW, 0 },
-      SPICE_IMAGE_TYPE_LZ_RGB,
-      { SPICE_IMAGE_TYPE_QUIC } },
+      SPICE_IMAGE_TYPE_LZ_PLT,
+      { SPICE_IMAGE_TYPE_QUIC, SPICE_IMAGE_TYPE_LZ_RGB } },
     { "glz",
       { SPICE_IMAGE_COMPRESSION_GLZ, true, GLZ_WINDOW, 0 },
       SPICE_IMAGE_TYPE_GLZ_RGB,
@@ -769,17 +818,18 @@ static const ModeCase mode_cases[] = {
       { SPICE_IMAGE_COMPRESSION_AUTO_GLZ, true, GLZ_WINDOW, 0 },
       SPICE_IMAGE_TYPE_GLZ_RGB,
       { SPICE_IMAGE_TYPE_QUIC } },
-    /* No GLZ window (spice-html5): LZ4 where the client has it, else LZ. */
+    /* No GLZ window (spice-html5, with its caps): LZ4 where the client has
+     * it, else LZ in its RGB form. */
     { "auto_glz-no-window",
-      { SPICE_IMAGE_COMPRESSION_AUTO_GLZ, true, 0, 0 },
+      { .mode = SPICE_IMAGE_COMPRESSION_AUTO_GLZ, .lz4_cap = true, .html5 = true },
       SPICE_IMAGE_TYPE_LZ4,
       { SPICE_IMAGE_TYPE_QUIC } },
     { "auto_glz-no-window-no-lz4-cap",
-      { SPICE_IMAGE_COMPRESSION_AUTO_GLZ, false, 0, 0 },
+      { .mode = SPICE_IMAGE_COMPRESSION_AUTO_GLZ, .html5 = true },
       SPICE_IMAGE_TYPE_LZ_RGB,
       { SPICE_IMAGE_TYPE_QUIC } },
     { "glz-no-window",
-      { SPICE_IMAGE_COMPRESSION_GLZ, false, 0, 0 },
+      { .mode = SPICE_IMAGE_COMPRESSION_GLZ, .html5 = true },
       SPICE_IMAGE_TYPE_LZ_RGB,
       { 0 } },
 };
