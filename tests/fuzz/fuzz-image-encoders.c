@@ -30,6 +30,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static GlzDictionary *glz_dict;
 static GlzTestWindow *glz_window;
 
+/* Decoded pixels (0x00RRGGBB) against the image, x bytes ignored. */
+static void assert_same(const uint32_t *px, const uint8_t *top, int32_t stride, uint32_t width,
+                        uint32_t height)
+{
+    for (uint32_t y = 0; y < height; y++) {
+        const uint8_t *row = top + (ptrdiff_t)y * stride;
+        for (uint32_t x = 0; x < width; x++) {
+            uint32_t want =
+                row[4 * x] | (uint32_t)row[4 * x + 1] << 8 | (uint32_t)row[4 * x + 2] << 16;
+            g_assert_cmphex(px[(size_t)y * width + x], ==, want);
+        }
+    }
+}
+
 static void check_lossless(uint8_t type, const SpiceWireWriter *w, const uint8_t *top,
                            int32_t stride, uint32_t width, uint32_t height)
 {
@@ -41,14 +55,7 @@ static void check_lossless(uint8_t type, const SpiceWireWriter *w, const uint8_t
         g_error("type %u %ux%u: refused by the decoder: %s", type, width, height, why);
     }
     g_assert_cmpuint(used, ==, w->size);
-    for (uint32_t y = 0; y < height; y++) {
-        const uint8_t *row = top + (ptrdiff_t)y * stride;
-        for (uint32_t x = 0; x < width; x++) {
-            uint32_t want =
-                row[4 * x] | (uint32_t)row[4 * x + 1] << 8 | (uint32_t)row[4 * x + 2] << 16;
-            g_assert_cmphex(px[(size_t)y * width + x], ==, want);
-        }
-    }
+    assert_same(px, top, stride, width, height);
     free(px);
 }
 
@@ -107,14 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         g_assert_cmpuint(dw, ==, width);
         g_assert_cmpuint(dh, ==, height);
-        for (uint32_t y = 0; y < height; y++) {
-            const uint8_t *r = top + (ptrdiff_t)y * stride;
-            for (uint32_t x = 0; x < width; x++) {
-                uint32_t want =
-                    r[4 * x] | (uint32_t)r[4 * x + 1] << 8 | (uint32_t)r[4 * x + 2] << 16;
-                g_assert_cmphex(px[(size_t)y * width + x], ==, want);
-            }
-        }
+        assert_same(px, top, stride, width, height);
         free(px);
     } else {
         /* Only over 256 colours; a palette input has 16 at most. */

@@ -329,6 +329,16 @@ static uint32_t *decode_jpeg(const uint8_t *data, uint32_t size, uint32_t w, uin
     return px;
 }
 
+/* An image marked CACHE_ME, kept as the client's cache keeps it. */
+static void cache_put(Session *s, uint64_t id, uint32_t w, uint32_t h, const uint32_t *px)
+{
+    Cached *c = g_new(Cached, 1);
+    c->w = w;
+    c->h = h;
+    c->px = g_memdup2(px, (size_t)w * h * 4);
+    g_hash_table_replace(s->cache, g_memdup2(&id, 8), c);
+}
+
 static void handle_draw_copy(Session *s, const uint8_t *body, uint32_t size)
 {
     SpiceWireReader r = spice_wire_reader(body, size);
@@ -391,11 +401,7 @@ static void handle_draw_copy(Session *s, const uint8_t *body, uint32_t size)
         g_assert_cmpuint(dh, ==, h);
         px = owned;
         if (flags & SPICE_IMAGE_FLAGS_CACHE_ME) {
-            Cached *c = g_new(Cached, 1);
-            c->w = w;
-            c->h = h;
-            c->px = g_memdup2(px, (size_t)w * h * 4);
-            g_hash_table_replace(s->cache, g_memdup2(&id, 8), c);
+            cache_put(s, id, w, h, px);
         }
     } else if (type == SPICE_IMAGE_TYPE_JPEG) {
         const uint8_t *jb = body + image_at + 18;
@@ -415,11 +421,7 @@ static void handle_draw_copy(Session *s, const uint8_t *body, uint32_t size)
         g_assert_cmpuint(image_at + 18 + used, ==, size); /* nothing after the image */
         px = owned;
         if (flags & SPICE_IMAGE_FLAGS_CACHE_ME) {
-            Cached *c = g_new(Cached, 1);
-            c->w = w;
-            c->h = h;
-            c->px = g_memdup2(px, (size_t)w * h * 4);
-            g_hash_table_replace(s->cache, g_memdup2(&id, 8), c);
+            cache_put(s, id, w, h, px);
         }
     }
     g_assert_cmpint(src.left, >=, 0);
