@@ -695,7 +695,12 @@ static bool encode_lz_plt8(SpiceWireWriter *wr, const uint8_t *px, int32_t strid
     size_t start = wr->size, palette_at;
     uint32_t palette[256], colours;
     spice_wire_write_u8(wr, 0); /* flags: the palette inline, not cached */
-    if (!image_encode_lz_plt8(wr, px, stride, w, h, palette, &colours, &palette_at)) {
+    /* The form's stream comes out some 10-15% smaller than the RGB form's
+     * (more on literals); its palette and header cost 15 bytes and 4 a
+     * colour. A stream under 8 times that (a frame stamp of a few copies)
+     * is smaller in the RGB form. */
+    if (!image_encode_lz_plt8(wr, px, stride, w, h, palette, &colours, &palette_at) ||
+        spice_wire_get_u32(wr->data + palette_at - 4) < 8 * (15 + 4 * colours)) {
         wr->size = start;
         return false;
     }
