@@ -1337,21 +1337,22 @@ static void output_copy_bits(DisplayOutput *out, const pixman_box32_t *dest, int
  * top): clients get the box's pixels as one image now instead of as
  * dirty pieces later. When the same picture comes again (a window
  * moving, a repeated frame) it is one cache reference. A box redrawn like
- * video becomes a video stream; a clipped image of a stream's box is its
- * next frame, shown through that clip. Other clipped images are damage. */
+ * video (clipped or not: a video under a window) becomes a video stream;
+ * a clipped image of a stream's box is its next frame, shown through that
+ * clip. Other clipped images are damage. */
 static void output_image(DisplayOutput *out, const pixman_box32_t *box,
                          const pixman_region32_t *clip)
 {
     const DisplayPrimary *s = out->source->primary;
     int32_t bw = box->x2 - box->x1, bh = box->y2 - box->y1;
-    if (clip && (!s || !stream_set_find(out->streams, box))) {
-        output_damage(out, clip);
-        return;
-    }
     if (!s || box->x1 < 0 || box->y1 < 0 || box->x2 > (int32_t)s->width ||
         box->y2 > (int32_t)s->height || bw <= 0 || bh <= 0 ||
         (uint64_t)bw * (uint64_t)bh < MIN_IMAGE_PIXELS ||
         (uint64_t)bw * (uint64_t)bh * 4 > MAX_QUEUED_IMAGE_BYTES) {
+        if (clip) {
+            output_damage(out, clip);
+            return;
+        }
         pixman_region32_t damage;
         pixman_region32_init_rect(&damage, box->x1, box->y1, bw > 0 ? (unsigned)bw : 0,
                                   bh > 0 ? (unsigned)bh : 0);
@@ -1379,6 +1380,12 @@ static void output_image(DisplayOutput *out, const pixman_box32_t *box,
     VideoStream *st = snap ? stream_set_image(out->streams, box, snap->image, mode,
                                               g_get_monotonic_time(), &started)
                            : NULL;
+    if (!st && clip) {
+        /* Not (yet) video: only the visible part changed. */
+        snapshot_unref(snap);
+        output_damage(out, clip);
+        return;
+    }
     if (st) {
         if (started) {
             display_host->log(out->plugin, SPICE_PLUGIN_LOG_INFO,

@@ -74,8 +74,9 @@ enum {
      * place, one small image per counter (many small updates a frame). */
     DEMO_SCENE_CONSOLE = 1 << 4,
     /* Not in ALL, with video: a note over part of the video, shown for
-     * frames 30-59 and from 75 on; meanwhile the video frames come
-     * clipped around it (as an X server clips a window under another). */
+     * frames 5-59 and from 75 on (before the video is a stream, then
+     * while it is); meanwhile the video frames come clipped around it
+     * (as an X server clips a window under another). */
     DEMO_SCENE_OVERLAP = 1 << 5,
 };
 

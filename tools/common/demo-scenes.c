@@ -551,7 +551,7 @@ static void scene_window(DemoScenes *sc, int frame)
 /* DEMO_SCENE_OVERLAP: whether the note is over the video at a frame. */
 static bool note_shown(int frame)
 {
-    return (frame >= 30 && frame < 60) || frame >= 75;
+    return (frame >= 5 && frame < 60) || frame >= 75;
 }
 
 static Rect note_rect(const DemoScenes *sc)
